@@ -59,3 +59,18 @@ wait_for() {
 	done
 	return 1
 }
+
+# link_stat NS DEV FIELD: a counter from /sys/class/net/DEV/statistics.
+link_stat() {
+	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"
+}
+
+# link_exists NS DEV
+link_exists() {
+	ip -n "$1" link show dev "$2" >/dev/null 2>&1
+}
+
+# require_module NAME: the test needs this kernel module (VM tests).
+require_module() {
+	[ -d "/sys/module/$1" ] || fail "module $1 is not loaded"
+}

@@ -1,17 +1,15 @@
 #!/bin/sh
 # Run every test script in a directory (or the scripts named) and tally.
-#   run-tests.sh DIR [TEST...]
+#   run-tests.sh DIR | TEST...
 # A test is an executable *.sh: exit 0 = pass, anything else = fail.
 # Prints "PASS: name" / "FAIL: name" per test (with the failing test's
 # output) and ends with "N passed, M failed".  Exit status 1 on any failure.
 # TSCF_TEST_FILTER=glob runs only matching test names.
 set -u
-dir=$1
-shift
 top=$(cd "$(dirname "$0")/.." && pwd)
 export TSCF_TOP="$top"
-if [ $# -eq 0 ]; then
-	set -- "$dir"/*.sh
+if [ $# -eq 1 ] && [ -d "$1" ]; then
+	set -- "$1"/*.sh
 fi
 pass=0
 fail=0
@@ -33,5 +31,9 @@ for t in "$@"; do
 	fi
 	rm -f "$log"
 done
+if [ $((pass + fail)) -eq 0 ]; then
+	echo "FAIL: no test ran ($*)"
+	fail=1
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# tscf: kernel module (kmod/), userspace tools (tools/), server (server/).
+#
+#   make            build everything
+#   make demo       run the demo in a VM
+#   make check      install what is missing, build, run every test
+#   make fuzz       fuzz the protocol decoder and stream framer
+#   make vm-shell   a shell in the test VM with tscf.ko loaded
+#   make sparse     build the module with W=1 and sparse (C=2)
+#
+# Kernel build variables: KVER (kernel version to build for and boot in the
+# VM) and KDIR (its build tree).  Default: the running kernel when its
+# headers are installed, else the newest kernel with headers in /lib/modules.
+
+KVER ?= $(shell v=$$(uname -r); \
+	if [ -d /lib/modules/$$v/build ]; then echo $$v; else \
+	ls -1 /lib/modules 2>/dev/null | sort -rV | while read k; do \
+	[ -d /lib/modules/$$k/build ] && { echo $$k; break; }; done; fi)
+KDIR ?= /lib/modules/$(KVER)/build
+export KVER
+
+.PHONY: all kmod tools server clean check demo deps vm-shell fuzz sparse \
+	check-host check-kernel
+
+all: kmod tools server
+
+kmod:
+	@test -d "$(KDIR)" || { echo "no kernel build tree at '$(KDIR)': run tools/install-deps.sh or set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 modules
+
+tools:
+	$(MAKE) -C tools
+
+server: tools
+	$(MAKE) -C server
+
+fuzz:
+	$(MAKE) -C tools fuzz
+
+deps:
+	@sh tools/install-deps.sh
+
+check: deps
+	$(MAKE) all
+	@sh selftests/check.sh
+
+check-host: all
+	@sh selftests/run-tests.sh selftests/host
+
+check-kernel: all
+	@sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/kernel
+
+demo: deps
+	$(MAKE) all
+	@sh selftests/vm/vm-run.sh sh tools/demo.sh
+
+vm-shell: kmod
+	@sh selftests/vm/vm-run.sh --shell
+
+clean:
+	-test -d "$(KDIR)" && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C tools clean
+	$(MAKE) -C server clean
+	rm -rf build

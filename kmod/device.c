@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tscf netdevices and the "tscf" rtnl link kind.
+ *
+ * "ip link add tscf0 type tscf" registers two devices: tscf0, which will
+ * carry the clear tunnel, and tscf0s, its encrypted twin.  They live and
+ * die together: deleting either one, deleting their namespace or
+ * unloading the module unregisters both in the same batch.
+ *
+ * Locking and lifetime:
+ * - Creation and deletion run under RTNL; so do writes of tscf_dev.twin.
+ * - The transmit path reads tscf_dev.twin under RCU (rcu_read_lock_bh is
+ *   held by the core around ndo_start_xmit).  Unregistration waits for
+ *   RCU readers before the device memory is freed.
+ * - Per-CPU stats (dev->tstats) are allocated in ndo_init and freed by
+ *   the priv destructor, so they outlive any in-flight transmit and any
+ *   stats reader holding a device reference.
+ */
+#include <linux/etherdevice.h>
+#include <linux/ethtool.h>
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/if_arp.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <net/icmp.h>
+
+#include "device.h"
+
+static int tscf_dev_init(struct net_device *dev)
+{
+	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
+	return dev->tstats ? 0 : -ENOMEM;
+}
+
+/*
+ * Runs after the last reference is gone (sysfs and stats readers
+ * included), and also when register_netdevice() fails after ndo_init.
+ */
+static void tscf_dev_free(struct net_device *dev)
+{
+	free_percpu(dev->tstats);
+	dev->tstats = NULL;
+}
+
+/*
+ * Without a tunnel there is nowhere to send to: drop, count, and tell the
+ * sender at once with an ICMP unreachable rather than letting it time out.
+ */
+static void tscf_xmit_no_tunnel(struct sk_buff *skb, struct net_device *dev)
+{
+	dev_core_stats_tx_dropped_inc(dev);
+
+	if (skb->protocol == htons(ETH_P_IP))
+		icmp_ndo_send(skb, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0);
+	else if (skb->protocol == htons(ETH_P_IPV6))
+		icmpv6_ndo_send(skb, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, 0);
+	kfree_skb(skb);
+}
+
+static netdev_tx_t tscf_start_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	tscf_xmit_no_tunnel(skb, dev);
+	return NETDEV_TX_OK;
+}
+
+static int tscf_get_iflink(const struct net_device *dev)
+{
+	struct tscf_dev *td = netdev_priv(dev);
+	struct net_device *twin;
+	int iflink = 0;
+
+	rcu_read_lock();
+	twin = rcu_dereference(td->twin);
+	if (twin)
+		iflink = twin->ifindex;
+	rcu_read_unlock();
+	return iflink;
+}
+
+static const struct net_device_ops tscf_netdev_ops = {
+	.ndo_init		= tscf_dev_init,
+	.ndo_start_xmit		= tscf_start_xmit,
+	.ndo_get_stats64	= dev_get_tstats64,
+	.ndo_get_iflink		= tscf_get_iflink,
+};
+
+static void tscf_get_drvinfo(struct net_device *dev,
+			     struct ethtool_drvinfo *info)
+{
+	strscpy(info->driver, TSCF_DRV_NAME, sizeof(info->driver));
+	strscpy(info->version, TSCF_DRV_VERSION, sizeof(info->version));
+}
+
+static const struct ethtool_ops tscf_ethtool_ops = {
+	.get_drvinfo		= tscf_get_drvinfo,
+	.get_link		= ethtool_op_get_link,
+};
+
+static void tscf_setup(struct net_device *dev)
+{
+	struct tscf_dev *td = netdev_priv(dev);
+
+	td->dev = dev;
+	dev->netdev_ops = &tscf_netdev_ops;
+	dev->ethtool_ops = &tscf_ethtool_ops;
+	dev->rtnl_link_ops = &tscf_link_ops;
+
+	/* An L3 tunnel: no link-layer header, no neighbours. */
+	dev->type = ARPHRD_NONE;
+	dev->flags = IFF_POINTOPOINT | IFF_NOARP;
+	dev->priv_flags |= IFF_NO_QUEUE;
+	/* icmp_ndo_send() needs the route of the packet it answers. */
+	dev->priv_flags &= ~IFF_XMIT_DST_RELEASE;
+	dev->hard_header_len = 0;
+	dev->addr_len = 0;
+	dev->mtu = TSCF_DEFAULT_MTU;
+	dev->min_mtu = ETH_MIN_MTU;
+	dev->max_mtu = TSCF_MAX_MTU;
+
+	/*
+	 * Both twins must stay in the namespace their tunnel sockets were
+	 * created for, and stay together.
+	 */
+	dev->features |= NETIF_F_LLTX | NETIF_F_NETNS_LOCAL;
+	dev->needs_free_netdev = true;
+	dev->priv_destructor = tscf_dev_free;
+}
+
+static int tscf_validate(struct nlattr *tb[], struct nlattr *data[],
+			 struct netlink_ext_ack *extack)
+{
+	if (tb[IFLA_ADDRESS]) {
+		NL_SET_ERR_MSG_MOD(extack, "tscf devices have no link-layer address");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The twin of "tscf0" is "tscf0s"; refuse names with no room for the 's'. */
+static int tscf_twin_name(const struct net_device *dev, char *name,
+			  struct netlink_ext_ack *extack)
+{
+	int n = snprintf(name, IFNAMSIZ, "%ss", dev->name);
+
+	if (n >= IFNAMSIZ) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "name leaves no room for the encrypted twin's 's' suffix");
+		return -ENAMETOOLONG;
+	}
+	if (__dev_get_by_name(dev_net(dev), name)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the encrypted twin's name (<name>s) is already in use");
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static struct net_device *tscf_create_twin(struct net_device *dev,
+					   const char *name,
+					   struct netlink_ext_ack *extack)
+{
+	struct net_device *twin;
+	int err;
+
+	twin = alloc_netdev(sizeof(struct tscf_dev), name, NET_NAME_USER,
+			    tscf_setup);
+	if (!twin)
+		return ERR_PTR(-ENOMEM);
+	dev_net_set(twin, dev_net(dev));
+	((struct tscf_dev *)netdev_priv(twin))->encrypted = true;
+
+	err = register_netdevice(twin);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot register the encrypted twin");
+		free_netdev(twin);
+		return ERR_PTR(err);
+	}
+	return twin;
+}
+
+static int tscf_newlink(struct net *src_net, struct net_device *dev,
+			struct nlattr *tb[], struct nlattr *data[],
+			struct netlink_ext_ack *extack)
+{
+	struct tscf_dev *td = netdev_priv(dev);
+	char twin_name[IFNAMSIZ];
+	struct net_device *twin;
+	int err;
+
+	/* Resolve a "tscf%d" template now: the twin's name derives from it. */
+	if (strchr(dev->name, '%')) {
+		err = dev_alloc_name(dev, dev->name);
+		if (err < 0)
+			return err;
+	}
+	err = tscf_twin_name(dev, twin_name, extack);
+	if (err)
+		return err;
+
+	err = register_netdevice(dev);
+	if (err)
+		return err;
+
+	twin = tscf_create_twin(dev, twin_name, extack);
+	if (IS_ERR(twin)) {
+		/* Registered: the core frees it once unregistered. */
+		unregister_netdevice(dev);
+		return PTR_ERR(twin);
+	}
+
+	rcu_assign_pointer(td->twin, twin);
+	rcu_assign_pointer(((struct tscf_dev *)netdev_priv(twin))->twin, dev);
+	return 0;
+}
+
+static void tscf_dellink(struct net_device *dev, struct list_head *head)
+{
+	struct tscf_dev *td = netdev_priv(dev);
+	struct net_device *twin = rtnl_dereference(td->twin);
+
+	RCU_INIT_POINTER(td->twin, NULL);
+	unregister_netdevice_queue(dev, head);
+	if (twin) {
+		struct tscf_dev *tt = netdev_priv(twin);
+
+		RCU_INIT_POINTER(tt->twin, NULL);
+		unregister_netdevice_queue(twin, head);
+	}
+}
+
+static struct net *tscf_get_link_net(const struct net_device *dev)
+{
+	return dev_net(dev);
+}
+
+struct rtnl_link_ops tscf_link_ops __read_mostly = {
+	.kind		= TSCF_DRV_NAME,
+	.priv_size	= sizeof(struct tscf_dev),
+	.setup		= tscf_setup,
+	.validate	= tscf_validate,
+	.newlink	= tscf_newlink,
+	.dellink	= tscf_dellink,
+	.get_link_net	= tscf_get_link_net,
+};

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _TSCF_DEVICE_H
+#define _TSCF_DEVICE_H
+
+#include <linux/netdevice.h>
+#include <net/rtnetlink.h>
+
+#define TSCF_DRV_NAME		"tscf"
+#define TSCF_DRV_VERSION	"0.1"
+
+/*
+ * Room for the worst outer encapsulation of one inner packet:
+ * IPv6 (40) + TCP with timestamps (32) + a TLS 1.2 AES-GCM record
+ * header, explicit nonce and tag (5 + 8 + 16).
+ */
+#define TSCF_ENCAP_OVERHEAD	(40 + 32 + 29)
+#define TSCF_DEFAULT_MTU	(ETH_DATA_LEN - TSCF_ENCAP_OVERHEAD)
+#define TSCF_MAX_MTU		(IP_MAX_MTU - TSCF_ENCAP_OVERHEAD)
+
+/*
+ * One tscf link is a pair of netdevices created and destroyed together:
+ * the clear one (named by the user, e.g. tscf0) and its encrypted twin
+ * (the same name plus "s").  Each points at the other; the pointers are
+ * written under RTNL and read under RCU from the data path.
+ */
+struct tscf_dev {
+	struct net_device *dev;
+	struct net_device __rcu *twin;
+	bool encrypted;
+};
+
+extern struct rtnl_link_ops tscf_link_ops;
+
+#endif /* _TSCF_DEVICE_H */

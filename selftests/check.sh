@@ -1,0 +1,46 @@
+#!/bin/sh
+# make check: the host suite, then the kernel suite in one VM boot.
+# Ends with "N passed, M failed" over both; exits non-zero on any failure.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+tally() {
+	# Sum the per-suite result line of one run; a suite that died before
+	# printing it counts as one failure.
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "FAIL: $1 (the suite did not complete)"
+		fail=$((fail + 1))
+		return
+	fi
+	pass=$((pass + $(echo "$line" | cut -d' ' -f1)))
+	fail=$((fail + $(echo "$line" | cut -d' ' -f3)))
+	if [ "$2" != 0 ] && [ "$(echo "$line" | cut -d' ' -f3)" = 0 ]; then
+		# All tests passed but the run failed: a kernel report or hang.
+		echo "FAIL: $1 (kernel log report or VM failure, see above)"
+		fail=$((fail + 1))
+	fi
+}
+
+pass=0
+fail=0
+start=$(date +%s)
+
+echo "== host tests"
+sh selftests/run-tests.sh selftests/host 2>&1 | tee "$log"
+tally host 0
+
+echo "== kernel tests (VM, kernel ${KVER:-default})"
+{
+	sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/kernel
+	echo $? > "$log.rc"
+} 2>&1 | tee "$log"
+tally kernel "$(cat "$log.rc")"
+rm -f "$log.rc"
+
+echo "== $(( $(date +%s) - start ))s"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

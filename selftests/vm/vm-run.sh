@@ -1,0 +1,137 @@
+#!/bin/sh
+# vm-run.sh: run one command in a throwaway VM and return its output and
+# exit status.  A small virtme of our own:
+#   - boots a Debian kernel (KVER, or VMLINUZ=...) under qemu TCG (no KVM:
+#     it hangs on these machines) with a busybox initramfs built here;
+#   - mounts the host root read-only over 9p and chroots into it, with
+#     tmpfs on /tmp, /run, /var, /root, so every host tool runs in the guest;
+#   - loads tls.ko and the freshly built kmod/tscf.ko;
+#   - runs the command from the repository root, output on our stdout;
+#   - fails if the guest hangs past VM_TIMEOUT seconds, or if the kernel
+#     log has a WARNING, BUG, Oops, KASAN, UBSAN, refcount_t or lockdep
+#     report (those lines are printed).
+#
+# Usage: vm-run.sh [--shell] [CMD [ARGS...]]
+# Env:   KVER, VMLINUZ, VM_TIMEOUT (s, default 900), VM_MEM (default 2G),
+#        VM_SMP (default 2), VM_APPEND (extra kernel command line)
+set -eu
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+work="$top/build/vm"
+mkdir -p "$work"
+
+newest_kver() {
+	for v in $(ls -1 /lib/modules 2>/dev/null | sort -rV); do
+		if [ -e "/boot/vmlinuz-$v" ] && [ -d "/lib/modules/$v/kernel" ]; then
+			echo "$v"
+			return
+		fi
+	done
+}
+
+KVER=${KVER:-$(newest_kver)}
+[ -n "$KVER" ] || { echo "vm-run: no kernel with modules in /boot + /lib/modules (run scripts/install-deps.sh)" >&2; exit 2; }
+VMLINUZ=${VMLINUZ:-/boot/vmlinuz-$KVER}
+VM_TIMEOUT=${VM_TIMEOUT:-900}
+[ -r "$VMLINUZ" ] || { echo "vm-run: cannot read kernel $VMLINUZ" >&2; exit 2; }
+[ -f "$top/kmod/tscf.ko" ] || { echo "vm-run: kmod/tscf.ko not built (run make)" >&2; exit 2; }
+
+shell=0
+if [ "${1:-}" = "--shell" ]; then
+	shell=1
+	shift
+fi
+
+# Modules the initramfs needs to reach the host root, in dependency order.
+initrd_modules() {
+	for m in virtio_pci 9pnet_virtio 9p virtio_rng; do
+		modprobe -S "$KVER" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+	done | awk '!seen[$0]++'
+}
+
+build_initramfs() {
+	out=$1
+	stage=$(mktemp -d)
+	mkdir -p "$stage/bin" "$stage/modules" "$stage/proc" "$stage/sys" \
+		"$stage/dev" "$stage/host"
+	cp /bin/busybox "$stage/bin/busybox"
+	: > "$stage/modules/order"
+	for ko in $(initrd_modules); do
+		cp "$ko" "$stage/modules/"
+		basename "$ko" >> "$stage/modules/order"
+	done
+	cp "$top/selftests/vm/init" "$stage/init"
+	chmod 755 "$stage/init"
+	(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) > "$out.tmp"
+	mv "$out.tmp" "$out"
+	rm -rf "$stage"
+}
+
+initrd="$work/initramfs-$KVER.cpio.gz"
+if [ ! -f "$initrd" ] || [ "$top/selftests/vm/init" -nt "$initrd" ] ||
+   [ "$0" -nt "$initrd" ]; then
+	build_initramfs "$initrd"
+fi
+
+# The guest reads its command from the build tree (host root over 9p) and
+# writes its exit status and kernel log to a writable share.
+run=$(mktemp -d "$work/run.XXXXXX")
+trap 'rm -rf "$run"' EXIT
+mkdir -p "$run/out"
+{
+	echo "cd '$top'"
+	if [ "$shell" = 1 ]; then
+		echo "exec /bin/bash -i"
+	else
+		printf 'exec'
+		for a in "$@"; do
+			printf " '%s'" "$(printf '%s' "$a" | sed "s/'/'\\\\''/g")"
+		done
+		echo
+	fi
+} > "$run/cmd"
+
+append="console=ttyS0 panic=-1 oops=panic tscfvm_top=$top tscfvm_run=$run"
+append="$append tscfvm_shell=$shell loglevel=4 ${VM_APPEND:-}"
+
+set -- -accel tcg -nodefaults -no-reboot -display none -monitor none \
+	-m "${VM_MEM:-2G}" -smp "${VM_SMP:-2}" -cpu max \
+	-kernel "$VMLINUZ" -initrd "$initrd" -append "$append" \
+	-fsdev local,id=hostroot,path=/,readonly=on,security_model=none,multidevs=remap \
+	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
+	-fsdev local,id=out,path="$run/out",security_model=none \
+	-device virtio-9p-pci,fsdev=out,mount_tag=out \
+	-device virtio-rng-pci -nic none
+
+if [ "$shell" = 1 ]; then
+	exec qemu-system-x86_64 "$@" -serial mon:stdio
+fi
+
+console="$run/console.log"
+# ttyS0 carries the kernel console to a file, ttyS1 the command's output.
+rc=0
+timeout --foreground -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "$@" \
+	-serial "file:$console" -serial stdio </dev/null || rc=$?
+
+if [ ! -f "$run/out/rc" ]; then
+	if [ "$rc" = 124 ]; then
+		echo "vm-run: guest did not finish within ${VM_TIMEOUT}s; killed" >&2
+	else
+		echo "vm-run: guest died (qemu exit $rc) before the command finished" >&2
+	fi
+	echo "vm-run: last kernel console lines:" >&2
+	tail -n 40 "$console" >&2 || true
+	exit 1
+fi
+
+status=$(cat "$run/out/rc")
+bad=$(grep -E 'WARNING:|BUG:|Oops|KASAN|UBSAN|refcount_t|lockdep' \
+	"$run/out/dmesg" || true)
+if [ -n "$bad" ]; then
+	echo "vm-run: kernel log has reports:" >&2
+	printf '%s\n' "$bad" >&2
+	echo "vm-run: full kernel log tail:" >&2
+	tail -n 80 "$run/out/dmesg" >&2
+	[ "$status" = 0 ] && status=1
+fi
+exit "$status"
