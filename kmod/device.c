@@ -26,6 +26,7 @@
 #include <net/icmp.h>
 
 #include "device.h"
+#include "tunnel.h"
 
 static int tscf_dev_init(struct net_device *dev)
 {
@@ -58,10 +59,45 @@ static void tscf_xmit_no_tunnel(struct sk_buff *skb, struct net_device *dev)
 	kfree_skb(skb);
 }
 
+static void tscf_xmit_gso(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	struct sk_buff *segs, *seg, *next;
+
+	/* Each segment is one inner packet, one frame on the wire. */
+	segs = skb_gso_segment(skb, 0);
+	if (IS_ERR_OR_NULL(segs)) {
+		dev_core_stats_tx_dropped_inc(t->dev);
+		kfree_skb(skb);
+		return;
+	}
+	consume_skb(skb);
+	skb_list_walk_safe(segs, seg, next) {
+		skb_mark_not_on_list(seg);
+		tscf_tunnel_xmit(t, seg);
+	}
+}
+
 static netdev_tx_t tscf_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
-	tscf_xmit_no_tunnel(skb, dev);
+	struct tscf_dev *td = netdev_priv(dev);
+	struct tscf_tunnel *t;
+
+	t = rcu_dereference_bh(td->tunnel);
+	if (!t) {
+		tscf_xmit_no_tunnel(skb, dev);
+		return NETDEV_TX_OK;
+	}
+	if (skb_is_gso(skb))
+		tscf_xmit_gso(t, skb);
+	else
+		tscf_tunnel_xmit(t, skb);
 	return NETDEV_TX_OK;
+}
+
+/* Every way a device goes away (del, netns exit, rmmod) comes here. */
+static void tscf_dev_uninit(struct net_device *dev)
+{
+	tscf_tunnel_detach(dev, TSCF_DOWN_DEV_GONE);
 }
 
 static int tscf_get_iflink(const struct net_device *dev)
@@ -80,6 +116,7 @@ static int tscf_get_iflink(const struct net_device *dev)
 
 static const struct net_device_ops tscf_netdev_ops = {
 	.ndo_init		= tscf_dev_init,
+	.ndo_uninit		= tscf_dev_uninit,
 	.ndo_start_xmit		= tscf_start_xmit,
 	.ndo_get_stats64	= dev_get_tstats64,
 	.ndo_get_iflink		= tscf_get_iflink,
@@ -109,8 +146,11 @@ static void tscf_setup(struct net_device *dev)
 	/* An L3 tunnel: no link-layer header, no neighbours. */
 	dev->type = ARPHRD_NONE;
 	dev->flags = IFF_POINTOPOINT | IFF_NOARP;
-	dev->priv_flags |= IFF_NO_QUEUE;
-	/* icmp_ndo_send() needs the route of the packet it answers. */
+	/*
+	 * A real qdisc: a stream tunnel stops the queue when its socket is
+	 * full and the qdisc holds packets back instead of dropping them.
+	 * icmp_ndo_send() needs the route of the packet it answers.
+	 */
 	dev->priv_flags &= ~IFF_XMIT_DST_RELEASE;
 	dev->hard_header_len = 0;
 	dev->addr_len = 0;
@@ -123,6 +163,11 @@ static void tscf_setup(struct net_device *dev)
 	 * created for, and stay together.
 	 */
 	dev->features |= NETIF_F_LLTX | NETIF_F_NETNS_LOCAL;
+	/* Take GSO packets and checksum late: cheaper than the stack's split. */
+	dev->features |= NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_HIGHDMA |
+			 NETIF_F_GSO_SOFTWARE;
+	dev->hw_features |= NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_HIGHDMA |
+			    NETIF_F_GSO_SOFTWARE;
 	dev->needs_free_netdev = true;
 	dev->priv_destructor = tscf_dev_free;
 }

@@ -5,6 +5,8 @@
 #include <linux/netdevice.h>
 #include <net/rtnetlink.h>
 
+struct tscf_tunnel;
+
 #define TSCF_DRV_NAME		"tscf"
 #define TSCF_DRV_VERSION	"0.1"
 
@@ -26,6 +28,7 @@
 struct tscf_dev {
 	struct net_device *dev;
 	struct net_device __rcu *twin;
+	struct tscf_tunnel __rcu *tunnel;	/* tunnel.c */
 	bool encrypted;
 };
 

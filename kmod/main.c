@@ -3,25 +3,43 @@
  * tscf: TSCF tunnels with dynamic per-socket encryption (DTTE).
  */
 #include <linux/module.h>
+#include <net/genetlink.h>
 
 #include "device.h"
+#include "netlink.h"
+#include "tunnel.h"
 
 static int __init tscf_init(void)
 {
 	int err;
 
+	tscf_wq = alloc_workqueue("tscf", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!tscf_wq)
+		return -ENOMEM;
+	err = tscf_genl_register();
+	if (err)
+		goto err_wq;
 	err = rtnl_link_register(&tscf_link_ops);
 	if (err)
-		return err;
+		goto err_genl;
 
 	pr_info("tscf: TSCF tunnel driver %s loaded\n", TSCF_DRV_VERSION);
 	return 0;
+
+err_genl:
+	tscf_genl_unregister();
+err_wq:
+	destroy_workqueue(tscf_wq);
+	return err;
 }
 
 static void __exit tscf_exit(void)
 {
-	/* Deletes every tscf device pair in every namespace. */
+	/* Deletes every device pair in every namespace, detaching tunnels. */
 	rtnl_link_unregister(&tscf_link_ops);
+	/* Pending down_work only finds detached tunnels now; let it finish. */
+	destroy_workqueue(tscf_wq);
+	tscf_genl_unregister();
 }
 
 module_init(tscf_init);
@@ -30,3 +48,4 @@ MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("TSCF tunnels with dynamic tunnel traffic encryption");
 MODULE_VERSION(TSCF_DRV_VERSION);
 MODULE_ALIAS_RTNL_LINK(TSCF_DRV_NAME);
+MODULE_ALIAS_GENL_FAMILY(TSCF_GENL_NAME);

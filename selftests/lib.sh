@@ -74,3 +74,54 @@ link_exists() {
 require_module() {
 	[ -d "/sys/module/$1" ] || fail "module $1 is not loaded"
 }
+
+TSCF_NL="python3 $TSCF_TOP/selftests/lib/tscf_nl.py"
+TSCF_PEER="python3 $TSCF_TOP/selftests/lib/tunnel_peer.py"
+
+# ue_srv_topology NAME: two namespaces joined by a veth, UE 10.10.0.1 and
+# server 10.10.0.2; sets UE and SRV to their names.  UE has tscf0/tscf0s.
+ue_srv_topology() {
+	UE=$(tscf_netns "$1-ue")
+	SRV=$(tscf_netns "$1-srv")
+	ip link add veth-ue netns "$UE" type veth peer name veth-srv netns "$SRV"
+	ip -n "$UE" addr add 10.10.0.1/24 dev veth-ue
+	ip -n "$SRV" addr add 10.10.0.2/24 dev veth-srv
+	ip -n "$UE" link set veth-ue up
+	ip -n "$SRV" link set veth-srv up
+	ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$UE" link add tscf0 type tscf
+	ip -n "$UE" addr add 10.100.0.2/24 dev tscf0
+	ip -n "$UE" addr add 10.101.0.2/24 dev tscf0s
+	ip -n "$UE" link set tscf0 up
+	ip -n "$UE" link set tscf0s up
+}
+
+# tunnel_stat NS DEV FIELD: a per-tunnel counter from the genl API.
+tunnel_stat() {
+	ip netns exec "$1" $TSCF_NL dev "$2" |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['tunnel']['stats']['$3'])"
+}
+
+# has_tunnel NS DEV
+has_tunnel() {
+	ip netns exec "$1" $TSCF_NL dev "$2" | grep -q '"tunnel"'
+}
+
+# udp_echo NS DST PORT MSG: send MSG over UDP, print the answer.
+udp_echo() {
+	ip netns exec "$1" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.send(sys.argv[3].encode())
+print(s.recv(65536).decode())' "$2" "$3" "$4"
+}
+
+# start_listener NS FILE SECONDS: record tscf events for SECONDS in FILE,
+# in the background (pid in LISTENER), returning once subscribed.
+start_listener() {
+	ip netns exec "$1" $TSCF_NL listen "$3" > "$2" &
+	LISTENER=$!
+	wait_for 10 grep -q '"ready"' "$2" || fail "event listener did not start"
+}

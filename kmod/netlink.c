@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "tscf" generic netlink family: uapi/linux/tscf.h documents the
+ * commands and attributes, docs/netlink/tscf.yaml is their spec.
+ *
+ * Every command runs under RTNL (taken here: 6.1 genl has no per-op
+ * locking) except the device dump, which walks devices under RCU.  All
+ * commands need CAP_NET_ADMIN in the caller's netns, which is the netns
+ * of the devices they can name; so does joining the "events" group,
+ * since its messages carry TSIDs and control traffic.
+ */
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/netdevice.h>
+#include <net/genetlink.h>
+#include <net/sock.h>
+
+#include "device.h"
+#include "netlink.h"
+#include "tunnel.h"
+
+static const struct nla_policy tscf_stats_policy[TSCF_STATS_A_MAX + 1] = {
+	[TSCF_STATS_A_TX_PACKETS ... TSCF_STATS_A_PAD] = { .type = NLA_REJECT },
+};
+
+static const struct nla_policy tscf_tunnel_policy[TSCF_TUNNEL_A_MAX + 1] = {
+	[TSCF_TUNNEL_A_FD] = { .type = NLA_U32 },
+	[TSCF_TUNNEL_A_TSID] = { .type = NLA_U64 },
+	[TSCF_TUNNEL_A_TRANSPORT] = { .type = NLA_REJECT },
+	[TSCF_TUNNEL_A_INTERNAL_IPV4] = { .type = NLA_BE32 },
+	[TSCF_TUNNEL_A_INTERNAL_IPV6] = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[TSCF_TUNNEL_A_LOCAL] = { .type = NLA_REJECT },
+	[TSCF_TUNNEL_A_PEER] = { .type = NLA_REJECT },
+	[TSCF_TUNNEL_A_STATS] = NLA_POLICY_NESTED(tscf_stats_policy),
+	[TSCF_TUNNEL_A_PAD] = { .type = NLA_REJECT },
+};
+
+static struct netlink_range_validation tscf_linger_range = {
+	.max = 3600 * 1000,
+};
+
+static const struct nla_policy tscf_policy[TSCF_A_MAX + 1] = {
+	[TSCF_A_IFINDEX] = { .type = NLA_U32 },
+	[TSCF_A_IFNAME] = { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
+	[TSCF_A_ENCRYPTED] = { .type = NLA_REJECT },
+	[TSCF_A_TWIN_IFINDEX] = { .type = NLA_REJECT },
+	[TSCF_A_TUNNEL] = NLA_POLICY_NESTED(tscf_tunnel_policy),
+	[TSCF_A_FRAME] = { .type = NLA_BINARY, .len = TSCF_MAX_CTRL_LEN },
+	[TSCF_A_TSID] = { .type = NLA_REJECT },
+	[TSCF_A_EVENT] = { .type = NLA_REJECT },
+	[TSCF_A_REASON] = { .type = NLA_REJECT },
+	[TSCF_A_STATS] = { .type = NLA_REJECT },
+	[TSCF_A_DEMAND] = { .type = NLA_REJECT },
+	[TSCF_A_SOCK] = { .type = NLA_REJECT },
+	[TSCF_A_ENC_LINGER_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &tscf_linger_range),
+	[TSCF_A_PAD] = { .type = NLA_REJECT },
+};
+
+enum tscf_mcgrp { TSCF_MCGRP_EVENTS_ID };
+
+static const struct genl_multicast_group tscf_mcgrps[] = {
+	[TSCF_MCGRP_EVENTS_ID] = {
+		.name = TSCF_MCGRP_EVENTS,
+		.flags = GENL_MCAST_CAP_NET_ADMIN,
+	},
+};
+
+static struct genl_family tscf_genl_family;
+
+/* The tscf device named by IFINDEX or IFNAME; under RTNL. */
+static struct net_device *tscf_nl_dev(struct genl_info *info)
+{
+	struct net *net = genl_info_net(info);
+	struct net_device *dev = NULL;
+
+	if (info->attrs[TSCF_A_IFINDEX])
+		dev = __dev_get_by_index(net,
+					 nla_get_u32(info->attrs[TSCF_A_IFINDEX]));
+	else if (info->attrs[TSCF_A_IFNAME])
+		dev = __dev_get_by_name(net, nla_data(info->attrs[TSCF_A_IFNAME]));
+	else {
+		NL_SET_ERR_MSG_MOD(info->extack, "IFINDEX or IFNAME is required");
+		return ERR_PTR(-EINVAL);
+	}
+	if (!dev) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such device");
+		return ERR_PTR(-ENODEV);
+	}
+	if (dev->rtnl_link_ops != &tscf_link_ops) {
+		NL_SET_ERR_MSG_MOD(info->extack, "not a tscf device");
+		return ERR_PTR(-EINVAL);
+	}
+	return dev;
+}
+
+static int tscf_nl_put_sockaddr(struct sk_buff *msg, int attr,
+				struct sock *sk, bool peer)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+	if (sk->sk_family == AF_INET) {
+		struct sockaddr_in sin = {
+			.sin_family = AF_INET,
+			.sin_port = peer ? inet->inet_dport : inet->inet_sport,
+			.sin_addr.s_addr = peer ? inet->inet_daddr : inet->inet_saddr,
+		};
+
+		return nla_put(msg, attr, sizeof(sin), &sin);
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	{
+		struct sockaddr_in6 sin6 = {
+			.sin6_family = AF_INET6,
+			.sin6_port = peer ? inet->inet_dport : inet->inet_sport,
+			.sin6_addr = peer ? sk->sk_v6_daddr : sk->sk_v6_rcv_saddr,
+		};
+
+		return nla_put(msg, attr, sizeof(sin6), &sin6);
+	}
+#else
+	return 0;
+#endif
+}
+
+static int tscf_nl_put_stats(struct sk_buff *msg, struct tscf_tunnel *t)
+{
+	struct nlattr *nest;
+	int i;
+
+	BUILD_BUG_ON(TSCF_CNT_MAX != TSCF_STATS_A_PAD - TSCF_STATS_A_TX_PACKETS);
+	nest = nla_nest_start(msg, TSCF_TUNNEL_A_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < TSCF_CNT_MAX; i++)
+		if (nla_put_u64_64bit(msg, TSCF_STATS_A_TX_PACKETS + i,
+				      atomic64_read(&t->cnt[i]),
+				      TSCF_STATS_A_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/* Under RTNL or RCU: detach waits for RCU before it releases t->sock. */
+static int tscf_nl_put_tunnel(struct sk_buff *msg, struct tscf_tunnel *t)
+{
+	struct sock *sk = t->sock->sk;
+	struct nlattr *nest;
+
+	nest = nla_nest_start(msg, TSCF_A_TUNNEL);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u64_64bit(msg, TSCF_TUNNEL_A_TSID, t->tsid, TSCF_TUNNEL_A_PAD) ||
+	    nla_put_u8(msg, TSCF_TUNNEL_A_TRANSPORT, t->transport) ||
+	    (t->internal_ip4 &&
+	     nla_put_in_addr(msg, TSCF_TUNNEL_A_INTERNAL_IPV4, t->internal_ip4)) ||
+	    (!ipv6_addr_any(&t->internal_ip6) &&
+	     nla_put_in6_addr(msg, TSCF_TUNNEL_A_INTERNAL_IPV6, &t->internal_ip6)) ||
+	    tscf_nl_put_sockaddr(msg, TSCF_TUNNEL_A_LOCAL, sk, false) ||
+	    tscf_nl_put_sockaddr(msg, TSCF_TUNNEL_A_PEER, sk, true) ||
+	    tscf_nl_put_stats(msg, t))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int tscf_nl_fill_dev(struct sk_buff *msg, struct net_device *dev,
+			    u32 portid, u32 seq, int flags)
+{
+	struct tscf_dev *td = netdev_priv(dev);
+	struct net_device *twin;
+	struct tscf_tunnel *t;
+	void *hdr;
+
+	hdr = genlmsg_put(msg, portid, seq, &tscf_genl_family, flags,
+			  TSCF_CMD_DEV_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+
+	rcu_read_lock();
+	twin = rcu_dereference(td->twin);
+	t = rcu_dereference(td->tunnel);
+	if (nla_put_u32(msg, TSCF_A_IFINDEX, dev->ifindex) ||
+	    nla_put_string(msg, TSCF_A_IFNAME, dev->name) ||
+	    nla_put_u8(msg, TSCF_A_ENCRYPTED, td->encrypted) ||
+	    (twin && nla_put_u32(msg, TSCF_A_TWIN_IFINDEX, twin->ifindex)) ||
+	    (t && tscf_nl_put_tunnel(msg, t))) {
+		rcu_read_unlock();
+		genlmsg_cancel(msg, hdr);
+		return -EMSGSIZE;
+	}
+	rcu_read_unlock();
+	genlmsg_end(msg, hdr);
+	return 0;
+}
+
+static int tscf_nl_dev_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net_device *dev;
+	struct sk_buff *msg;
+	int err;
+
+	msg = nlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+
+	rtnl_lock();
+	dev = tscf_nl_dev(info);
+	if (IS_ERR(dev))
+		err = PTR_ERR(dev);
+	else
+		err = tscf_nl_fill_dev(msg, dev, info->snd_portid,
+				       info->snd_seq, 0);
+	rtnl_unlock();
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int tscf_nl_dev_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct net *net = sock_net(skb->sk);
+	struct net_device *dev;
+	long idx = 0, start = cb->args[0];
+
+	rcu_read_lock();
+	for_each_netdev_rcu(net, dev) {
+		if (dev->rtnl_link_ops != &tscf_link_ops)
+			continue;
+		if (idx >= start &&
+		    tscf_nl_fill_dev(skb, dev, NETLINK_CB(cb->skb).portid,
+				     cb->nlh->nlmsg_seq, NLM_F_MULTI))
+			break;
+		idx++;
+	}
+	rcu_read_unlock();
+	cb->args[0] = idx;
+	return skb->len;
+}
+
+static int tscf_nl_tunnel_attach(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[TSCF_TUNNEL_A_MAX + 1];
+	struct nlattr *nest = info->attrs[TSCF_A_TUNNEL];
+	const struct in6_addr *ip6 = NULL;
+	struct net_device *dev;
+	__be32 ip4 = 0;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, TSCF_A_TUNNEL))
+		return -EINVAL;
+	err = nla_parse_nested(tb, TSCF_TUNNEL_A_MAX, nest, tscf_tunnel_policy,
+			       info->extack);
+	if (err)
+		return err;
+	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, TSCF_TUNNEL_A_FD) ||
+	    NL_REQ_ATTR_CHECK(info->extack, nest, tb, TSCF_TUNNEL_A_TSID))
+		return -EINVAL;
+	if (tb[TSCF_TUNNEL_A_INTERNAL_IPV4])
+		ip4 = nla_get_in_addr(tb[TSCF_TUNNEL_A_INTERNAL_IPV4]);
+	if (tb[TSCF_TUNNEL_A_INTERNAL_IPV6])
+		ip6 = nla_data(tb[TSCF_TUNNEL_A_INTERNAL_IPV6]);
+
+	rtnl_lock();
+	dev = tscf_nl_dev(info);
+	if (IS_ERR(dev))
+		err = PTR_ERR(dev);
+	else
+		err = tscf_tunnel_attach(dev, nla_get_u32(tb[TSCF_TUNNEL_A_FD]),
+					 nla_get_u64(tb[TSCF_TUNNEL_A_TSID]),
+					 ip4, ip6, info->extack);
+	rtnl_unlock();
+	return err;
+}
+
+static int tscf_nl_tunnel_detach(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net_device *dev;
+	int err = 0;
+
+	rtnl_lock();
+	dev = tscf_nl_dev(info);
+	if (IS_ERR(dev)) {
+		err = PTR_ERR(dev);
+	} else if (!rtnl_dereference(((struct tscf_dev *)netdev_priv(dev))->tunnel)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "device has no tunnel");
+		err = -ENOENT;
+	} else {
+		tscf_tunnel_detach(dev, TSCF_DOWN_DETACHED);
+	}
+	rtnl_unlock();
+	return err;
+}
+
+static int tscf_nl_check_ctrl(const struct nlattr *attr,
+			      struct netlink_ext_ack *extack)
+{
+	const u8 *p = nla_data(attr);
+	size_t len = nla_len(attr), flen;
+
+	if (len < TSCF_CM_HDR_LEN || p[0] != TSCF_CM_BYTE0 ||
+	    tscf_frame_len(p, len, &flen) || flen != len) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "FRAME is not one well-formed control frame");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int tscf_nl_ctrl_send(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *frame = info->attrs[TSCF_A_FRAME];
+	struct net_device *dev;
+	struct tscf_tunnel *t;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, TSCF_A_FRAME))
+		return -EINVAL;
+	err = tscf_nl_check_ctrl(frame, info->extack);
+	if (err)
+		return err;
+
+	rtnl_lock();
+	dev = tscf_nl_dev(info);
+	if (IS_ERR(dev)) {
+		err = PTR_ERR(dev);
+		goto out;
+	}
+	t = rtnl_dereference(((struct tscf_dev *)netdev_priv(dev))->tunnel);
+	if (!t) {
+		NL_SET_ERR_MSG_MOD(info->extack, "device has no tunnel");
+		err = -ENOTCONN;
+		goto out;
+	}
+	err = tscf_tunnel_send_ctrl(t, nla_data(frame), nla_len(frame));
+out:
+	rtnl_unlock();
+	return err;
+}
+
+static const struct genl_small_ops tscf_genl_ops[] = {
+	{
+		.cmd = TSCF_CMD_DEV_GET,
+		.doit = tscf_nl_dev_get,
+		.dumpit = tscf_nl_dev_dump,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = TSCF_CMD_TUNNEL_ATTACH,
+		.doit = tscf_nl_tunnel_attach,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = TSCF_CMD_TUNNEL_DETACH,
+		.doit = tscf_nl_tunnel_detach,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = TSCF_CMD_CTRL_SEND,
+		.doit = tscf_nl_ctrl_send,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+};
+
+static struct genl_family tscf_genl_family __ro_after_init = {
+	.name = TSCF_GENL_NAME,
+	.version = TSCF_GENL_VERSION,
+	.maxattr = TSCF_A_MAX,
+	.policy = tscf_policy,
+	.netnsok = true,
+	.module = THIS_MODULE,
+	.small_ops = tscf_genl_ops,
+	.n_small_ops = ARRAY_SIZE(tscf_genl_ops),
+	.resv_start_op = TSCF_CMD_DEV_GET,
+	.mcgrps = tscf_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(tscf_mcgrps),
+};
+
+static struct sk_buff *tscf_nl_event_new(size_t payload, u8 cmd, void **hdr)
+{
+	struct sk_buff *msg = genlmsg_new(payload, GFP_ATOMIC);
+
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put(msg, 0, 0, &tscf_genl_family, 0, cmd);
+	if (!*hdr) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+static void tscf_nl_event_send(struct net *net, struct sk_buff *msg, void *hdr)
+{
+	genlmsg_end(msg, hdr);
+	/* No listener is not an error: the helper may be restarting. */
+	genlmsg_multicast_netns(&tscf_genl_family, net, msg, 0,
+				TSCF_MCGRP_EVENTS_ID, GFP_ATOMIC);
+}
+
+void tscf_nl_notify_ctrl(struct tscf_tunnel *t, const void *frame, size_t len)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = tscf_nl_event_new(nla_total_size(len) + 64, TSCF_CMD_CTRL_RECV,
+				&hdr);
+	if (!msg)
+		return;
+	if (nla_put_u32(msg, TSCF_A_IFINDEX, t->dev->ifindex) ||
+	    nla_put_u64_64bit(msg, TSCF_A_TSID, t->tsid, TSCF_A_PAD) ||
+	    nla_put(msg, TSCF_A_FRAME, len, frame)) {
+		nlmsg_free(msg);
+		return;
+	}
+	tscf_nl_event_send(dev_net(t->dev), msg, hdr);
+}
+
+void tscf_nl_notify_tunnel(struct net_device *dev, u64 tsid, u8 event,
+			   u8 reason)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = tscf_nl_event_new(128, TSCF_CMD_TUNNEL_EVENT, &hdr);
+	if (!msg)
+		return;
+	if (nla_put_u32(msg, TSCF_A_IFINDEX, dev->ifindex) ||
+	    nla_put_string(msg, TSCF_A_IFNAME, dev->name) ||
+	    nla_put_u64_64bit(msg, TSCF_A_TSID, tsid, TSCF_A_PAD) ||
+	    nla_put_u8(msg, TSCF_A_EVENT, event) ||
+	    (reason && nla_put_u8(msg, TSCF_A_REASON, reason))) {
+		nlmsg_free(msg);
+		return;
+	}
+	tscf_nl_event_send(dev_net(dev), msg, hdr);
+}
+
+int tscf_genl_register(void)
+{
+	return genl_register_family(&tscf_genl_family);
+}
+
+void tscf_genl_unregister(void)
+{
+	genl_unregister_family(&tscf_genl_family);
+}

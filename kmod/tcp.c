@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stream tunnels: TCP, and TCP with kTLS (the encrypted twin).
+ *
+ * On a kTLS socket the TCP read_sock/sendpage paths would see ciphertext,
+ * so both kinds use only sock_recvmsg()/kernel_sendmsg(), from work items
+ * because kTLS sleeps.  Frames delimit themselves (tscf_frame_len()).
+ *
+ * Receive: sk_data_ready queues rx_work, which reads what is there into a
+ * per-tunnel buffer and cuts it into frames.
+ * Transmit: frames are queued on t->txq and rx_work's twin, tx_work,
+ * writes them with MSG_DONTWAIT; a partial write keeps its offset and
+ * resumes from sk_write_space.  A long queue stops the device queue, so
+ * the qdisc holds packets back instead of dropping them.
+ */
+#include <linux/tcp.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+#include <net/tls.h>
+
+#include "device.h"
+#include "tunnel.h"
+
+/* Frames moved per work run before yielding the worker. */
+#define TSCF_RX_BUDGET	64
+
+static void tscf_tcp_data_ready(struct sock *sk)
+{
+	void (*saved)(struct sock *sk) = NULL;
+	struct tscf_tunnel *t;
+
+	rcu_read_lock();
+	t = rcu_dereference_sk_user_data(sk);
+	if (t) {
+		saved = t->saved_data_ready;
+		if (!READ_ONCE(t->dead))
+			queue_work(tscf_wq, &t->rx_work);
+	}
+	rcu_read_unlock();
+	/* kTLS's own data_ready runs its record parser: always chain. */
+	if (saved)
+		saved(sk);
+	else if (sk->sk_data_ready != tscf_tcp_data_ready)
+		sk->sk_data_ready(sk);
+}
+
+static void tscf_tcp_write_space(struct sock *sk)
+{
+	void (*saved)(struct sock *sk) = NULL;
+	struct tscf_tunnel *t;
+
+	rcu_read_lock();
+	t = rcu_dereference_sk_user_data(sk);
+	if (t) {
+		saved = t->saved_write_space;
+		if (!READ_ONCE(t->dead))
+			queue_work(tscf_wq, &t->tx_work);
+	}
+	rcu_read_unlock();
+	if (saved)
+		saved(sk);
+	else if (sk->sk_write_space != tscf_tcp_write_space)
+		sk->sk_write_space(sk);
+}
+
+static void tscf_tcp_state_change(struct sock *sk)
+{
+	void (*saved)(struct sock *sk) = NULL;
+	struct tscf_tunnel *t;
+
+	rcu_read_lock();
+	t = rcu_dereference_sk_user_data(sk);
+	if (t) {
+		saved = t->saved_state_change;
+		if (!READ_ONCE(t->dead)) {
+			/*
+			 * A FIN: drain what is left, rx_work sees the end.
+			 * A reset or error: down at once.
+			 */
+			if (sk->sk_state == TCP_CLOSE_WAIT)
+				queue_work(tscf_wq, &t->rx_work);
+			else if (sk->sk_state == TCP_CLOSE)
+				tscf_tunnel_schedule_down(t, sk->sk_err ?
+							  TSCF_DOWN_SOCK_ERROR :
+							  TSCF_DOWN_PEER_CLOSED);
+		}
+	}
+	rcu_read_unlock();
+	if (saved)
+		saved(sk);
+	else if (sk->sk_state_change != tscf_tcp_state_change)
+		sk->sk_state_change(sk);
+}
+
+/*
+ * Read what the socket has into the receive buffer: bytes read, 0 at the
+ * end of the stream, -EAGAIN when empty, -EPROTO for a TLS record that is
+ * not application data (an alert), else the socket's error.
+ */
+static int tscf_tcp_recv(struct tscf_tunnel *t)
+{
+	u8 cbuf[CMSG_SPACE(sizeof(u8))] __aligned(sizeof(size_t));
+	struct kvec iov = {
+		.iov_base = t->rxbuf + t->rxlen,
+		.iov_len = TSCF_RXBUF_SIZE - t->rxlen,
+	};
+	struct msghdr msg = {};
+	int n;
+
+	if (t->transport == TSCF_TRANSPORT_TLS) {
+		/* Without a control buffer kTLS fails non-data records. */
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		msg.msg_control_is_user = false;
+	}
+	n = kernel_recvmsg(t->sock, &msg, &iov, 1, iov.iov_len, MSG_DONTWAIT);
+	if (n > 0 && t->transport == TSCF_TRANSPORT_TLS &&
+	    msg.msg_controllen < sizeof(cbuf)) {
+		struct cmsghdr *cmsg = (struct cmsghdr *)cbuf;
+
+		if (cmsg->cmsg_level == SOL_TLS &&
+		    cmsg->cmsg_type == TLS_GET_RECORD_TYPE &&
+		    *(u8 *)CMSG_DATA(cmsg) != TLS_RECORD_TYPE_DATA)
+			return -EPROTO;
+	}
+	return n;
+}
+
+/* Cut the receive buffer into frames; keep an incomplete tail. */
+static int tscf_tcp_parse(struct tscf_tunnel *t)
+{
+	size_t off = 0, flen;
+	struct sk_buff *skb;
+	int err = 0;
+
+	while (off < t->rxlen) {
+		err = tscf_frame_len(t->rxbuf + off, t->rxlen - off, &flen);
+		if (err == -EAGAIN || (!err && off + flen > t->rxlen)) {
+			err = 0;
+			break;
+		}
+		if (err)
+			break;
+
+		skb = alloc_skb(flen + NET_SKB_PAD, GFP_KERNEL);
+		if (skb) {
+			skb_reserve(skb, NET_SKB_PAD);
+			skb_put_data(skb, t->rxbuf + off, flen);
+			tscf_tunnel_rx_frame(t, skb);
+		} else {
+			dev_core_stats_rx_dropped_inc(t->dev);
+		}
+		off += flen;
+	}
+	if (off) {
+		memmove(t->rxbuf, t->rxbuf + off, t->rxlen - off);
+		t->rxlen -= off;
+	}
+	return err;
+}
+
+static void tscf_tcp_rx_work(struct work_struct *work)
+{
+	struct tscf_tunnel *t = container_of(work, struct tscf_tunnel, rx_work);
+	int i, n;
+
+	for (i = 0; i < TSCF_RX_BUDGET; i++) {
+		if (READ_ONCE(t->dead))
+			return;
+		n = tscf_tcp_recv(t);
+		if (n == -EAGAIN)
+			return;
+		if (n == 0) {
+			tscf_tunnel_schedule_down(t, TSCF_DOWN_PEER_CLOSED);
+			return;
+		}
+		if (n < 0) {
+			tscf_tunnel_schedule_down(t, n == -EPROTO || n == -EIO ||
+						  n == -EBADMSG ?
+						  TSCF_DOWN_PROTO_ERROR :
+						  TSCF_DOWN_SOCK_ERROR);
+			return;
+		}
+		t->rxlen += n;
+		if (tscf_tcp_parse(t)) {
+			netdev_warn_once(t->dev, "unparsable stream from the server: closing the tunnel\n");
+			tscf_cnt_inc(t, TSCF_CNT_RX_MALFORMED);
+			tscf_tunnel_schedule_down(t, TSCF_DOWN_PROTO_ERROR);
+			return;
+		}
+	}
+	queue_work(tscf_wq, &t->rx_work);	/* more to read: yield first */
+}
+
+/* 0 when the whole skb went out, -EAGAIN to resume later, else error. */
+static int tscf_tcp_send_skb(struct tscf_tunnel *t, struct sk_buff *skb,
+			     bool more)
+{
+	struct msghdr msg = {
+		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0),
+	};
+	struct kvec iov;
+	int n;
+
+	while (t->tx_off < skb->len) {
+		iov.iov_base = skb->data + t->tx_off;
+		iov.iov_len = skb->len - t->tx_off;
+		n = kernel_sendmsg(t->sock, &msg, &iov, 1, iov.iov_len);
+		if (n < 0)
+			return n;
+		t->tx_off += n;
+	}
+	t->tx_off = 0;
+	return 0;
+}
+
+static struct sk_buff *tscf_txq_peek(struct tscf_tunnel *t, bool *more)
+{
+	struct sk_buff *skb;
+
+	spin_lock_bh(&t->txq.lock);
+	skb = skb_peek(&t->txq);
+	*more = skb && !skb_queue_is_last(&t->txq, skb);
+	spin_unlock_bh(&t->txq.lock);
+	return skb;
+}
+
+static void tscf_tcp_tx_wake(struct tscf_tunnel *t)
+{
+	struct tscf_dev *td = netdev_priv(t->dev);
+	struct net_device *twin;
+
+	if (skb_queue_len(&t->txq) > TSCF_TXQ_WAKE)
+		return;
+	if (netif_queue_stopped(t->dev))
+		netif_wake_queue(t->dev);
+	rcu_read_lock();
+	twin = rcu_dereference(td->twin);
+	if (twin && netif_queue_stopped(twin))
+		netif_wake_queue(twin);
+	rcu_read_unlock();
+}
+
+static void tscf_tcp_tx_work(struct work_struct *work)
+{
+	struct tscf_tunnel *t = container_of(work, struct tscf_tunnel, tx_work);
+	struct sk_buff *skb;
+	bool more;
+	int err;
+
+	while (!READ_ONCE(t->dead) && (skb = tscf_txq_peek(t, &more))) {
+		/* Linear data keeps the send path to one kvec. */
+		if (skb_linearize(skb)) {
+			skb_unlink(skb, &t->txq);
+			tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
+			dev_core_stats_tx_dropped_inc(t->dev);
+			kfree_skb(skb);
+			continue;
+		}
+		err = tscf_tcp_send_skb(t, skb, more);
+		if (err == -EAGAIN)
+			break;		/* sk_write_space requeues us */
+		if (err) {
+			tscf_tunnel_schedule_down(t, TSCF_DOWN_SOCK_ERROR);
+			break;
+		}
+		skb_unlink(skb, &t->txq);
+		dev_sw_netstats_tx_add(t->dev, 1, skb->len);
+		consume_skb(skb);
+		tscf_tcp_tx_wake(t);
+	}
+	tscf_tcp_tx_wake(t);
+}
+
+/* Queue a frame; from ndo_start_xmit (BHs off) or CTRL_SEND. */
+void tscf_tcp_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	struct net_device *from = skb->dev;
+
+	if (unlikely(skb_queue_len(&t->txq) >= 4 * TSCF_TXQ_STOP)) {
+		/* Only a sender that ignores a stopped queue gets here. */
+		tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
+		dev_core_stats_tx_dropped_inc(t->dev);
+		kfree_skb(skb);
+		return;
+	}
+	skb_queue_tail(&t->txq, skb);
+	if (skb_queue_len(&t->txq) >= TSCF_TXQ_STOP && from &&
+	    from->rtnl_link_ops == &tscf_link_ops) {
+		netif_stop_queue(from);
+		/* The worker may have drained the queue meanwhile. */
+		smp_mb__after_atomic();
+		if (skb_queue_len(&t->txq) <= TSCF_TXQ_WAKE)
+			netif_wake_queue(from);
+	}
+	queue_work(tscf_wq, &t->tx_work);
+}
+
+int tscf_tcp_attach(struct tscf_tunnel *t)
+{
+	struct sock *sk = t->sock->sk;
+
+	t->rxbuf = kvmalloc(TSCF_RXBUF_SIZE, GFP_KERNEL);
+	if (!t->rxbuf)
+		return -ENOMEM;
+	INIT_WORK(&t->rx_work, tscf_tcp_rx_work);
+	INIT_WORK(&t->tx_work, tscf_tcp_tx_work);
+
+	write_lock_bh(&sk->sk_callback_lock);
+	t->saved_data_ready = sk->sk_data_ready;
+	t->saved_write_space = sk->sk_write_space;
+	t->saved_state_change = sk->sk_state_change;
+	rcu_assign_sk_user_data(sk, t);
+	sk->sk_data_ready = tscf_tcp_data_ready;
+	sk->sk_write_space = tscf_tcp_write_space;
+	sk->sk_state_change = tscf_tcp_state_change;
+	write_unlock_bh(&sk->sk_callback_lock);
+	return 0;
+}
+
+void tscf_tcp_detach(struct tscf_tunnel *t)
+{
+	struct sock *sk = t->sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_data_ready = t->saved_data_ready;
+	sk->sk_write_space = t->saved_write_space;
+	sk->sk_state_change = t->saved_state_change;
+	rcu_assign_sk_user_data(sk, NULL);
+	write_unlock_bh(&sk->sk_callback_lock);
+
+	synchronize_net();
+	cancel_work_sync(&t->rx_work);
+	cancel_work_sync(&t->tx_work);
+	skb_queue_purge(&t->txq);
+	kvfree(t->rxbuf);
+	t->rxbuf = NULL;
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _TSCF_TUNNEL_H
+#define _TSCF_TUNNEL_H
+
+#include <linux/net.h>
+#include <linux/skbuff.h>
+#include <linux/workqueue.h>
+#include <net/dst_cache.h>
+#include <linux/tscf.h>
+#include <linux/tscf_wire.h>
+
+struct tscf_dev;
+
+enum tscf_tunnel_counter {
+	TSCF_CNT_TX_PACKETS,
+	TSCF_CNT_TX_BYTES,
+	TSCF_CNT_RX_PACKETS,
+	TSCF_CNT_RX_BYTES,
+	TSCF_CNT_TX_CTRL,
+	TSCF_CNT_RX_CTRL,
+	TSCF_CNT_RX_MALFORMED,
+	TSCF_CNT_TX_DROPPED,
+	TSCF_CNT_TX_BLOCKED,
+	TSCF_CNT_RX_BLOCKED,
+	TSCF_CNT_MAX,
+};
+
+/* Frames queued for a stream tunnel before the device queue is stopped. */
+#define TSCF_TXQ_STOP		256
+#define TSCF_TXQ_WAKE		64
+/* A stream receive buffer holds at least one largest frame. */
+#define TSCF_RXBUF_SIZE		(2 * TSCF_MAX_FRAME_LEN)
+
+/*
+ * A transport socket attached to one tscf device.  Lifetime rules are in
+ * tunnel.c's header comment.
+ */
+struct tscf_tunnel {
+	refcount_t refs;
+	struct rcu_head rcu;
+	struct net_device *dev;
+	struct socket *sock;
+	u8 transport;			/* enum tscf_transport */
+	u64 tsid;
+	__be32 internal_ip4;
+	struct in6_addr internal_ip6;
+	bool dead;
+
+	atomic64_t cnt[TSCF_CNT_MAX];
+
+	/* UDP */
+	struct dst_cache dst_cache;
+
+	/* TCP and kTLS */
+	struct sk_buff_head txq;
+	unsigned int tx_off;		/* bytes of txq's head already sent */
+	struct work_struct tx_work;
+	struct work_struct rx_work;
+	u8 *rxbuf;
+	size_t rxlen;
+	void (*saved_data_ready)(struct sock *sk);
+	void (*saved_write_space)(struct sock *sk);
+	void (*saved_state_change)(struct sock *sk);
+
+	/* Deferred detach from contexts that cannot take RTNL. */
+	struct work_struct down_work;
+	u8 down_reason;
+};
+
+extern struct workqueue_struct *tscf_wq;
+
+static inline void tscf_cnt_add(struct tscf_tunnel *t,
+				enum tscf_tunnel_counter c, u64 v)
+{
+	atomic64_add(v, &t->cnt[c]);
+}
+
+static inline void tscf_cnt_inc(struct tscf_tunnel *t,
+				enum tscf_tunnel_counter c)
+{
+	atomic64_inc(&t->cnt[c]);
+}
+
+int tscf_tunnel_attach(struct net_device *dev, int fd, u64 tsid,
+		       __be32 ip4, const struct in6_addr *ip6,
+		       struct netlink_ext_ack *extack);
+void tscf_tunnel_detach(struct net_device *dev, u8 reason);
+void tscf_tunnel_schedule_down(struct tscf_tunnel *t, u8 reason);
+void tscf_tunnel_put(struct tscf_tunnel *t);
+
+/* Data path, called under RCU. */
+void tscf_tunnel_xmit(struct tscf_tunnel *t, struct sk_buff *skb);
+int tscf_tunnel_send_ctrl(struct tscf_tunnel *t, const void *frame,
+			  size_t len);
+void tscf_tunnel_rx_frame(struct tscf_tunnel *t, struct sk_buff *skb);
+int tscf_frame_len(const u8 *p, size_t avail, size_t *len);
+
+/* udp.c */
+int tscf_udp_attach(struct tscf_tunnel *t);
+void tscf_udp_detach(struct tscf_tunnel *t);
+void tscf_udp_xmit(struct tscf_tunnel *t, struct sk_buff *skb);
+
+/* tcp.c */
+int tscf_tcp_attach(struct tscf_tunnel *t);
+void tscf_tcp_detach(struct tscf_tunnel *t);
+void tscf_tcp_xmit(struct tscf_tunnel *t, struct sk_buff *skb);
+
+#endif /* _TSCF_TUNNEL_H */

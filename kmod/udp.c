@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UDP tunnels: one datagram is one frame.  Receive through the UDP
+ * encapsulation hook (softirq, no copy); transmit by pushing the outer
+ * UDP/IP headers onto the inner packet with the UDP tunnel helpers.
+ */
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/ipv6_stubs.h>
+#include <net/route.h>
+#include <net/udp.h>
+#include <net/udp_tunnel.h>
+
+#include "device.h"
+#include "tunnel.h"
+
+/* Any value but 0 enables the encap hook; this one is ours ("T"). */
+#define TSCF_UDP_ENCAP_TYPE	0x54
+
+static int tscf_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
+{
+	struct tscf_tunnel *t = rcu_dereference_sk_user_data(sk);
+
+	if (unlikely(!t || READ_ONCE(t->dead)))
+		return 1;	/* detaching: leave it to the socket */
+
+	if (!pskb_may_pull(skb, sizeof(struct udphdr) + 1)) {
+		tscf_cnt_inc(t, TSCF_CNT_RX_MALFORMED);
+		kfree_skb(skb);
+		return 0;
+	}
+	__skb_pull(skb, sizeof(struct udphdr));
+	tscf_tunnel_rx_frame(t, skb);
+	return 0;
+}
+
+int tscf_udp_attach(struct tscf_tunnel *t)
+{
+	struct udp_tunnel_sock_cfg cfg = {
+		.sk_user_data = t,
+		.encap_type = TSCF_UDP_ENCAP_TYPE,
+		.encap_rcv = tscf_udp_encap_recv,
+	};
+	int err;
+
+	err = dst_cache_init(&t->dst_cache, GFP_KERNEL);
+	if (err)
+		return err;
+	setup_udp_tunnel_sock(sock_net(t->sock->sk), t->sock, &cfg);
+	return 0;
+}
+
+void tscf_udp_detach(struct tscf_tunnel *t)
+{
+	struct sock *sk = t->sock->sk;
+
+	lock_sock(sk);
+	WRITE_ONCE(udp_sk(sk)->encap_type, 0);
+	WRITE_ONCE(udp_sk(sk)->encap_rcv, NULL);
+	rcu_assign_sk_user_data(sk, NULL);
+	release_sock(sk);
+	/* No encap_rcv or transmit is still looking at t after this. */
+	synchronize_net();
+	dst_cache_destroy(&t->dst_cache);
+}
+
+static void tscf_udp_tx_drop(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
+	dev_core_stats_tx_dropped_inc(t->dev);
+	kfree_skb(skb);
+}
+
+/* An outer route through a tscf device would loop forever. */
+static bool tscf_route_loops(const struct net_device *out)
+{
+	return out->rtnl_link_ops == &tscf_link_ops;
+}
+
+static void tscf_udp4_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	struct sock *sk = t->sock->sk;
+	struct inet_sock *inet = inet_sk(sk);
+	struct rtable *rt;
+	__be32 saddr;
+
+	rt = dst_cache_get_ip4(&t->dst_cache, &saddr);
+	if (!rt) {
+		struct flowi4 fl4 = {
+			.daddr = inet->inet_daddr,
+			.saddr = inet->inet_saddr,
+			.flowi4_oif = sk->sk_bound_dev_if,
+			.flowi4_mark = sk->sk_mark,
+			.flowi4_proto = IPPROTO_UDP,
+			.fl4_sport = inet->inet_sport,
+			.fl4_dport = inet->inet_dport,
+		};
+
+		rt = ip_route_output_key(sock_net(sk), &fl4);
+		if (IS_ERR(rt)) {
+			tscf_udp_tx_drop(t, skb);
+			return;
+		}
+		if (tscf_route_loops(rt->dst.dev)) {
+			ip_rt_put(rt);
+			tscf_udp_tx_drop(t, skb);
+			return;
+		}
+		saddr = fl4.saddr;
+		dst_cache_set_ip4(&t->dst_cache, &rt->dst, saddr);
+	}
+
+	if (skb_cow_head(skb, LL_RESERVED_SPACE(rt->dst.dev) +
+			 sizeof(struct iphdr) + sizeof(struct udphdr))) {
+		ip_rt_put(rt);
+		tscf_udp_tx_drop(t, skb);
+		return;
+	}
+	udp_tunnel_xmit_skb(rt, sk, skb, saddr, inet->inet_daddr, 0,
+			    ip4_dst_hoplimit(&rt->dst), 0, inet->inet_sport,
+			    inet->inet_dport, false, false);
+}
+
+#if IS_ENABLED(CONFIG_IPV6)
+static void tscf_udp6_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	struct sock *sk = t->sock->sk;
+	struct inet_sock *inet = inet_sk(sk);
+	struct dst_entry *dst;
+	struct in6_addr saddr;
+
+	dst = dst_cache_get_ip6(&t->dst_cache, &saddr);
+	if (!dst) {
+		struct flowi6 fl6 = {
+			.daddr = sk->sk_v6_daddr,
+			.saddr = sk->sk_v6_rcv_saddr,
+			.flowi6_oif = sk->sk_bound_dev_if,
+			.flowi6_mark = sk->sk_mark,
+			.flowi6_proto = IPPROTO_UDP,
+			.fl6_sport = inet->inet_sport,
+			.fl6_dport = inet->inet_dport,
+		};
+
+		dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sk), sk, &fl6,
+						      NULL);
+		if (IS_ERR(dst)) {
+			tscf_udp_tx_drop(t, skb);
+			return;
+		}
+		if (tscf_route_loops(dst->dev)) {
+			dst_release(dst);
+			tscf_udp_tx_drop(t, skb);
+			return;
+		}
+		saddr = fl6.saddr;
+		dst_cache_set_ip6(&t->dst_cache, dst, &saddr);
+	}
+
+	if (skb_cow_head(skb, LL_RESERVED_SPACE(dst->dev) +
+			 sizeof(struct ipv6hdr) + sizeof(struct udphdr))) {
+		dst_release(dst);
+		tscf_udp_tx_drop(t, skb);
+		return;
+	}
+	udp_tunnel6_xmit_skb(dst, sk, skb, t->dev, &saddr, &sk->sk_v6_daddr,
+			     0, ip6_dst_hoplimit(dst), 0, inet->inet_sport,
+			     inet->inet_dport, false);
+}
+#endif
+
+/* Called with BHs off; consumes skb. */
+void tscf_udp_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	skb->dev = t->dev;	/* the UDP tunnel helpers count on it */
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (t->sock->sk->sk_family == AF_INET6) {
+		tscf_udp6_xmit(t, skb);
+		return;
+	}
+#endif
+	tscf_udp4_xmit(t, skb);
+}
