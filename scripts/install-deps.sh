@@ -20,6 +20,11 @@ openssl
 sparse
 clang
 libclang-rt-14-dev
+python3
+iputils-ping
+iperf3
+tshark
+nftables
 "
 
 missing=""
