@@ -26,6 +26,7 @@
 #include <net/icmp.h>
 
 #include "device.h"
+#include "netlink.h"
 #include "tunnel.h"
 
 static int tscf_dev_init(struct net_device *dev)
@@ -48,7 +49,7 @@ static void tscf_dev_free(struct net_device *dev)
  * Without a tunnel there is nowhere to send to: drop, count, and tell the
  * sender at once with an ICMP unreachable rather than letting it time out.
  */
-static void tscf_xmit_no_tunnel(struct sk_buff *skb, struct net_device *dev)
+void tscf_xmit_no_tunnel(struct sk_buff *skb, struct net_device *dev)
 {
 	dev_core_stats_tx_dropped_inc(dev);
 
@@ -77,21 +78,75 @@ static void tscf_xmit_gso(struct tscf_tunnel *t, struct sk_buff *skb)
 	}
 }
 
+void tscf_dev_xmit_tunnel(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	if (skb_is_gso(skb))
+		tscf_xmit_gso(t, skb);
+	else
+		tscf_tunnel_xmit(t, skb);
+}
+
 static netdev_tx_t tscf_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct tscf_dev *td = netdev_priv(dev);
 	struct tscf_tunnel *t;
 
-	t = rcu_dereference_bh(td->tunnel);
-	if (!t) {
-		tscf_xmit_no_tunnel(skb, dev);
+	/* The clear device decides per socket (flow.c). */
+	if (!td->encrypted) {
+		tscf_flow_xmit(dev, skb);
 		return NETDEV_TX_OK;
 	}
-	if (skb_is_gso(skb))
-		tscf_xmit_gso(t, skb);
+	t = rcu_dereference_bh(td->tunnel);
+	if (t)
+		tscf_dev_xmit_tunnel(t, skb);
 	else
-		tscf_tunnel_xmit(t, skb);
+		tscf_xmit_no_tunnel(skb, dev);
 	return NETDEV_TX_OK;
+}
+
+/* Is there an encrypted tunnel for traffic routed to this device? */
+bool tscf_dev_enc_path_up(struct net_device *dev)
+{
+	struct tscf_dev *td = netdev_priv(dev);
+	struct net_device *enc;
+	bool up;
+
+	rcu_read_lock();
+	enc = td->encrypted ? dev : rcu_dereference(td->twin);
+	up = enc && rcu_access_pointer(((struct tscf_dev *)netdev_priv(enc))->tunnel);
+	rcu_read_unlock();
+	return up;
+}
+
+bool tscf_net_enc_tunnel_up(struct net *net)
+{
+	struct net_device *dev;
+	bool up = false;
+
+	rcu_read_lock();
+	for_each_netdev_rcu(net, dev) {
+		if (dev->rtnl_link_ops == &tscf_link_ops &&
+		    ((struct tscf_dev *)netdev_priv(dev))->encrypted &&
+		    tscf_dev_enc_path_up(dev)) {
+			up = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return up;
+}
+
+/* Tell the helpers of every clear device in net whether to keep a twin. */
+void tscf_dev_notify_demand(struct net *net, bool demand)
+{
+	struct net_device *dev;
+
+	rcu_read_lock();
+	for_each_netdev_rcu(net, dev)
+		if (dev->rtnl_link_ops == &tscf_link_ops &&
+		    !((struct tscf_dev *)netdev_priv(dev))->encrypted)
+			tscf_nl_notify_demand(dev, demand);
+	rcu_read_unlock();
 }
 
 /* Every way a device goes away (del, netns exit, rmmod) comes here. */

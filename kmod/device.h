@@ -30,8 +30,22 @@ struct tscf_dev {
 	struct net_device __rcu *twin;
 	struct tscf_tunnel __rcu *tunnel;	/* tunnel.c */
 	bool encrypted;
+	atomic64_t tx_blocked;	/* encrypted-only traffic kept out of clear */
+	atomic64_t rx_blocked;
 };
 
 extern struct rtnl_link_ops tscf_link_ops;
+
+void tscf_xmit_no_tunnel(struct sk_buff *skb, struct net_device *dev);
+void tscf_dev_xmit_tunnel(struct tscf_tunnel *t, struct sk_buff *skb);
+bool tscf_dev_enc_path_up(struct net_device *dev);
+bool tscf_net_enc_tunnel_up(struct net *net);
+void tscf_dev_notify_demand(struct net *net, bool demand);
+
+/* flow.c */
+void tscf_flow_xmit(struct net_device *dev, struct sk_buff *skb);
+bool tscf_flow_rx_blocked(struct tscf_tunnel *t, struct sk_buff *skb);
+int tscf_flow_net_init(struct net *net);
+void tscf_flow_net_exit(struct net *net);
 
 #endif /* _TSCF_DEVICE_H */

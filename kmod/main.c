@@ -6,6 +6,7 @@
 #include <net/genetlink.h>
 
 #include "device.h"
+#include "enclevel.h"
 #include "netlink.h"
 #include "tunnel.h"
 
@@ -19,13 +20,18 @@ static int __init tscf_init(void)
 	err = tscf_genl_register();
 	if (err)
 		goto err_wq;
-	err = rtnl_link_register(&tscf_link_ops);
+	err = tscf_enclevel_init();
 	if (err)
 		goto err_genl;
+	err = rtnl_link_register(&tscf_link_ops);
+	if (err)
+		goto err_enclevel;
 
 	pr_info("tscf: TSCF tunnel driver %s loaded\n", TSCF_DRV_VERSION);
 	return 0;
 
+err_enclevel:
+	tscf_enclevel_exit();
 err_genl:
 	tscf_genl_unregister();
 err_wq:
@@ -37,6 +43,7 @@ static void __exit tscf_exit(void)
 {
 	/* Deletes every device pair in every namespace, detaching tunnels. */
 	rtnl_link_unregister(&tscf_link_ops);
+	tscf_enclevel_exit();
 	/* Pending down_work only finds detached tunnels now; let it finish. */
 	destroy_workqueue(tscf_wq);
 	tscf_genl_unregister();

@@ -16,6 +16,7 @@
 #include <net/sock.h>
 
 #include "device.h"
+#include "enclevel.h"
 #include "netlink.h"
 #include "tunnel.h"
 
@@ -163,6 +164,29 @@ static int tscf_nl_put_tunnel(struct sk_buff *msg, struct tscf_tunnel *t)
 	return 0;
 }
 
+static int tscf_nl_put_dev_stats(struct sk_buff *msg, struct net_device *dev)
+{
+	struct tscf_dev *td = netdev_priv(dev);
+	struct rtnl_link_stats64 st;
+	struct nlattr *nest;
+
+	dev_get_stats(dev, &st);
+	nest = nla_nest_start(msg, TSCF_A_STATS);
+	if (!nest ||
+	    nla_put_u64_64bit(msg, TSCF_STATS_A_TX_PACKETS, st.tx_packets, TSCF_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, TSCF_STATS_A_TX_BYTES, st.tx_bytes, TSCF_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, TSCF_STATS_A_RX_PACKETS, st.rx_packets, TSCF_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, TSCF_STATS_A_RX_BYTES, st.rx_bytes, TSCF_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, TSCF_STATS_A_TX_DROPPED, st.tx_dropped, TSCF_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, TSCF_STATS_A_TX_BLOCKED,
+			      atomic64_read(&td->tx_blocked), TSCF_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, TSCF_STATS_A_RX_BLOCKED,
+			      atomic64_read(&td->rx_blocked), TSCF_STATS_A_PAD))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
 static int tscf_nl_fill_dev(struct sk_buff *msg, struct net_device *dev,
 			    u32 portid, u32 seq, int flags)
 {
@@ -183,6 +207,11 @@ static int tscf_nl_fill_dev(struct sk_buff *msg, struct net_device *dev,
 	    nla_put_string(msg, TSCF_A_IFNAME, dev->name) ||
 	    nla_put_u8(msg, TSCF_A_ENCRYPTED, td->encrypted) ||
 	    (twin && nla_put_u32(msg, TSCF_A_TWIN_IFINDEX, twin->ifindex)) ||
+	    (!td->encrypted &&
+	     (nla_put_u8(msg, TSCF_A_DEMAND, tscf_enclevel_demand(dev_net(dev))) ||
+	      nla_put_u32(msg, TSCF_A_ENC_LINGER_MS,
+			  tscf_enclevel_linger(dev_net(dev))))) ||
+	    tscf_nl_put_dev_stats(msg, dev) ||
 	    (t && tscf_nl_put_tunnel(msg, t))) {
 		rcu_read_unlock();
 		genlmsg_cancel(msg, hdr);
@@ -333,10 +362,65 @@ static int tscf_nl_ctrl_send(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOTCONN;
 		goto out;
 	}
-	err = tscf_tunnel_send_ctrl(t, nla_data(frame), nla_len(frame));
+	err = tscf_tunnel_send_ctrl(t, nla_data(frame), nla_len(frame),
+				    GFP_KERNEL);
 out:
 	rtnl_unlock();
 	return err;
+}
+
+static int tscf_nl_dev_set(struct sk_buff *skb, struct genl_info *info)
+{
+	struct net_device *dev;
+	int err = 0;
+
+	rtnl_lock();
+	dev = tscf_nl_dev(info);
+	if (IS_ERR(dev))
+		err = PTR_ERR(dev);
+	else if (info->attrs[TSCF_A_ENC_LINGER_MS])
+		tscf_enclevel_set_linger(dev_net(dev),
+					 nla_get_u32(info->attrs[TSCF_A_ENC_LINGER_MS]));
+	rtnl_unlock();
+	return err;
+}
+
+static int tscf_nl_put_sock(struct sk_buff *msg, struct tscf_sk *e)
+{
+	struct sock *sk = e->sk;
+	struct nlattr *nest;
+
+	nest = nla_nest_start(msg, TSCF_A_SOCK);
+	if (!nest ||
+	    nla_put_u64_64bit(msg, TSCF_SOCK_A_COOKIE,
+			      e->cookie ?: atomic64_read(&sk->sk_cookie),
+			      TSCF_SOCK_A_PAD) ||
+	    nla_put_u64_64bit(msg, TSCF_SOCK_A_INODE, e->ino, TSCF_SOCK_A_PAD) ||
+	    nla_put_u8(msg, TSCF_SOCK_A_LEVEL, READ_ONCE(e->level)) ||
+	    nla_put_u8(msg, TSCF_SOCK_A_PATH, e->path) ||
+	    nla_put_u8(msg, TSCF_SOCK_A_PROTO, sk->sk_protocol) ||
+	    tscf_nl_put_sockaddr(msg, TSCF_SOCK_A_LOCAL, sk, false) ||
+	    tscf_nl_put_sockaddr(msg, TSCF_SOCK_A_REMOTE, sk, true))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+int tscf_nl_fill_sock(struct sk_buff *skb, struct tscf_sk *e,
+		      struct netlink_callback *cb)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &tscf_genl_family, NLM_F_MULTI, TSCF_CMD_SOCK_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (tscf_nl_put_sock(skb, e)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
 }
 
 static const struct genl_small_ops tscf_genl_ops[] = {
@@ -344,6 +428,16 @@ static const struct genl_small_ops tscf_genl_ops[] = {
 		.cmd = TSCF_CMD_DEV_GET,
 		.doit = tscf_nl_dev_get,
 		.dumpit = tscf_nl_dev_dump,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = TSCF_CMD_DEV_SET,
+		.doit = tscf_nl_dev_set,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = TSCF_CMD_SOCK_GET,
+		.dumpit = tscf_enclevel_dump,
 		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
@@ -435,6 +529,38 @@ void tscf_nl_notify_tunnel(struct net_device *dev, u64 tsid, u8 event,
 		return;
 	}
 	tscf_nl_event_send(dev_net(dev), msg, hdr);
+}
+
+void tscf_nl_notify_demand(struct net_device *dev, bool demand)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = tscf_nl_event_new(64, TSCF_CMD_ENC_DEMAND, &hdr);
+	if (!msg)
+		return;
+	if (nla_put_u32(msg, TSCF_A_IFINDEX, dev->ifindex) ||
+	    nla_put_string(msg, TSCF_A_IFNAME, dev->name) ||
+	    nla_put_u8(msg, TSCF_A_DEMAND, demand)) {
+		nlmsg_free(msg);
+		return;
+	}
+	tscf_nl_event_send(dev_net(dev), msg, hdr);
+}
+
+void tscf_nl_notify_sock(struct net *net, struct tscf_sk *e, u8 event)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = tscf_nl_event_new(256, TSCF_CMD_SOCK_EVENT, &hdr);
+	if (!msg)
+		return;
+	if (nla_put_u8(msg, TSCF_A_EVENT, event) || tscf_nl_put_sock(msg, e)) {
+		nlmsg_free(msg);
+		return;
+	}
+	tscf_nl_event_send(net, msg, hdr);
 }
 
 int tscf_genl_register(void)

@@ -6,6 +6,10 @@
 
 struct net_device;
 struct tscf_tunnel;
+struct tscf_sk;
+struct net;
+struct sk_buff;
+struct netlink_callback;
 
 int tscf_genl_register(void);
 void tscf_genl_unregister(void);
@@ -14,5 +18,9 @@ void tscf_genl_unregister(void);
 void tscf_nl_notify_ctrl(struct tscf_tunnel *t, const void *frame, size_t len);
 void tscf_nl_notify_tunnel(struct net_device *dev, u64 tsid, u8 event,
 			   u8 reason);
+void tscf_nl_notify_demand(struct net_device *dev, bool demand);
+void tscf_nl_notify_sock(struct net *net, struct tscf_sk *e, u8 event);
+int tscf_nl_fill_sock(struct sk_buff *skb, struct tscf_sk *e,
+		      struct netlink_callback *cb);
 
 #endif /* _TSCF_NETLINK_H */

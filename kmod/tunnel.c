@@ -31,6 +31,7 @@
 #include <net/tls.h>
 
 #include "device.h"
+#include "enclevel.h"
 #include "netlink.h"
 #include "tunnel.h"
 
@@ -150,13 +151,22 @@ static void tscf_rx_inner(struct tscf_tunnel *t, struct sk_buff *skb)
 		return;
 	}
 
-	skb_scrub_packet(skb, true);
 	skb->protocol = proto;
+	skb_reset_network_header(skb);
+	if (!((struct tscf_dev *)netdev_priv(dev))->encrypted &&
+	    tscf_flow_rx_blocked(t, skb)) {
+		atomic64_inc(&((struct tscf_dev *)netdev_priv(dev))->rx_blocked);
+		tscf_cnt_inc(t, TSCF_CNT_RX_BLOCKED);
+		dev_core_stats_rx_dropped_inc(dev);
+		kfree_skb(skb);
+		return;
+	}
+
+	skb_scrub_packet(skb, true);
 	skb->dev = dev;
 	skb->pkt_type = PACKET_HOST;
 	skb->ip_summed = CHECKSUM_NONE;
 	skb_reset_mac_header(skb);
-	skb_reset_network_header(skb);
 	skb_probe_transport_header(skb);
 
 	tscf_cnt_inc(t, TSCF_CNT_RX_PACKETS);
@@ -218,12 +228,12 @@ void tscf_tunnel_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 
 /* A control frame from userspace (CTRL_SEND), in order with the data. */
 int tscf_tunnel_send_ctrl(struct tscf_tunnel *t, const void *frame,
-			  size_t len)
+			  size_t len, gfp_t gfp)
 {
 	unsigned int headroom = LL_MAX_HEADER + sizeof(struct ipv6hdr) + 8;
 	struct sk_buff *skb;
 
-	skb = alloc_skb(headroom + len, GFP_KERNEL);
+	skb = alloc_skb(headroom + len, gfp);
 	if (!skb)
 		return -ENOMEM;
 	skb_reserve(skb, headroom);
@@ -419,6 +429,10 @@ int tscf_tunnel_attach(struct net_device *dev, int fd, u64 tsid,
 		    transport == TSCF_TRANSPORT_UDP ? "UDP" :
 		    transport == TSCF_TRANSPORT_TCP ? "TCP" : "kTLS");
 	tscf_nl_notify_tunnel(dev, tsid, TSCF_EVENT_UP, 0);
+	if (td->encrypted)
+		tscf_enclevel_tunnels_changed(dev_net(dev));
+	else if (tscf_enclevel_demand(dev_net(dev)))
+		tscf_nl_notify_demand(dev, true);
 	return 0;
 
 err_put:
@@ -461,4 +475,6 @@ void tscf_tunnel_detach(struct net_device *dev, u8 reason)
 	t->sock = NULL;
 	tscf_wake_pair(dev);
 	tscf_tunnel_put(t);
+	if (td->encrypted)
+		tscf_enclevel_tunnels_changed(dev_net(dev));
 }

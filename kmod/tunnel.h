@@ -91,7 +91,7 @@ void tscf_tunnel_put(struct tscf_tunnel *t);
 /* Data path, called under RCU. */
 void tscf_tunnel_xmit(struct tscf_tunnel *t, struct sk_buff *skb);
 int tscf_tunnel_send_ctrl(struct tscf_tunnel *t, const void *frame,
-			  size_t len);
+			  size_t len, gfp_t gfp);
 void tscf_tunnel_rx_frame(struct tscf_tunnel *t, struct sk_buff *skb);
 int tscf_frame_len(const u8 *p, size_t avail, size_t *len);
 

@@ -12,6 +12,7 @@ CLI (used by the shell tests):
   tscf_nl.py dev DEV                     print device info as JSON
   tscf_nl.py raw CMD [ATTR:TYPE:VALUE...]  send anything (bad-input tests)
   tscf_nl.py listen SECONDS              print events as JSON lines
+  tscf_nl.py socks                       marked sockets, a JSON line each
 """
 import json
 import os
@@ -152,6 +153,8 @@ def decode_dev(at):
             d[k.lower()] = at[A[k]][0]
     if A['FRAME'] in at:
         d['frame'] = at[A['FRAME']].hex()
+    if A['SOCK'] in at:
+        d['sock'] = decode_sock(parse_attrs(at[A['SOCK']]))
     if A['TUNNEL'] in at:
         t = parse_attrs(at[A['TUNNEL']])
         tun = {'tsid': struct.unpack('=Q', t[T['TSID']])[0],
@@ -162,6 +165,12 @@ def decode_dev(at):
         tun['stats'] = {STATS[k - 1]: struct.unpack('=Q', v)[0]
                         for k, v in st.items() if 0 < k <= len(STATS)}
         d['tunnel'] = tun
+    return d
+
+
+def decode_sock(sa):
+    d = {'cookie': struct.unpack('=Q', sa[1])[0], 'inode': struct.unpack('=Q', sa[2])[0],
+         'level': sa[3][0], 'path': sa[4][0], 'proto': sa[5][0]}
     return d
 
 
@@ -186,6 +195,9 @@ def main(argv):
     elif op == 'dump':
         for _, at in g.do(CMD['DEV_GET'], dump=True):
             print(json.dumps(decode_dev(at)))
+    elif op == 'socks':
+        for _, at in g.do(CMD['SOCK_GET'], dump=True):
+            print(json.dumps(decode_sock(parse_attrs(at[A['SOCK']]))))
     elif op == 'raw':
         attrs = b''
         for spec in argv[2:]:
