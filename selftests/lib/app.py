@@ -3,7 +3,7 @@
 """A scripted application socket for DTTE tests: one socket, many steps, so
 a test can watch the same fd move between tunnels.
 
-  app.py --proto udp|tcp --dst ADDR --port N STEP...
+  app.py --proto udp|tcp --dst ADDR --port N [--lport N] STEP...
 Steps:
   level:N        setsockopt(SOL_IP, SO_TSCF_ENCLEVEL, N)
   send:TEXT      send TEXT; prints {"send": ..., "errno": E}
@@ -40,6 +40,8 @@ def main():
     typ = socket.SOCK_STREAM if opts['proto'] == 'tcp' else socket.SOCK_DGRAM
     s = socket.socket(fam, typ)
     s.settimeout(3)
+    if 'lport' in opts:
+        s.bind(('::' if fam == socket.AF_INET6 else '0.0.0.0', int(opts['lport'])))
     sol = SOL_IPV6 if fam == socket.AF_INET6 else SOL_IP
     dst = (opts['dst'], int(opts['port']))
     connected = False

@@ -139,7 +139,9 @@ def ifindex(dev):
 
 
 def decode_dev(at):
-    d = {'ifindex': struct.unpack('=I', at[A['IFINDEX']])[0]}
+    d = {}
+    if A['IFINDEX'] in at:
+        d['ifindex'] = struct.unpack('=I', at[A['IFINDEX']])[0]
     if A['IFNAME'] in at:
         d['ifname'] = at[A['IFNAME']].rstrip(b'\0').decode()
     if A['ENCRYPTED'] in at:
