@@ -34,6 +34,7 @@ sparse:
 
 tools:
 	$(MAKE) -C tools
+	$(MAKE) -C tools/exec
 
 server: tools
 	$(MAKE) -C server
@@ -64,5 +65,6 @@ vm-shell: kmod
 clean:
 	-test -d "$(KDIR)" && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C tools clean
+	$(MAKE) -C tools/exec clean
 	$(MAKE) -C server clean
 	rm -rf build
