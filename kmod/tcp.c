@@ -192,23 +192,50 @@ static void tscf_tcp_rx_work(struct work_struct *work)
 	queue_work(tscf_wq, &t->rx_work);	/* more to read: yield first */
 }
 
+/* The skb's head and page fragments as one bio_vec array: no copy. */
+static int tscf_skb_bvec(struct sk_buff *skb, struct bio_vec *bvec)
+{
+	int i, n = 0;
+
+	if (skb_headlen(skb)) {
+		bvec[n].bv_page = virt_to_page(skb->data);
+		bvec[n].bv_offset = offset_in_page(skb->data);
+		bvec[n].bv_len = skb_headlen(skb);
+		n++;
+	}
+	for (i = 0; i < skb_shinfo(skb)->nr_frags; i++) {
+		const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+
+		bvec[n].bv_page = skb_frag_page(frag);
+		bvec[n].bv_offset = skb_frag_off(frag);
+		bvec[n].bv_len = skb_frag_size(frag);
+		n++;
+	}
+	return n;
+}
+
 /* 0 when the whole skb went out, -EAGAIN to resume later, else error. */
 static int tscf_tcp_send_skb(struct tscf_tunnel *t, struct sk_buff *skb,
 			     bool more)
 {
-	struct msghdr msg = {
-		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0),
-	};
-	struct kvec iov;
-	int n;
+	struct bio_vec bvec[MAX_SKB_FRAGS + 1];
+	struct msghdr msg = {};
+	int n, ret;
+
+	/* A frag_list is rare after segmentation: flatten it. */
+	if (skb_has_frag_list(skb) && skb_linearize(skb))
+		return -ENOMEM;
+	n = tscf_skb_bvec(skb, bvec);
 
 	while (t->tx_off < skb->len) {
-		iov.iov_base = skb->data + t->tx_off;
-		iov.iov_len = skb->len - t->tx_off;
-		n = kernel_sendmsg(t->sock, &msg, &iov, 1, iov.iov_len);
-		if (n < 0)
-			return n;
-		t->tx_off += n;
+		msg.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL |
+				(more ? MSG_MORE : 0);
+		iov_iter_bvec(&msg.msg_iter, WRITE, bvec, n, skb->len);
+		iov_iter_advance(&msg.msg_iter, t->tx_off);
+		ret = sock_sendmsg(t->sock, &msg);
+		if (ret < 0)
+			return ret;
+		t->tx_off += ret;
 	}
 	t->tx_off = 0;
 	return 0;
@@ -249,17 +276,16 @@ static void tscf_tcp_tx_work(struct work_struct *work)
 	int err;
 
 	while (!READ_ONCE(t->dead) && (skb = tscf_txq_peek(t, &more))) {
-		/* Linear data keeps the send path to one kvec. */
-		if (skb_linearize(skb)) {
+		err = tscf_tcp_send_skb(t, skb, more);
+		if (err == -EAGAIN)
+			break;		/* sk_write_space requeues us */
+		if (err == -ENOMEM && !t->tx_off) {
 			skb_unlink(skb, &t->txq);
 			tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
 			dev_core_stats_tx_dropped_inc(t->dev);
 			kfree_skb(skb);
 			continue;
 		}
-		err = tscf_tcp_send_skb(t, skb, more);
-		if (err == -EAGAIN)
-			break;		/* sk_write_space requeues us */
 		if (err) {
 			tscf_tunnel_schedule_down(t, TSCF_DOWN_SOCK_ERROR);
 			break;
