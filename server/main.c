@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tscfd: the TSCF tunneling server.
+ *
+ *   tscfd -c FILE            run (foreground; logs to stderr)
+ *   tscfd -c FILE -t         check the configuration and exit
+ *   tscfd --stats [-j] [-c FILE | -s SOCKET]   counters of a running server
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "tscfd.h"
+
+struct tscfd_config tscfd_conf;
+struct tscfd_stats tscfd_stats;
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: tscfd -c FILE [-t]\n"
+		"       tscfd --stats [-j] [-c FILE | -s SOCKET]\n");
+	exit(2);
+}
+
+/* SIGHUP: new values for new tunnels; existing tunnels keep theirs. */
+static void reload(const char *path)
+{
+	static struct tscfd_config next;
+	char err[512];
+	unsigned int i, j;
+
+	if (tscfd_config_load(path, &next, err, sizeof(err))) {
+		tscfd_log("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	tscfd_conf.keepalive_secs = next.keepalive_secs;
+	tscfd_conf.stream_idle_secs = next.stream_idle_secs;
+	tscfd_conf.stream_persist_secs = next.stream_persist_secs;
+	tscfd_conf.datagram_timeout_secs = next.datagram_timeout_secs;
+	for (i = 0; i < next.niface; i++) {
+		struct tscfd_iface *n = &next.iface[i];
+
+		for (j = 0; j < tscfd_conf.niface; j++) {
+			struct tscfd_iface *o = &tscfd_conf.iface[j];
+
+			if (strcmp(o->addr_str, n->addr_str) || o->port != n->port)
+				continue;
+			o->dtte = n->dtte;
+			o->max_tunnels = n->max_tunnels;
+			o->ndns = n->ndns;
+			memcpy(o->dns, n->dns, sizeof(o->dns));
+			break;
+		}
+		if (j == tscfd_conf.niface)
+			tscfd_log("reload: new interface %s port %u needs a restart",
+				  n->addr_str, n->port);
+	}
+	tscfd_log("configuration reloaded from %s", path);
+}
+
+static int setup_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static int setup_timer(void)
+{
+	struct itimerspec its = { .it_interval.tv_sec = 1, .it_value.tv_sec = 1 };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd >= 0)
+		timerfd_settime(fd, 0, &its, NULL);
+	return fd;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void on_tun(void)
+{
+	static uint8_t pkt[65536];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		n = read(tscfd_tunfd, pkt, sizeof(pkt));
+		if (n <= 0)
+			return;
+		tscfd_tun_packet(pkt, (size_t)n);
+	}
+}
+
+static int run(const char *path)
+{
+	struct tscfd_handle tun = { .type = EV_TUN }, ctl = { .type = EV_CTL },
+			    sig = { .type = EV_SIGNAL }, tim = { .type = EV_TIMER };
+	struct tscfd_handle *hs[] = { &tun, &ctl, &sig, &tim };
+	struct epoll_event evs[256];
+	unsigned int i;
+	int n;
+
+	raise_nofile();
+	tscfd_epfd = epoll_create1(EPOLL_CLOEXEC);
+	sig.fd = setup_signals();
+	tim.fd = setup_timer();
+	tscfd_tunfd = tun.fd = tscfd_tun_open(tscfd_conf.tun_name);
+	if (tun.fd < 0) {
+		tscfd_log("cannot open TUN device %s: %s", tscfd_conf.tun_name,
+			  strerror(-tun.fd));
+		return 1;
+	}
+	ctl.fd = tscfd_ctl_listen(tscfd_conf.ctl_path);
+	if (ctl.fd < 0) {
+		tscfd_log("cannot listen on %s: %s", tscfd_conf.ctl_path,
+			  strerror(-ctl.fd));
+		return 1;
+	}
+	for (i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = hs[i] };
+
+		epoll_ctl(tscfd_epfd, EPOLL_CTL_ADD, hs[i]->fd, &ev);
+	}
+	if (tscfd_listen_all(&tscfd_conf))
+		return 1;
+	tscfd_log("ready: TUN %s, control socket %s", tscfd_conf.tun_name,
+		  tscfd_conf.ctl_path);
+
+	for (;;) {
+		n = epoll_wait(tscfd_epfd, evs, 256, -1);
+		for (i = 0; i < (unsigned int)(n > 0 ? n : 0); i++) {
+			struct tscfd_handle *h = evs[i].data.ptr;
+			struct signalfd_siginfo si;
+			uint64_t ticks;
+
+			switch (h->type) {
+			case EV_TUN:
+				on_tun();
+				break;
+			case EV_CTL:
+				tscfd_ctl_accept(h->fd);
+				break;
+			case EV_TIMER:
+				if (read(h->fd, &ticks, sizeof(ticks)) > 0)
+					tscfd_tick(time(NULL));
+				break;
+			case EV_SIGNAL:
+				if (read(h->fd, &si, sizeof(si)) != sizeof(si))
+					break;
+				if (si.ssi_signo == SIGHUP) {
+					reload(path);
+					break;
+				}
+				tscfd_log("exiting on signal %u", si.ssi_signo);
+				unlink(tscfd_conf.ctl_path);
+				return 0;
+			default:
+				tscfd_event(h, evs[i].events);
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "stats", no_argument, NULL, 'S' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "test", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *conf = NULL, *sock = NULL;
+	bool stats = false, json = false, test = false;
+	char err[512];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:s:jth", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': conf = optarg; break;
+		case 's': sock = optarg; break;
+		case 'S': stats = true; break;
+		case 'j': json = true; break;
+		case 't': test = true; break;
+		default: usage();
+		}
+	}
+	if (stats) {
+		if (!sock && conf) {
+			if (tscfd_config_load(conf, &tscfd_conf, err, sizeof(err))) {
+				fprintf(stderr, "tscfd: %s\n", err);
+				return 1;
+			}
+			sock = tscfd_conf.ctl_path;
+		}
+		return tscfd_ctl_query(sock ? sock : "/run/tscfd.sock", json);
+	}
+	if (!conf)
+		usage();
+	if (tscfd_config_load(conf, &tscfd_conf, err, sizeof(err))) {
+		fprintf(stderr, "tscfd: %s\n", err);
+		return 1;
+	}
+	if (test) {
+		printf("tscfd: %s: OK, %u interface(s)\n", conf, tscfd_conf.niface);
+		return 0;
+	}
+	return run(conf);
+}

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+/*
+ * Sockets: listeners on port N (TCP, UDP) and N + 1 (TLS) of each
+ * interface, stream framing, and sending frames with backpressure.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+
+#include "tscfd.h"
+
+#define STREAM_READ		(128 * 1024)
+#define TX_BACKLOG_MAX		(512 * 1024)	/* per stream tunnel */
+
+int tscfd_epfd = -1, tscfd_tunfd = -1;
+static struct tscfd_handle handles[TSCFD_MAX_IFACES * 3];
+static unsigned int nhandles;
+
+static int epoll_set(int op, int fd, uint32_t events, void *ptr)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = ptr };
+
+	return epoll_ctl(tscfd_epfd, op, fd, &ev);
+}
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+static int open_listener(struct tscfd_iface *f, int type, uint16_t port)
+{
+	struct sockaddr_storage ss = f->addr;
+	int one = 1, fd;
+
+	set_port(&ss, port);
+	fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, f->addrlen) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 4096) < 0)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static SSL_CTX *tls_ctx(struct tscfd_iface *f)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (!ctx)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/*
+	 * The client hands its socket to the kernel right after the
+	 * handshake: no session tickets or other post-handshake records.
+	 */
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_ENABLE_KTLS);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1) {
+		tscfd_log("%s: cannot load certificate/key: %s", f->addr_str,
+			  ERR_reason_error_string(ERR_get_error()));
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+static int add_handle(int type, int fd, struct tscfd_iface *f)
+{
+	struct tscfd_handle *h = &handles[nhandles++];
+
+	h->type = type;
+	h->fd = fd;
+	h->iface = f;
+	return epoll_set(EPOLL_CTL_ADD, fd, EPOLLIN, h);
+}
+
+int tscfd_listen_all(struct tscfd_config *conf)
+{
+	unsigned int i;
+
+	for (i = 0; i < conf->niface; i++) {
+		struct tscfd_iface *f = &conf->iface[i];
+
+		f->tls_fd = -1;
+		f->tcp_fd = open_listener(f, SOCK_STREAM, f->port);
+		f->udp_fd = open_listener(f, SOCK_DGRAM, f->port);
+		if (f->tcp_fd < 0 || f->udp_fd < 0) {
+			tscfd_log("%s port %u: cannot listen: %s", f->addr_str,
+				  f->port, strerror(-(f->tcp_fd < 0 ? f->tcp_fd : f->udp_fd)));
+			return -1;
+		}
+		add_handle(EV_TCP_LISTEN, f->tcp_fd, f);
+		add_handle(EV_UDP, f->udp_fd, f);
+		if (f->cert[0]) {
+			f->tls_ctx = tls_ctx(f);
+			if (!f->tls_ctx)
+				return -1;
+			f->tls_fd = open_listener(f, SOCK_STREAM, f->port + 1);
+			if (f->tls_fd < 0) {
+				tscfd_log("%s port %u: cannot listen: %s", f->addr_str,
+					  f->port + 1, strerror(-f->tls_fd));
+				return -1;
+			}
+			add_handle(EV_TLS_LISTEN, f->tls_fd, f);
+		}
+		tscfd_log("interface %s: tcp+udp %u%s, DTTE %s", f->addr_str, f->port,
+			  f->cert[0] ? ", tls N+1" : "", f->dtte ? "enabled" : "disabled");
+	}
+	return 0;
+}
+
+void tscfd_net_forget(struct tscfd_tunnel *t)
+{
+	if (t->fd >= 0)
+		epoll_ctl(tscfd_epfd, EPOLL_CTL_DEL, t->fd, NULL);
+}
+
+/* --- sending --------------------------------------------------------- */
+
+static ssize_t stream_write(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	if (t->kind == TK_TCP) {
+		n = send(t->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return n;
+	}
+	ERR_clear_error();
+	n = SSL_write(t->ssl, buf, (int)len);
+	if (n > 0)
+		return n;
+	switch (SSL_get_error(t->ssl, (int)n)) {
+	case SSL_ERROR_WANT_WRITE:
+	case SSL_ERROR_WANT_READ:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int backlog(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
+{
+	uint8_t *nb;
+
+	if (t->txlen + len > TX_BACKLOG_MAX)
+		return -ENOBUFS;
+	nb = realloc(t->txbuf, t->txlen + len);
+	if (!nb)
+		return -ENOMEM;
+	memcpy(nb + t->txlen, buf, len);
+	t->txbuf = nb;
+	t->txlen += len;
+	epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN | EPOLLOUT, t);
+	return 0;
+}
+
+static void flush_backlog(struct tscfd_tunnel *t)
+{
+	ssize_t n;
+
+	while (t->txlen) {
+		n = stream_write(t, t->txbuf, t->txlen);
+		if (n < 0) {
+			tscfd_tunnel_close(t, "write error");
+			return;
+		}
+		if (!n)
+			return;
+		memmove(t->txbuf, t->txbuf + n, t->txlen - n);
+		t->txlen -= n;
+	}
+	free(t->txbuf);
+	t->txbuf = NULL;
+	epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN, t);
+}
+
+int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	if (t->kind == TK_UDP) {
+		n = sendto(t->iface->udp_fd, buf, len, MSG_DONTWAIT,
+			   (struct sockaddr *)&t->peer, t->peerlen);
+		return n == (ssize_t)len ? 0 : -1;
+	}
+	if (t->handshaking)
+		return -1;
+	if (t->txlen)
+		return backlog(t, buf, len);
+	n = stream_write(t, buf, len);
+	if (n < 0)
+		return -1;	/* the read side sees the error and closes */
+	if ((size_t)n < len)
+		return backlog(t, buf + n, len - n);
+	return 0;
+}
+
+/* --- receiving ------------------------------------------------------- */
+
+static void accept_stream(struct tscfd_handle *h, int kind)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct tscfd_tunnel *t;
+	int fd, one = 1;
+
+	fd = accept4(h->fd, (struct sockaddr *)&ss, &len,
+		     SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	t = tscfd_tunnel_new(h->iface, kind, fd, (struct sockaddr *)&ss, len);
+	if (!t) {
+		close(fd);
+		return;
+	}
+	if (kind == TK_TLS) {
+		t->ssl = SSL_new(h->iface->tls_ctx);
+		if (!t->ssl) {
+			tscfd_tunnel_close(t, "out of memory");
+			return;
+		}
+		SSL_set_fd(t->ssl, fd);
+		SSL_set_accept_state(t->ssl);
+		t->handshaking = true;
+	}
+	epoll_set(EPOLL_CTL_ADD, fd, EPOLLIN, t);
+}
+
+static void on_datagram(struct tscfd_handle *h)
+{
+	static uint8_t buf[65536];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct tscfd_tunnel *t;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		len = sizeof(ss);
+		n = recvfrom(h->fd, buf, sizeof(buf), MSG_DONTWAIT,
+			     (struct sockaddr *)&ss, &len);
+		if (n < 0)
+			return;
+		t = tscfd_tunnel_by_peer((struct sockaddr *)&ss, len);
+		if (!t) {
+			/* Only a configuration request opens a UDP tunnel. */
+			if (n < TSCF_CM_HDR_LEN || buf[0] != TSCF_CM_BYTE0 ||
+			    buf[1] != TSCF_CM_CONFIG_REQ) {
+				tscfd_stats.drop_no_session++;
+				continue;
+			}
+			t = tscfd_tunnel_new(h->iface, TK_UDP, -1,
+					     (struct sockaddr *)&ss, len);
+			if (!t)
+				continue;
+		}
+		tscfd_tunnel_frame(t, buf, n);
+	}
+}
+
+/* Cut what arrived into frames; keep a partial frame for later. */
+static int stream_frames(struct tscfd_tunnel *t, uint8_t *buf, size_t len)
+{
+	size_t off = 0, flen;
+	int err;
+
+	tscfd_current = t;
+	tscfd_current_closed = false;
+	while (off < len) {
+		err = tscf_frame_len(buf + off, len - off, &flen);
+		if (err == -EAGAIN || (!err && off + flen > len))
+			break;
+		if (err) {
+			tscfd_stats.drop_malformed++;
+			tscfd_tunnel_close(t, "unparsable stream");
+			return -1;
+		}
+		tscfd_tunnel_frame(t, buf + off, flen);
+		off += flen;
+		if (tscfd_current_closed)	/* by a control message */
+			return -1;
+	}
+	free(t->rxbuf);
+	t->rxbuf = NULL;
+	t->rxlen = len - off;
+	if (t->rxlen) {
+		t->rxbuf = malloc(t->rxlen);
+		if (!t->rxbuf) {
+			tscfd_tunnel_close(t, "out of memory");
+			return -1;
+		}
+		memcpy(t->rxbuf, buf + off, t->rxlen);
+	}
+	return 0;
+}
+
+static ssize_t stream_read(struct tscfd_tunnel *t, uint8_t *buf, size_t len)
+{
+	int n;
+
+	if (t->kind == TK_TCP) {
+		ssize_t r = recv(t->fd, buf, len, MSG_DONTWAIT);
+
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -EAGAIN;
+		return r < 0 ? -errno : r;
+	}
+	ERR_clear_error();
+	n = SSL_read(t->ssl, buf, (int)len);
+	if (n > 0)
+		return n;
+	switch (SSL_get_error(t->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		tscfd_stats.drop_tls++;
+		return -EPROTO;
+	}
+}
+
+static void on_stream(struct tscfd_tunnel *t)
+{
+	static uint8_t buf[STREAM_READ + TSCF_MAX_FRAME_LEN];
+	ssize_t n;
+	size_t have;
+	int rounds;
+
+	for (rounds = 0; rounds < 16; rounds++) {
+		have = t->rxlen;
+		if (have)
+			memcpy(buf, t->rxbuf, have);
+		n = stream_read(t, buf + have, STREAM_READ);
+		if (n == -EAGAIN)
+			return;
+		if (n <= 0) {
+			tscfd_tunnel_close(t, n == 0 ? "closed by the peer" :
+					   n == -EPROTO ? "TLS error" : "read error");
+			return;
+		}
+		if (stream_frames(t, buf, have + n))
+			return;
+	}
+}
+
+static void on_handshake(struct tscfd_tunnel *t)
+{
+	int r;
+
+	ERR_clear_error();
+	r = SSL_do_handshake(t->ssl);
+	if (r == 1) {
+		t->handshaking = false;
+		tscfd_log("tls peer: handshake done, %s %s", SSL_get_version(t->ssl),
+			  SSL_get_cipher_name(t->ssl));
+		epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN, t);
+		on_stream(t);
+		return;
+	}
+	switch (SSL_get_error(t->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN, t);
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN | EPOLLOUT, t);
+		return;
+	default:
+		tscfd_stats.drop_tls++;
+		tscfd_tunnel_close(t, "TLS handshake failed");
+	}
+}
+
+static void on_tunnel(struct tscfd_tunnel *t, uint32_t events)
+{
+	if (t->handshaking) {
+		on_handshake(t);
+		return;
+	}
+	if (events & EPOLLOUT) {
+		flush_backlog(t);
+		return;		/* the tunnel may be gone; EPOLLIN comes again */
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		on_stream(t);
+}
+
+void tscfd_event(void *ptr, uint32_t events)
+{
+	int type = *(int *)ptr;
+
+	switch (type) {
+	case EV_TCP_LISTEN:
+		accept_stream(ptr, TK_TCP);
+		break;
+	case EV_TLS_LISTEN:
+		accept_stream(ptr, TK_TLS);
+		break;
+	case EV_UDP:
+		on_datagram(ptr);
+		break;
+	case EV_TUNNEL:
+		on_tunnel(ptr, events);
+		break;
+	}
+}

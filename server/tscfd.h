@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tscfd: the TSCF tunneling server.  One process, one epoll loop.
+ * docs/SERVER.md describes the configuration and behaviour.
+ */
+#ifndef TSCFD_H
+#define TSCFD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <openssl/ssl.h>
+
+#include "tscf_proto.h"
+
+#define TSCFD_MAX_IFACES	16
+#define TSCFD_MAX_DNS		4
+#define TSCFD_MAX_FLOWS		1024	/* per session */
+#define TSCFD_RESERVE_SECS	30	/* unused DTTE reservation expires */
+#define TSCFD_HANDSHAKE_SECS	10	/* no configuration by then: closed */
+
+struct tscfd_pool {
+	bool set;
+	uint8_t family;
+	struct in6_addr base;		/* v4 in the first 4 bytes */
+	unsigned int plen;
+	uint32_t size;			/* usable addresses */
+	uint32_t next;			/* next index to try */
+	uint8_t *used;			/* bitmap, allocated on first use */
+};
+
+struct tscfd_iface {
+	char addr_str[INET6_ADDRSTRLEN];
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	uint16_t port;			/* N: TCP and UDP; N + 1: TLS, DTLS */
+	char cert[256], key[256];
+	struct tscfd_pool pool4, pool6;
+	struct tscf_addr dns[TSCFD_MAX_DNS];
+	unsigned int ndns;
+	unsigned int max_tunnels;
+	bool dtte;			/* assigned-services contains DTTE */
+	/* runtime */
+	int tcp_fd, udp_fd, tls_fd;
+	SSL_CTX *tls_ctx;
+	unsigned int ntunnels;
+};
+
+struct tscfd_config {
+	char tun_name[16];
+	char ctl_path[108];
+	unsigned int keepalive_secs;	/* told to clients */
+	unsigned int stream_idle_secs;	/* silence before "persistent" */
+	unsigned int stream_persist_secs; /* then closed after this much more */
+	unsigned int datagram_timeout_secs;
+	unsigned int niface;
+	struct tscfd_iface iface[TSCFD_MAX_IFACES];
+};
+
+/* Counters shown by tscfd --stats. */
+struct tscfd_stats {
+	uint64_t tunnels_opened, tunnels_closed;
+	uint64_t config_req, release_req, keepalive_req, service_req;
+	uint64_t dtte_granted, dtte_refused;
+	uint64_t flow_bind;
+	uint64_t rx_packets, tx_packets;
+	uint64_t drop_malformed, drop_bad_nibble, drop_wrong_tsid;
+	uint64_t drop_spoofed, drop_no_session, drop_enc_only_clear;
+	uint64_t drop_unknown_type, drop_no_tunnel, drop_tls;
+	uint64_t refused_max_tunnels, refused_pool;
+};
+
+enum tscfd_transport_kind { TK_UDP = 1, TK_TCP, TK_TLS };
+
+struct tscfd_flow {
+	uint8_t proto, level;
+	uint16_t lport, rport;		/* rport 0: any remote */
+	struct tscf_addr local, remote;
+};
+
+struct tscfd_session;
+
+/* What an epoll event points at: the first member of each kind. */
+enum tscfd_ev_type {
+	EV_TCP_LISTEN = 1, EV_UDP, EV_TLS_LISTEN, EV_TUN, EV_CTL, EV_SIGNAL,
+	EV_TIMER, EV_TUNNEL,
+};
+
+struct tscfd_handle {
+	int type;			/* enum tscfd_ev_type */
+	int fd;
+	struct tscfd_iface *iface;
+};
+
+struct tscfd_tunnel {
+	int evtype;			/* EV_TUNNEL */
+	uint64_t tsid;
+	int kind;			/* enum tscfd_transport_kind */
+	int fd;				/* own socket; -1 for UDP */
+	SSL *ssl;
+	bool handshaking, configured, encrypted;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	struct tscfd_iface *iface;
+	struct tscfd_session *session;
+	time_t created, last_rx;
+	uint8_t *rxbuf;			/* stream: partial frame, on demand */
+	size_t rxlen;
+	uint8_t *txbuf;			/* stream: bytes the socket refused */
+	size_t txlen;
+	struct tscfd_tunnel *hnext_tsid, *hnext_peer;
+	struct tscfd_tunnel *prev, *next;	/* all tunnels, for the timers */
+};
+
+struct tscfd_session {
+	struct tscfd_tunnel *clear, *enc;
+	struct tscf_addr ip4, ip6;	/* family 0: none */
+	struct tscfd_iface *iface;
+	bool dtte;			/* assigned-services when it came up */
+	uint64_t reserved_tsid;
+	time_t reserve_until;
+	unsigned int nflows;
+	struct tscfd_flow *flows;	/* allocated on the first FLOW_BIND */
+	struct tscfd_session *hnext4;
+};
+
+extern struct tscfd_config tscfd_conf;
+extern struct tscfd_stats tscfd_stats;
+
+/* config.c */
+int tscfd_config_load(const char *path, struct tscfd_config *conf,
+		      char *err, size_t errlen);
+
+/* pool.c */
+int tscfd_pool_get(struct tscfd_pool *p, struct tscf_addr *a);
+void tscfd_pool_put(struct tscfd_pool *p, const struct tscf_addr *a);
+
+/* tun.c */
+int tscfd_tun_open(const char *name);
+
+/* tunnel.c */
+extern struct tscfd_tunnel *tscfd_current;	/* being read from */
+extern bool tscfd_current_closed;
+void tscfd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct tscfd_tunnel *tscfd_tunnel_new(struct tscfd_iface *iface, int kind,
+				      int fd, const struct sockaddr *peer,
+				      socklen_t peerlen);
+void tscfd_tunnel_close(struct tscfd_tunnel *t, const char *why);
+struct tscfd_tunnel *tscfd_tunnel_by_peer(const struct sockaddr *peer,
+					  socklen_t len);
+void tscfd_tunnel_frame(struct tscfd_tunnel *t, const uint8_t *frame,
+			size_t len);
+void tscfd_tun_packet(const uint8_t *pkt, size_t len);
+void tscfd_tick(time_t now);
+unsigned int tscfd_tunnel_count(void);
+unsigned int tscfd_session_count(void);
+void tscfd_sessions_stats(unsigned int *with_enc, unsigned int *flows);
+
+/* net.c */
+extern int tscfd_epfd, tscfd_tunfd;
+int tscfd_listen_all(struct tscfd_config *conf);
+void tscfd_event(void *ptr, uint32_t events);
+int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
+void tscfd_net_forget(struct tscfd_tunnel *t);
+
+/* ctl.c */
+int tscfd_ctl_listen(const char *path);
+void tscfd_ctl_accept(int lfd);
+int tscfd_ctl_query(const char *path, bool json);
+
+#endif /* TSCFD_H */

@@ -1,0 +1,790 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tunnels, sessions and the TSCF control messages (docs/PROTOCOL.md).
+ *
+ * A session is one client: its clear tunnel, the internal addresses it
+ * was given, its flow bindings and, only once a DTTE service request asks
+ * for it, its encrypted tunnel.  Nothing encrypted is allocated before.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
+
+#include "tscfd.h"
+
+#define HASH_BITS	16
+#define HASH_SIZE	(1u << HASH_BITS)
+#define INNER_MTU	1399	/* tscf.ko's device MTU */
+
+static struct tscfd_tunnel *by_tsid[HASH_SIZE];
+static struct tscfd_tunnel *by_peer[HASH_SIZE];
+static struct tscfd_session *by_ip[HASH_SIZE];
+static struct tscfd_tunnel *all_tunnels;
+struct tscfd_tunnel *tscfd_current;
+bool tscfd_current_closed;
+static unsigned int ntunnels, nsessions;
+
+void tscfd_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("tscfd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static uint32_t hash64(uint64_t v)
+{
+	v ^= v >> 33;
+	v *= 0xff51afd7ed558ccdULL;
+	v ^= v >> 33;
+	return (uint32_t)v & (HASH_SIZE - 1);
+}
+
+static uint32_t hash_bytes(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t h = 1469598103934665603ULL;
+
+	while (n--)
+		h = (h ^ *b++) * 1099511628211ULL;
+	return hash64(h);
+}
+
+static const char *peer_str(const struct tscfd_tunnel *t)
+{
+	static char buf[INET6_ADDRSTRLEN + 8];
+	char a[INET6_ADDRSTRLEN] = "?";
+	uint16_t port = 0;
+
+	if (t->peer.ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)&t->peer;
+
+		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
+		port = ntohs(s->sin_port);
+	} else if (t->peer.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)&t->peer;
+
+		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
+		port = ntohs(s->sin6_port);
+	}
+	snprintf(buf, sizeof(buf), "%s:%u", a, port);
+	return buf;
+}
+
+static const char *kind_str(int kind)
+{
+	return kind == TK_UDP ? "udp" : kind == TK_TCP ? "tcp" : "tls";
+}
+
+/* --- registries ------------------------------------------------------ */
+
+static struct tscfd_tunnel *tunnel_by_tsid(uint64_t tsid)
+{
+	struct tscfd_tunnel *t = by_tsid[hash64(tsid)];
+
+	while (t && t->tsid != tsid)
+		t = t->hnext_tsid;
+	return t;
+}
+
+static uint64_t new_tsid(void)
+{
+	uint64_t v;
+
+	do {
+		if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+			v = ((uint64_t)rand() << 32) ^ (uint64_t)rand();
+	} while (!v || v == TSCF_TSID_NONE || tunnel_by_tsid(v));
+	return v;
+}
+
+static void tsid_link(struct tscfd_tunnel *t, uint64_t tsid)
+{
+	uint32_t h = hash64(tsid);
+
+	t->tsid = tsid;
+	t->hnext_tsid = by_tsid[h];
+	by_tsid[h] = t;
+}
+
+static void tsid_unlink(struct tscfd_tunnel *t)
+{
+	struct tscfd_tunnel **pp = &by_tsid[hash64(t->tsid)];
+
+	for (; *pp; pp = &(*pp)->hnext_tsid)
+		if (*pp == t) {
+			*pp = t->hnext_tsid;
+			return;
+		}
+}
+
+static uint32_t peer_hash(const struct sockaddr *sa, socklen_t len)
+{
+	return hash_bytes(sa, len);
+}
+
+struct tscfd_tunnel *tscfd_tunnel_by_peer(const struct sockaddr *peer,
+					  socklen_t len)
+{
+	struct tscfd_tunnel *t = by_peer[peer_hash(peer, len)];
+
+	while (t && (t->peerlen != len || memcmp(&t->peer, peer, len)))
+		t = t->hnext_peer;
+	return t;
+}
+
+static uint32_t ip_hash(const struct tscf_addr *a)
+{
+	return a->family == 4 ? hash_bytes(&a->v4, 4) : hash_bytes(&a->v6, 16);
+}
+
+static bool addr_eq(const struct tscf_addr *a, const struct tscf_addr *b)
+{
+	if (a->family != b->family)
+		return false;
+	return a->family == 4 ? a->v4.s_addr == b->v4.s_addr :
+				!memcmp(&a->v6, &b->v6, 16);
+}
+
+static bool addr_any(const struct tscf_addr *a)
+{
+	static const uint8_t zero[16];
+
+	return !memcmp(a->family == 4 ? (const void *)&a->v4 : (const void *)&a->v6,
+		       zero, a->family == 4 ? 4 : 16);
+}
+
+static void session_link_ip(struct tscfd_session *s, const struct tscf_addr *a)
+{
+	uint32_t h = ip_hash(a);
+
+	s->hnext4 = by_ip[h];
+	by_ip[h] = s;
+}
+
+static struct tscfd_session *session_by_ip(const struct tscf_addr *a)
+{
+	struct tscfd_session *s = by_ip[ip_hash(a)];
+
+	for (; s; s = s->hnext4)
+		if (addr_eq(&s->ip4, a) || addr_eq(&s->ip6, a))
+			return s;
+	return NULL;
+}
+
+static void session_unlink_ip(struct tscfd_session *s, const struct tscf_addr *a)
+{
+	struct tscfd_session **pp = &by_ip[ip_hash(a)];
+
+	for (; *pp; pp = &(*pp)->hnext4)
+		if (*pp == s) {
+			*pp = s->hnext4;
+			return;
+		}
+}
+
+unsigned int tscfd_tunnel_count(void)
+{
+	return ntunnels;
+}
+
+unsigned int tscfd_session_count(void)
+{
+	return nsessions;
+}
+
+void tscfd_sessions_stats(unsigned int *with_enc, unsigned int *flows)
+{
+	struct tscfd_tunnel *t;
+
+	*with_enc = *flows = 0;
+	for (t = all_tunnels; t; t = t->next)
+		if (t->session && t->session->clear == t) {
+			*with_enc += !!t->session->enc;
+			*flows += t->session->nflows;
+		}
+}
+
+/* --- tunnel lifetime ------------------------------------------------- */
+
+struct tscfd_tunnel *tscfd_tunnel_new(struct tscfd_iface *iface, int kind,
+				      int fd, const struct sockaddr *peer,
+				      socklen_t peerlen)
+{
+	struct tscfd_tunnel *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->evtype = EV_TUNNEL;
+	t->kind = kind;
+	t->fd = fd;
+	t->iface = iface;
+	t->encrypted = kind == TK_TLS;
+	memcpy(&t->peer, peer, peerlen);
+	t->peerlen = peerlen;
+	t->created = t->last_rx = time(NULL);
+	if (kind == TK_UDP) {
+		uint32_t h = peer_hash(peer, peerlen);
+
+		t->hnext_peer = by_peer[h];
+		by_peer[h] = t;
+	}
+	t->next = all_tunnels;
+	if (all_tunnels)
+		all_tunnels->prev = t;
+	all_tunnels = t;
+	ntunnels++;
+	iface->ntunnels++;
+	tscfd_stats.tunnels_opened++;
+	return t;
+}
+
+static void session_free(struct tscfd_session *s)
+{
+	if (s->ip4.family) {
+		session_unlink_ip(s, &s->ip4);
+		tscfd_pool_put(&s->iface->pool4, &s->ip4);
+	}
+	if (s->ip6.family) {
+		session_unlink_ip(s, &s->ip6);
+		tscfd_pool_put(&s->iface->pool6, &s->ip6);
+	}
+	free(s->flows);
+	free(s);
+	nsessions--;
+}
+
+void tscfd_tunnel_close(struct tscfd_tunnel *t, const char *why)
+{
+	struct tscfd_session *s = t->session;
+
+	tscfd_log("tunnel %016llx %s peer %s closed: %s",
+		  (unsigned long long)t->tsid, kind_str(t->kind), peer_str(t), why);
+	if (s && s->clear == t) {
+		if (s->enc)
+			tscfd_tunnel_close(s->enc, "its clear tunnel closed");
+		session_free(s);
+	} else if (s && s->enc == t) {
+		s->enc = NULL;
+	}
+	if (t->configured)
+		tsid_unlink(t);
+	if (t->kind == TK_UDP) {
+		struct tscfd_tunnel **pp = &by_peer[peer_hash((void *)&t->peer, t->peerlen)];
+
+		for (; *pp; pp = &(*pp)->hnext_peer)
+			if (*pp == t) {
+				*pp = t->hnext_peer;
+				break;
+			}
+	}
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		all_tunnels = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	tscfd_net_forget(t);
+	if (t->ssl)
+		SSL_free(t->ssl);
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t->rxbuf);
+	free(t->txbuf);
+	if (t == tscfd_current)
+		tscfd_current_closed = true;
+	t->iface->ntunnels--;
+	ntunnels--;
+	tscfd_stats.tunnels_closed++;
+	free(t);
+}
+
+/* --- control messages ------------------------------------------------ */
+
+static void reply(struct tscfd_tunnel *t, struct tscf_enc *e)
+{
+	int len = tscf_enc_finish(e);
+
+	if (len > 0)
+		tscfd_send_frame(t, e->buf, len);
+}
+
+static void reply_code(struct tscfd_tunnel *t, uint8_t type, uint64_t tsid,
+		       uint32_t seq, uint16_t code)
+{
+	uint8_t buf[64];
+	struct tscf_enc e;
+
+	tscf_enc_init(&e, buf, sizeof(buf), type, tsid, seq);
+	tscf_enc_u16(&e, TSCF_TLV_RESPONSE_CODE, code);
+	reply(t, &e);
+}
+
+static void put_config(struct tscf_enc *e, struct tscfd_session *s)
+{
+	struct tscfd_iface *f = s->iface;
+	unsigned int i;
+
+	tscf_enc_u16(e, TSCF_TLV_RESPONSE_CODE, TSCF_RESP_SUCCESS);
+	if (s->ip4.family) {
+		uint32_t mask = f->pool4.plen ? htonl(~0u << (32 - f->pool4.plen)) : 0;
+
+		tscf_enc_addr(e, TSCF_TLV_INTERNAL_IPV4, &s->ip4);
+		tscf_enc_tlv(e, TSCF_TLV_INTERNAL_IPV4_MASK, &mask, 4);
+	}
+	if (s->ip6.family) {
+		tscf_enc_addr(e, TSCF_TLV_INTERNAL_IPV6, &s->ip6);
+		tscf_enc_u8(e, TSCF_TLV_INTERNAL_IPV6_PLEN, f->pool6.plen);
+	}
+	for (i = 0; i < f->ndns; i++)
+		tscf_enc_addr(e, TSCF_TLV_DNS_SERVER, &f->dns[i]);
+	tscf_enc_u32(e, TSCF_TLV_KEEPALIVE, tscfd_conf.keepalive_secs);
+	tscf_enc_u16(e, TSCF_TLV_MTU, INNER_MTU);
+}
+
+static struct tscfd_session *session_new(struct tscfd_iface *f, uint16_t *code)
+{
+	struct tscfd_session *s = calloc(1, sizeof(*s));
+
+	*code = TSCF_RESP_NO_RESOURCES;
+	if (!s)
+		return NULL;
+	s->iface = f;
+	s->dtte = f->dtte;
+	if ((f->pool4.set && tscfd_pool_get(&f->pool4, &s->ip4)) ||
+	    (f->pool6.set && tscfd_pool_get(&f->pool6, &s->ip6))) {
+		if (s->ip4.family)
+			tscfd_pool_put(&f->pool4, &s->ip4);
+		free(s);
+		tscfd_stats.refused_pool++;
+		return NULL;
+	}
+	if (s->ip4.family)
+		session_link_ip(s, &s->ip4);
+	if (s->ip6.family)
+		session_link_ip(s, &s->ip6);
+	nsessions++;
+	return s;
+}
+
+static bool same_host(const struct tscfd_tunnel *a, const struct tscfd_tunnel *b)
+{
+	if (a->peer.ss_family != b->peer.ss_family)
+		return false;
+	if (a->peer.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&a->peer)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)&b->peer)->sin_addr.s_addr;
+	return !memcmp(&((const struct sockaddr_in6 *)&a->peer)->sin6_addr,
+		       &((const struct sockaddr_in6 *)&b->peer)->sin6_addr, 16);
+}
+
+/* The encrypted tunnel names its clear tunnel and the reserved TSID. */
+static uint16_t config_encrypted(struct tscfd_tunnel *t, const struct tscf_msg *m)
+{
+	const struct tscf_tlv *ta = tscf_msg_find(m, TSCF_TLV_ASSOC_TSID, NULL);
+	const struct tscf_tlv *tr = tscf_msg_find(m, TSCF_TLV_RESERVED_TSID, NULL);
+	struct tscfd_tunnel *clear;
+	struct tscfd_session *s;
+	uint64_t assoc, reserved;
+
+	if (!ta || !tr || tscf_tlv_u64(ta, &assoc) || tscf_tlv_u64(tr, &reserved))
+		return TSCF_RESP_BAD_REQUEST;
+	clear = tunnel_by_tsid(assoc);
+	if (!clear || clear->encrypted || !clear->session)
+		return TSCF_RESP_UNKNOWN_TSID;
+	s = clear->session;
+	if (!s->reserved_tsid || s->reserved_tsid != reserved ||
+	    time(NULL) > s->reserve_until)
+		return TSCF_RESP_UNKNOWN_TSID;
+	if (!same_host(clear, t))
+		return TSCF_RESP_NOT_ALLOWED;
+	if (s->enc)
+		tscfd_tunnel_close(s->enc, "replaced by a new encrypted tunnel");
+	s->reserved_tsid = 0;
+	s->enc = t;
+	t->session = s;
+	tsid_link(t, reserved);
+	return TSCF_RESP_SUCCESS;
+}
+
+static void on_config_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
+{
+	uint8_t buf[512];
+	struct tscf_enc e;
+	uint16_t code = TSCF_RESP_SUCCESS;
+
+	tscfd_stats.config_req++;
+	if (t->configured || m->tsid != TSCF_TSID_NONE) {
+		reply_code(t, TSCF_CM_CONFIG_RESP, TSCF_TSID_NONE, m->seq,
+			   TSCF_RESP_BAD_REQUEST);
+		return;
+	}
+	if (t->encrypted) {
+		code = config_encrypted(t, m);
+	} else if (t->iface->ntunnels > t->iface->max_tunnels) {
+		code = TSCF_RESP_NO_RESOURCES;
+		tscfd_stats.refused_max_tunnels++;
+	} else {
+		t->session = session_new(t->iface, &code);
+		if (t->session) {
+			code = TSCF_RESP_SUCCESS;
+			t->session->clear = t;
+			tsid_link(t, new_tsid());
+		}
+	}
+	if (code != TSCF_RESP_SUCCESS) {
+		reply_code(t, TSCF_CM_CONFIG_RESP, TSCF_TSID_NONE, m->seq, code);
+		tscfd_tunnel_close(t, tscf_response_name(code));
+		return;
+	}
+	t->configured = true;
+	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_CONFIG_RESP, t->tsid, m->seq);
+	put_config(&e, t->session);
+	reply(t, &e);
+	{
+		char a[INET6_ADDRSTRLEN] = "-";
+
+		if (t->session->ip4.family)
+			inet_ntop(AF_INET, &t->session->ip4.v4, a, sizeof(a));
+		tscfd_log("tunnel %016llx %s peer %s up: %s, internal %s",
+			  (unsigned long long)t->tsid, kind_str(t->kind), peer_str(t),
+			  t->encrypted ? "encrypted (DTTE)" : "clear", a);
+	}
+}
+
+static void on_service_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
+{
+	const struct tscf_tlv *tt = tscf_msg_find(m, TSCF_TLV_SERVICE_TYPE, NULL);
+	struct tscfd_session *s = t->session;
+	struct tscfd_iface *f = t->iface;
+	uint8_t buf[256];
+	struct tscf_enc e;
+	uint16_t type;
+
+	tscfd_stats.service_req++;
+	if (!tt || tscf_tlv_u16(tt, &type) || t->encrypted ||
+	    (type != TSCF_SERVICE_ENABLE_DTTE && type != TSCF_SERVICE_DISABLE_DTTE)) {
+		reply_code(t, TSCF_CM_SERVICE_RESP, t->tsid, m->seq,
+			   TSCF_RESP_BAD_REQUEST);
+		return;
+	}
+	if (type == TSCF_SERVICE_DISABLE_DTTE) {
+		s->reserved_tsid = 0;
+		if (s->enc)
+			tscfd_tunnel_close(s->enc, "DTTE disabled by the client");
+		reply_code(t, TSCF_CM_SERVICE_RESP, t->tsid, m->seq, TSCF_RESP_SUCCESS);
+		return;
+	}
+	if (!s->dtte || !f->cert[0] || f->tls_fd < 0) {
+		tscfd_stats.dtte_refused++;
+		tscfd_log("tunnel %016llx peer %s: DTTE refused: not in assigned-services",
+			  (unsigned long long)t->tsid, peer_str(t));
+		reply_code(t, TSCF_CM_SERVICE_RESP, t->tsid, m->seq,
+			   TSCF_RESP_SERVICE_UNAVAILABLE);
+		return;
+	}
+	tscfd_stats.dtte_granted++;
+	s->reserved_tsid = new_tsid();
+	s->reserve_until = time(NULL) + TSCFD_RESERVE_SECS;
+	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_SERVICE_RESP, t->tsid, m->seq);
+	tscf_enc_u16(&e, TSCF_TLV_RESPONSE_CODE, TSCF_RESP_SUCCESS);
+	tscf_enc_u64(&e, TSCF_TLV_RESERVED_TSID, s->reserved_tsid);
+	{
+		struct tscf_conn_info ci = { .transport = TSCF_TRANSPORT_TLS,
+					     .port = f->port + 1 };
+
+		ci.addr.family = f->addr.ss_family == AF_INET ? 4 : 6;
+		if (ci.addr.family == 4)
+			ci.addr.v4 = ((struct sockaddr_in *)&f->addr)->sin_addr;
+		else
+			ci.addr.v6 = ((struct sockaddr_in6 *)&f->addr)->sin6_addr;
+		tscf_enc_conn_info(&e, &ci);
+	}
+	reply(t, &e);
+	tscfd_log("tunnel %016llx peer %s: DTTE granted, encrypted tunnel %016llx reserved",
+		  (unsigned long long)t->tsid, peer_str(t),
+		  (unsigned long long)s->reserved_tsid);
+}
+
+static struct tscfd_flow *flow_find(struct tscfd_session *s,
+				    const struct tscfd_flow *k, bool wildcard)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nflows; i++) {
+		struct tscfd_flow *f = &s->flows[i];
+
+		if (f->proto != k->proto || f->lport != k->lport ||
+		    !addr_eq(&f->local, &k->local))
+			continue;
+		if (wildcard ? !f->rport :
+		    f->rport == k->rport && addr_eq(&f->remote, &k->remote))
+			return f;
+	}
+	return NULL;
+}
+
+static uint16_t flow_bind(struct tscfd_session *s, const struct tscf_msg *m)
+{
+	const struct tscf_tlv *tf = tscf_msg_find(m, TSCF_TLV_FLOW, NULL);
+	const struct tscf_tlv *tl = tscf_msg_find(m, TSCF_TLV_ENC_LEVEL, NULL);
+	struct tscfd_flow k, *f;
+	struct tscf_flow wf;
+	uint8_t level;
+
+	if (!tf || !tl || tscf_tlv_flow(tf, &wf) || tscf_tlv_u8(tl, &level) ||
+	    level > TSCF_ENC_PREFERRED)
+		return TSCF_RESP_BAD_REQUEST;
+	if (!addr_eq(&wf.local, &s->ip4) && !addr_eq(&wf.local, &s->ip6))
+		return TSCF_RESP_NOT_ALLOWED;
+	k.proto = wf.proto;
+	k.lport = wf.local_port;
+	k.rport = wf.remote_port;
+	k.local = wf.local;
+	k.remote = wf.remote;
+	k.level = level;
+	if (!k.rport || addr_any(&k.remote))
+		k.rport = 0;	/* wildcard remote */
+
+	f = flow_find(s, &k, !k.rport);
+	if (level == TSCF_ENC_UNENCRYPTED) {
+		if (f)
+			*f = s->flows[--s->nflows];
+		return TSCF_RESP_SUCCESS;
+	}
+	if (f) {
+		f->level = level;
+		return TSCF_RESP_SUCCESS;
+	}
+	if (!s->flows) {
+		s->flows = calloc(TSCFD_MAX_FLOWS, sizeof(*s->flows));
+		if (!s->flows)
+			return TSCF_RESP_NO_RESOURCES;
+	}
+	if (s->nflows == TSCFD_MAX_FLOWS)
+		return TSCF_RESP_NO_RESOURCES;
+	s->flows[s->nflows++] = k;
+	return TSCF_RESP_SUCCESS;
+}
+
+static void on_control(struct tscfd_tunnel *t, const uint8_t *frame, size_t len)
+{
+	struct tscf_msg m;
+
+	if (tscf_msg_decode(frame, len, &m)) {
+		tscfd_stats.drop_malformed++;
+		return;
+	}
+	if (!t->configured) {
+		if (m.type == TSCF_CM_CONFIG_REQ)
+			on_config_req(t, &m);
+		else
+			tscfd_stats.drop_no_session++;
+		return;
+	}
+	if (m.tsid != t->tsid) {
+		/* The patent: drop the message and terminate the tunnel. */
+		tscfd_stats.drop_wrong_tsid++;
+		tscfd_tunnel_close(t, "control message with a wrong TSID");
+		return;
+	}
+	switch (m.type) {
+	case TSCF_CM_KEEPALIVE_REQ:
+		tscfd_stats.keepalive_req++;
+		reply_code(t, TSCF_CM_KEEPALIVE_RESP, t->tsid, m.seq,
+			   TSCF_RESP_SUCCESS);
+		break;
+	case TSCF_CM_RELEASE_REQ:
+		tscfd_stats.release_req++;
+		reply_code(t, TSCF_CM_RELEASE_RESP, t->tsid, m.seq,
+			   TSCF_RESP_SUCCESS);
+		tscfd_tunnel_close(t, "released by the client");
+		break;
+	case TSCF_CM_SERVICE_REQ:
+		on_service_req(t, &m);
+		break;
+	case TSCF_CM_FLOW_BIND_REQ:
+		tscfd_stats.flow_bind++;
+		reply_code(t, TSCF_CM_FLOW_BIND_RESP, t->tsid, m.seq,
+			   flow_bind(t->session, &m));
+		break;
+	case TSCF_CM_CONFIG_REQ:
+		on_config_req(t, &m);
+		break;
+	default:
+		tscfd_stats.drop_unknown_type++;
+	}
+}
+
+/* --- inner packets --------------------------------------------------- */
+
+/* Source, destination and ports of an inner packet; false if not IP. */
+static bool packet_flow(const uint8_t *p, size_t len, struct tscfd_flow *f,
+			bool from_client)
+{
+	struct tscf_addr src, dst;
+	size_t thoff;
+	uint16_t sport = 0, dport = 0;
+
+	memset(f, 0, sizeof(*f));
+	memset(&src, 0, sizeof(src));
+	memset(&dst, 0, sizeof(dst));
+	if ((p[0] >> 4) == 4) {
+		if (len < 20 || (size_t)(p[0] & 0xf) * 4 > len)
+			return false;
+		src.family = dst.family = 4;
+		memcpy(&src.v4, p + 12, 4);
+		memcpy(&dst.v4, p + 16, 4);
+		f->proto = p[9];
+		thoff = (p[0] & 0xf) * 4;
+	} else if ((p[0] >> 4) == 6) {
+		if (len < 40)
+			return false;
+		src.family = dst.family = 6;
+		memcpy(&src.v6, p + 8, 16);
+		memcpy(&dst.v6, p + 24, 16);
+		f->proto = p[6];
+		thoff = 40;
+	} else {
+		return false;
+	}
+	if ((f->proto == IPPROTO_TCP || f->proto == IPPROTO_UDP) && len >= thoff + 4) {
+		sport = (uint16_t)(p[thoff] << 8 | p[thoff + 1]);
+		dport = (uint16_t)(p[thoff + 2] << 8 | p[thoff + 3]);
+	}
+	/* "local" is always the client's end. */
+	f->local = from_client ? src : dst;
+	f->remote = from_client ? dst : src;
+	f->lport = from_client ? sport : dport;
+	f->rport = from_client ? dport : sport;
+	return true;
+}
+
+static uint8_t flow_level(struct tscfd_session *s, const struct tscfd_flow *k)
+{
+	struct tscfd_flow *f;
+
+	if (!s->nflows)
+		return TSCF_ENC_UNENCRYPTED;
+	f = flow_find(s, k, false);
+	if (!f)
+		f = flow_find(s, k, true);
+	return f ? f->level : TSCF_ENC_UNENCRYPTED;
+}
+
+static void on_inner(struct tscfd_tunnel *t, const uint8_t *p, size_t len)
+{
+	struct tscfd_session *s = t->session;
+	struct tscfd_flow k;
+
+	if (!t->configured || !s) {
+		tscfd_stats.drop_no_session++;
+		return;
+	}
+	if (!packet_flow(p, len, &k, true)) {
+		tscfd_stats.drop_malformed++;
+		return;
+	}
+	/* Anti-spoofing: the source must be the session's own address. */
+	if (!addr_eq(&k.local, &s->ip4) && !addr_eq(&k.local, &s->ip6)) {
+		tscfd_stats.drop_spoofed++;
+		return;
+	}
+	if (!t->encrypted && flow_level(s, &k) == TSCF_ENC_ONLY) {
+		tscfd_stats.drop_enc_only_clear++;
+		return;
+	}
+	if (write(tscfd_tunfd, p, len) == (ssize_t)len)
+		tscfd_stats.rx_packets++;
+}
+
+void tscfd_tunnel_frame(struct tscfd_tunnel *t, const uint8_t *frame, size_t len)
+{
+	t->last_rx = time(NULL);
+	switch (tscf_frame_kind(frame, len)) {
+	case TSCF_FRAME_CTRL:
+		on_control(t, frame, len);
+		break;
+	case TSCF_FRAME_IPV4:
+	case TSCF_FRAME_IPV6:
+		on_inner(t, frame, len);
+		break;
+	default:
+		tscfd_stats.drop_bad_nibble++;
+	}
+}
+
+/* A packet from the service network: to the tunnel its flow is bound to. */
+void tscfd_tun_packet(const uint8_t *p, size_t len)
+{
+	struct tscfd_session *s;
+	struct tscfd_tunnel *t;
+	struct tscfd_flow k;
+	uint8_t level;
+
+	if (!len || !packet_flow(p, len, &k, false)) {
+		tscfd_stats.drop_malformed++;
+		return;
+	}
+	s = session_by_ip(&k.local);
+	if (!s) {
+		tscfd_stats.drop_no_session++;
+		return;
+	}
+	level = flow_level(s, &k);
+	if (level == TSCF_ENC_ONLY)
+		t = s->enc;		/* never the clear tunnel */
+	else if (level == TSCF_ENC_PREFERRED && s->enc)
+		t = s->enc;
+	else
+		t = s->clear;
+	if (!t || !t->configured) {
+		tscfd_stats.drop_no_tunnel++;
+		return;
+	}
+	if (!tscfd_send_frame(t, p, len))
+		tscfd_stats.tx_packets++;
+}
+
+/* --- timers ---------------------------------------------------------- */
+
+static const char *expired(const struct tscfd_tunnel *t, time_t now)
+{
+	time_t idle = now - t->last_rx;
+
+	if (!t->configured && now - t->created > TSCFD_HANDSHAKE_SECS)
+		return "no configuration request in time";
+	if (t->kind == TK_UDP && idle > (time_t)tscfd_conf.datagram_timeout_secs)
+		return "keepalive timeout";
+	if (t->kind != TK_UDP &&
+	    idle > (time_t)(tscfd_conf.stream_idle_secs +
+			    tscfd_conf.stream_persist_secs))
+		return "idle timeout";
+	return NULL;
+}
+
+void tscfd_tick(time_t now)
+{
+	struct tscfd_tunnel *t;
+	const char *why;
+
+	/* Closing one tunnel may close its sibling: rescan after each. */
+restart:
+	for (t = all_tunnels; t; t = t->next) {
+		why = expired(t, now);
+		if (why) {
+			tscfd_tunnel_close(t, why);
+			goto restart;
+		}
+	}
+}
