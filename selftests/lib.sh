@@ -125,3 +125,79 @@ start_listener() {
 	LISTENER=$!
 	wait_for 10 grep -q '"ready"' "$2" || fail "event listener did not start"
 }
+
+TSCFD="$TSCF_TOP/server/tscfd"
+TSCF_CLIENT="python3 $TSCF_TOP/selftests/lib/tscf_client.py"
+
+# make_certs DIR: a throwaway CA and a server certificate for 10.10.0.2.
+make_certs() {
+	(
+	cd "$1"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=tscf-test-ca \
+		-keyout ca.key -out ca.pem 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj /CN=10.10.0.2 \
+		-keyout server.key -out server.csr 2>/dev/null
+	printf 'subjectAltName=IP:10.10.0.2\n' > san.ext
+	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+		-days 2 -extfile san.ext -out server.pem 2>/dev/null
+	) || fail "cannot make certificates"
+}
+
+# tscfd_conf FILE DIR SERVICES: a server config on 10.10.0.2 port 4000.
+tscfd_conf() {
+	cat > "$1" <<CONF
+tun-name tscfs0
+control-socket $2/tscfd.sock
+keepalive-interval 10
+datagram-keepalive-timeout ${TSCFD_UDP_TIMEOUT:-90}
+
+tscf-interface
+    address 10.10.0.2
+    port 4000
+    certificate $2/server.pem
+    private-key $2/server.key
+    local-address-pool-v4 10.100.0.0/16
+    dns 10.100.0.1
+    max-tunnels ${TSCFD_MAX_TUNNELS:-200000}
+    assigned-services $3
+CONF
+}
+
+# tscfd_topology NAME SERVICES: UE and SRV namespaces, tscfd in SRV with
+# its TUN at 10.100.0.1/16 and a UDP echo service on 10.100.0.1:7000.
+# Sets UE, SRV, TMPD.
+tscfd_topology() {
+	[ -x "$TSCFD" ] || fail "server/tscfd not built"
+	TMPD=$(mktemp -d)
+	at_exit "rm -rf $TMPD"
+	UE=$(tscf_netns "$1-ue")
+	SRV=$(tscf_netns "$1-srv")
+	ip link add veth-ue netns "$UE" type veth peer name veth-srv netns "$SRV"
+	ip -n "$UE" addr add 10.10.0.1/24 dev veth-ue
+	ip -n "$SRV" addr add 10.10.0.2/24 dev veth-srv
+	ip -n "$UE" link set veth-ue up
+	ip -n "$SRV" link set veth-srv up
+	make_certs "$TMPD"
+	tscfd_conf "$TMPD/tscfd.conf" "$TMPD" "$2"
+	ip netns exec "$SRV" "$TSCFD" -c "$TMPD/tscfd.conf" > "$TMPD/tscfd.log" 2>&1 &
+	TSCFD_PID=$!
+	at_exit "kill $TSCFD_PID 2>/dev/null; sleep 0.2"
+	wait_for 10 grep -q ready "$TMPD/tscfd.log" || fail "tscfd did not start: $(cat "$TMPD/tscfd.log")"
+	ip -n "$SRV" addr add 10.100.0.1/16 dev tscfs0
+	ip -n "$SRV" link set tscfs0 up
+	ip netns exec "$SRV" python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.100.0.1", 7000))
+while True:
+    data, peer = s.recvfrom(65536)
+    if data.startswith(b"delay:"):
+        time.sleep(1)
+    s.sendto(b"echo:" + data, peer)' &
+	at_exit "kill $! 2>/dev/null"
+}
+
+# tscfd_stat NAME: one counter of the running server.
+tscfd_stat() {
+	ip netns exec "$SRV" "$TSCFD" --stats -s "$TMPD/tscfd.sock" | awk -v k="$1:" '$1 == k { print $2 }'
+}

@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""A protocol-level TSCF client for tscfd's host tests: an independent
+implementation of docs/PROTOCOL.md (no shared code with tools/lib), so the
+tests check the server against the document.
+
+  tscf_client.py SCENARIO --addr A --port N [--ca FILE] [options]
+
+Each scenario asserts what it sees and exits non-zero with a message on the
+first surprise; it prints one JSON line of results on success.
+"""
+import argparse
+import json
+import os
+import resource
+import select
+import socket
+import ssl
+import struct
+import sys
+import time
+
+CONFIG_REQ, CONFIG_RESP, RELEASE_REQ, RELEASE_RESP = 1, 2, 3, 4
+KEEPALIVE_REQ, KEEPALIVE_RESP, SERVICE_REQ, SERVICE_RESP = 5, 6, 7, 8
+FLOW_BIND_REQ, FLOW_BIND_RESP = 9, 10
+TLV = dict(IPV4=1, IPV4_MASK=2, IPV6=3, IPV6_PLEN=4, DNS=5, KEEPALIVE=6,
+           SERVICE_TYPE=7, RESPONSE_CODE=8, CONN_INFO=9, ASSOC_TSID=10,
+           RESERVED_TSID=11, FLOW=12, ENC_LEVEL=13, MTU=14)
+ALL_ONES = (1 << 64) - 1
+SUCCESS, BAD_REQUEST, SERVICE_UNAVAILABLE, UNKNOWN_TSID = 0, 1, 2, 3
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def tlv(t, value):
+    return struct.pack('!HH', t, len(value)) + value
+
+
+def ctrl(cm_type, tsid, seq, tlvs=()):
+    body = b''.join(tlvs)
+    return struct.pack('!BBHQI', 0x10, cm_type, len(tlvs), tsid, seq) + body
+
+
+def parse_ctrl(frame):
+    check(len(frame) >= 16 and frame[0] == 0x10, f"not a control frame: {frame[:16].hex()}")
+    _, typ, count, tsid, seq = struct.unpack_from('!BBHQI', frame)
+    tlvs, off = [], 16
+    for _ in range(count):
+        t, ln = struct.unpack_from('!HH', frame, off)
+        tlvs.append((t, frame[off + 4:off + 4 + ln]))
+        off += 4 + ln
+    check(off == len(frame), "control frame length does not match its TLVs")
+    return {'type': typ, 'tsid': tsid, 'seq': seq, 'tlvs': tlvs}
+
+
+def get(msg, name):
+    for t, v in msg['tlvs']:
+        if t == TLV[name]:
+            return v
+    return None
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def udp4(src, dst, sport, dport, payload):
+    ulen = 8 + len(payload)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack('!BBH', 0, 17, ulen)
+    udp = struct.pack('!HHHH', sport, dport, ulen, 0) + payload
+    udp = udp[:6] + struct.pack('!H', csum(pseudo + udp) or 0xffff) + udp[8:]
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + ulen, 0, 0x4000, 64, 17, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    return ip[:10] + struct.pack('!H', csum(ip)) + ip[12:] + udp
+
+
+def frame_len(buf):
+    if not buf:
+        return None
+    nib = buf[0] >> 4
+    if nib == 4:
+        return struct.unpack_from('!H', buf, 2)[0] if len(buf) >= 20 else None
+    if nib == 6:
+        return 40 + struct.unpack_from('!H', buf, 4)[0] if len(buf) >= 40 else None
+    if nib == 1 and len(buf) >= 16:
+        n, off = struct.unpack_from('!H', buf, 2)[0], 16
+        for _ in range(n):
+            if len(buf) < off + 4:
+                return None
+            off += 4 + struct.unpack_from('!H', buf, off + 2)[0]
+        return off
+    return None
+
+
+class Tunnel:
+    seq = 0
+
+    def __init__(self, transport, addr, port, ca=None, server_name=None):
+        self.transport = transport
+        fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
+        if transport == 'udp':
+            self.s = socket.socket(fam, socket.SOCK_DGRAM)
+            self.s.connect((addr, port))
+        else:
+            self.s = socket.create_connection((addr, port), timeout=5)
+            if transport == 'tls':
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.load_verify_locations(ca)
+                ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+                self.s = ctx.wrap_socket(self.s, server_hostname=server_name or addr)
+        self.buf = b''
+        self.tsid = ALL_ONES
+
+    def send(self, frame):
+        if self.transport == 'udp':
+            self.s.send(frame)
+        else:
+            self.s.sendall(frame)
+
+    def recv(self, timeout=3.0):
+        """The next frame, or None on timeout; b'' when the server closed."""
+        end = time.time() + timeout
+        while True:
+            if self.transport == 'udp':
+                r, _, _ = select.select([self.s], [], [], max(0, end - time.time()))
+                if not r:
+                    return None
+                return self.s.recv(65536)
+            n = frame_len(self.buf)
+            if n is not None and len(self.buf) >= n:
+                frame, self.buf = self.buf[:n], self.buf[n:]
+                return frame
+            pending = self.transport == 'tls' and self.s.pending()
+            if not pending:
+                r, _, _ = select.select([self.s], [], [], max(0, end - time.time()))
+                if not r:
+                    return None
+            try:
+                data = self.s.recv(65536)
+            except (ConnectionResetError, ssl.SSLError):
+                return b''
+            if not data:
+                return b''
+            self.buf += data
+
+    def request(self, cm_type, tlvs=(), tsid=None):
+        Tunnel.seq += 1
+        seq = Tunnel.seq
+        self.send(ctrl(cm_type, self.tsid if tsid is None else tsid, seq, tlvs))
+        while True:
+            f = self.recv()
+            check(f is not None, f"no answer to control type {cm_type}")
+            check(f != b'', f"server closed the tunnel on control type {cm_type}")
+            if f[0] >> 4 == 1:
+                m = parse_ctrl(f)
+                if m['seq'] == seq:
+                    check(m['type'] == cm_type + 1, f"answer type {m['type']} to {cm_type}")
+                    return m
+
+    def config(self, tlvs=()):
+        m = self.request(CONFIG_REQ, tlvs, tsid=ALL_ONES)
+        code = struct.unpack('!H', get(m, 'RESPONSE_CODE'))[0]
+        if code == SUCCESS:
+            check(m['tsid'] not in (0, ALL_ONES), "assigned TSID is 0 or all ones")
+            self.tsid = m['tsid']
+            self.ip4 = socket.inet_ntoa(get(m, 'IPV4'))
+        return code, m
+
+
+def code_of(m):
+    return struct.unpack('!H', get(m, 'RESPONSE_CODE'))[0]
+
+
+def sc_basic(a):
+    """Configuration, keepalive, release over one transport."""
+    t = Tunnel(a.transport, a.addr, a.port)
+    code, m = t.config()
+    check(code == SUCCESS, f"config response code {code}")
+    check(t.ip4.startswith(a.expect_prefix), f"address {t.ip4} not from the pool")
+    check(struct.unpack('!I', get(m, 'KEEPALIVE'))[0] > 0, "no keepalive interval")
+    check(get(m, 'IPV4_MASK') is not None, "no netmask")
+    k = t.request(KEEPALIVE_REQ)
+    check(k['tsid'] == t.tsid and code_of(k) == SUCCESS, "keepalive answer")
+    r = t.request(RELEASE_REQ)
+    check(code_of(r) == SUCCESS, "release answer")
+    if a.transport != 'udp':
+        check(t.recv(3) == b'', "server did not close after release")
+    return {'tsid': t.tsid, 'ip4': t.ip4}
+
+
+def sc_dtte(a):
+    """DTTE: service request, TLS on N+1, same addresses, flow bind."""
+    c = Tunnel(a.transport, a.addr, a.port)
+    code, _ = c.config()
+    check(code == SUCCESS, "clear config")
+    m = c.request(SERVICE_REQ, [tlv(TLV['SERVICE_TYPE'], struct.pack('!H', 1))])
+    if a.expect_unavailable:
+        check(code_of(m) == SERVICE_UNAVAILABLE, f"service answer {code_of(m)}, want SERVICE_UNAVAILABLE")
+        return {'service': 'unavailable'}
+    check(code_of(m) == SUCCESS, f"service answer {code_of(m)}")
+    reserved = struct.unpack('!Q', get(m, 'RESERVED_TSID'))[0]
+    ci = get(m, 'CONN_INFO')
+    check(ci is not None and ci[0] == 3, "no TLS connection info")
+    port = struct.unpack('!H', ci[2:4])[0]
+    check(port == a.port + 1, f"encrypted port {port}, want {a.port + 1}")
+    e = Tunnel('tls', a.addr, port, ca=a.ca)
+    code, em = e.config([tlv(TLV['ASSOC_TSID'], struct.pack('!Q', c.tsid)),
+                         tlv(TLV['RESERVED_TSID'], struct.pack('!Q', reserved))])
+    check(code == SUCCESS, f"encrypted config code {code}")
+    check(e.tsid == reserved, "encrypted TSID is not the reserved one")
+    check(e.ip4 == c.ip4, f"encrypted address {e.ip4} != clear {c.ip4}")
+    result = {'clear': c.tsid, 'enc': e.tsid, 'ip4': c.ip4}
+    if a.flows:
+        result.update(flows(a, c, e))
+    return result
+
+
+def bind(t, ip4, lport, level, rport=0, raddr='0.0.0.0'):
+    fl = struct.pack('!BBHHH', 17, 4, 0, lport, rport) + socket.inet_aton(ip4) + socket.inet_aton(raddr)
+    return code_of(t.request(FLOW_BIND_REQ, [tlv(TLV['FLOW'], fl),
+                                             tlv(TLV['ENC_LEVEL'], bytes([level]))]))
+
+
+def expect_inner(t, msg, timeout=2.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        f = t.recv(max(0.01, end - time.time()))
+        if not f:
+            return False
+        if f[0] >> 4 == 4 and msg in f:
+            return True
+    return False
+
+
+def flows(a, c, e):
+    ip = c.ip4
+    # Unbound: the reply comes back on the clear tunnel.
+    c.send(udp4(ip, a.service, 6000, 7000, b'plain-1'))
+    check(expect_inner(c, b'echo:plain-1'), "unbound flow: no reply on clear")
+    # Encrypted-only flow: requests on clear are dropped, replies go encrypted.
+    check(bind(e, ip, 6001, 1) == SUCCESS, "flow bind")
+    c.send(udp4(ip, a.service, 6001, 7000, b'only-clear'))
+    check(not expect_inner(c, b'echo:only-clear', 1) and not expect_inner(e, b'echo:only-clear', 0.5),
+          "encrypted-only request over clear was forwarded")
+    e.send(udp4(ip, a.service, 6001, 7000, b'only-enc'))
+    check(expect_inner(e, b'echo:only-enc'), "encrypted-only reply not on the encrypted tunnel")
+    # Preferred: encrypted while up.
+    check(bind(c, ip, 6002, 2) == SUCCESS, "flow bind preferred")
+    c.send(udp4(ip, a.service, 6002, 7000, b'pref-1'))
+    check(expect_inner(e, b'echo:pref-1'), "preferred reply not on the encrypted tunnel")
+    # Back to unencrypted.
+    check(bind(c, ip, 6002, 0) == SUCCESS, "flow unbind")
+    c.send(udp4(ip, a.service, 6002, 7000, b'pref-2'))
+    check(expect_inner(c, b'echo:pref-2'), "unbound flow reply not back on clear")
+    # A flow not ours is refused.
+    check(bind(c, '10.99.99.99', 6003, 1) == 5, "foreign flow not refused")
+    # Anti-spoofing: another source address is dropped.
+    c.send(udp4('10.100.0.250', a.service, 6000, 7000, b'spoof'))
+    check(not expect_inner(c, b'echo:spoof', 1), "spoofed packet forwarded")
+    # The encrypted tunnel goes while a reply is on its way: the reply of an
+    # encrypted-only flow is dropped, never sent in clear.
+    e.send(udp4(ip, a.service, 6001, 7000, b'delay:only-after'))
+    time.sleep(0.3)
+    r = e.request(RELEASE_REQ)
+    check(code_of(r) == SUCCESS, "encrypted release")
+    check(not expect_inner(c, b'only-after', 2), "encrypted-only reply sent in clear")
+    # Wrong TSID: the tunnel is terminated.
+    c.send(ctrl(KEEPALIVE_REQ, c.tsid ^ 1, 99))
+    if c.transport != 'udp':
+        check(c.recv(3) == b'', "tunnel not closed after a wrong TSID")
+    else:
+        check(c.recv(1) is None, "wrong TSID answered")
+    return {'flows': 'ok'}
+
+
+def sc_later(a):
+    """Configure now, ask for DTTE when the file --hold exists."""
+    c = Tunnel(a.transport, a.addr, a.port)
+    code, _ = c.config()
+    check(code == SUCCESS, "clear config")
+    open(a.hold + '.ready', 'w').close()
+    end = time.time() + 30
+    while not os.path.exists(a.hold) and time.time() < end:
+        time.sleep(0.05)
+    m = c.request(SERVICE_REQ, [tlv(TLV['SERVICE_TYPE'], struct.pack('!H', 1))])
+    return {'service_code': code_of(m)}
+
+
+def sc_many(a):
+    """Open N UDP clear tunnels, keep them, report timings."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (a.count + 1024, a.count + 1024))
+    socks = []
+    start = time.time()
+    fam = socket.AF_INET
+    pending = {}
+    for i in range(a.count):
+        s = socket.socket(fam, socket.SOCK_DGRAM)
+        s.connect((a.addr, a.port))
+        s.setblocking(False)
+        socks.append(s)
+    # Pipelined: up to 256 outstanding requests.
+    done, i, window = 0, 0, 256
+    ep = select.epoll()
+    for idx, s in enumerate(socks):
+        ep.register(s.fileno(), select.EPOLLIN)
+    fd_idx = {s.fileno(): k for k, s in enumerate(socks)}
+    sent_at = {}
+    deadline = time.time() + 120
+    while done < a.count and time.time() < deadline:
+        while i < a.count and len(sent_at) < window:
+            socks[i].send(ctrl(CONFIG_REQ, ALL_ONES, i + 1))
+            sent_at[i] = time.time()
+            i += 1
+        for fd, _ in ep.poll(1.0):
+            k = fd_idx[fd]
+            try:
+                f = socks[k].recv(65536)
+            except BlockingIOError:
+                continue
+            m = parse_ctrl(f)
+            check(code_of(m) == SUCCESS, f"tunnel {k}: config code {code_of(m)}")
+            sent_at.pop(k, None)
+            done += 1
+        now = time.time()
+        for k, t0 in list(sent_at.items()):
+            if now - t0 > 2:
+                socks[k].send(ctrl(CONFIG_REQ, ALL_ONES, k + 1))
+                sent_at[k] = now
+    elapsed = time.time() - start
+    check(done == a.count, f"only {done} of {a.count} tunnels configured")
+    print(json.dumps({'tunnels': done, 'seconds': round(elapsed, 2),
+                      'config_per_sec': round(done / elapsed)}), flush=True)
+    if a.hold:
+        open(a.hold, 'w').close()
+        time.sleep(a.hold_secs)
+    return None
+
+
+def sc_hostile(a):
+    """Garbage on every transport; the server survives and counts it."""
+    # UDP: a bad nibble from an unknown peer, then garbage after config.
+    u = Tunnel('udp', a.addr, a.port)
+    u.send(b'\xff\x00garbage')
+    code, _ = u.config()
+    check(code == SUCCESS, "udp config after garbage")
+    u.send(b'\xff\x00\x00\x00')
+    u.send(ctrl(KEEPALIVE_REQ, u.tsid, 1)[:20])     # overrunning TLV count
+    u.send(bytes([0x10, 77]) + struct.pack('!HQI', 0, u.tsid, 5))  # unknown type
+    check(code_of(u.request(KEEPALIVE_REQ)) == SUCCESS, "udp tunnel dead after garbage")
+    # TCP: a stream that cannot be parsed is closed.
+    t = Tunnel('tcp', a.addr, a.port)
+    code, _ = t.config()
+    check(code == SUCCESS, "tcp config")
+    t.send(b'\x7f' * 64)
+    check(t.recv(3) == b'', "unparsable stream not closed")
+    # TCP: oversize control frame.
+    t = Tunnel('tcp', a.addr, a.port)
+    t.send(struct.pack('!BBHQI', 0x10, 1, 1, ALL_ONES, 1) + struct.pack('!HH', 99, 5000) + b'x' * 5000)
+    check(t.recv(3) == b'', "oversize control frame not refused")
+    # TLS port: plain garbage instead of a handshake.
+    g = socket.create_connection((a.addr, a.port + 1), timeout=5)
+    g.sendall(b'GET / HTTP/1.0\r\n\r\n' * 10)
+    g.settimeout(3)
+    try:
+        check(g.recv(100) is not None, "")
+    except (ConnectionResetError, socket.timeout):
+        pass
+    # Half-open: a TCP connection that never configures is closed later
+    # (checked by the caller through the counters).
+    # The server still serves a new client.
+    n = Tunnel('tcp', a.addr, a.port)
+    code, _ = n.config()
+    check(code == SUCCESS, "server stopped serving after hostile input")
+    return {'hostile': 'survived'}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('scenario', choices=['basic', 'dtte', 'many', 'hostile', 'later'])
+    p.add_argument('--addr', required=True)
+    p.add_argument('--port', type=int, required=True)
+    p.add_argument('--transport', default='tcp', choices=['tcp', 'udp'])
+    p.add_argument('--ca')
+    p.add_argument('--service', default='10.100.0.1')
+    p.add_argument('--expect-prefix', default='10.100.0.')
+    p.add_argument('--expect-unavailable', action='store_true')
+    p.add_argument('--flows', action='store_true')
+    p.add_argument('--count', type=int, default=10000)
+    p.add_argument('--hold')
+    p.add_argument('--hold-secs', type=float, default=0)
+    a = p.parse_args()
+    global a_service
+    a_service = a.service
+    try:
+        res = globals()['sc_' + a.scenario](a)
+    except (Fail, OSError, ssl.SSLError) as e:
+        print(f"tscf_client {a.scenario}: {e}", file=sys.stderr)
+        sys.exit(1)
+    if res is not None:
+        print(json.dumps(res))
+
+
+if __name__ == '__main__':
+    main()
