@@ -35,6 +35,7 @@ sparse:
 tools:
 	$(MAKE) -C tools
 	$(MAKE) -C tools/exec
+	$(MAKE) -C tools/ctl
 
 server: tools
 	$(MAKE) -C server
@@ -66,5 +67,6 @@ clean:
 	-test -d "$(KDIR)" && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C tools clean
 	$(MAKE) -C tools/exec clean
+	$(MAKE) -C tools/ctl clean
 	$(MAKE) -C server clean
 	rm -rf build

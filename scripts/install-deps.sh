@@ -15,6 +15,7 @@ linux-image-amd64
 linux-headers-amd64
 libnl-3-dev
 libnl-genl-3-dev
+libnl-route-3-dev
 libssl-dev
 openssl
 sparse

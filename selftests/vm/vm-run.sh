@@ -109,9 +109,14 @@ fi
 
 console="$run/console.log"
 # ttyS0 carries the kernel console to a file, ttyS1 the command's output.
-rc=0
-timeout --foreground -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "$@" \
-	-serial "file:$console" -serial stdio </dev/null || rc=$?
+# The serial line ends lines with CR LF: hand on plain lines.
+{
+	rc=0
+	timeout --foreground -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "$@" \
+		-serial "file:$console" -serial stdio </dev/null || rc=$?
+	echo "$rc" > "$run/qemu.rc"
+} | tr -d '\r'
+rc=$(cat "$run/qemu.rc")
 
 if [ ! -f "$run/out/rc" ]; then
 	if [ "$rc" = 124 ]; then

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The configuration exchange on a fresh transport, before the socket is
+ * handed to the kernel (docs/PROTOCOL.md).  UDP requests are retried once
+ * a second; a stream is read frame by frame so that nothing beyond the
+ * answer is consumed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tscfctl.h"
+
+#define ANSWER_MS	5000
+
+uint32_t next_seq(void)
+{
+	static uint32_t seq;
+
+	if (!seq && getrandom(&seq, sizeof(seq), 0) != sizeof(seq))
+		seq = (uint32_t)time(NULL);
+	seq = (seq + 1) & 0x7fffffff;	/* top bit: the kernel's own requests */
+	return seq;
+}
+
+int conn_open(struct tscf_conn *c, const char *addr, uint16_t port,
+	      bool stream, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = stream ? SOCK_STREAM : SOCK_DGRAM,
+				  .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *ai;
+	char ports[8];
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->stream = stream;
+	snprintf(ports, sizeof(ports), "%u", port);
+	rc = getaddrinfo(addr, ports, &hints, &ai);
+	if (rc) {
+		snprintf(err, errlen, "cannot resolve %s: %s", addr, gai_strerror(rc));
+		return -1;
+	}
+	c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		snprintf(err, errlen, "cannot reach server %s port %u/%s: %s", addr,
+			 port, stream ? "tcp" : "udp", strerror(errno));
+		freeaddrinfo(ai);
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	freeaddrinfo(ai);
+	return 0;
+}
+
+void conn_close(struct tscf_conn *c)
+{
+	if (c->ssl) {
+		SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static int conn_write(struct tscf_conn *c, const uint8_t *buf, size_t len)
+{
+	if (c->ssl)
+		return SSL_write(c->ssl, buf, (int)len) == (int)len ? 0 : -EIO;
+	return send(c->fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
+}
+
+static int wait_readable(struct tscf_conn *c, int ms)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	if (c->ssl && SSL_pending(c->ssl))
+		return 1;
+	return poll(&p, 1, ms);
+}
+
+/* One whole frame into c->buf[0..len); 0, -ETIMEDOUT or -errno. */
+static int conn_read_frame(struct tscf_conn *c, size_t *flen, int ms)
+{
+	ssize_t n;
+	int rc;
+
+	if (!c->stream) {
+		if (wait_readable(c, ms) <= 0)
+			return -ETIMEDOUT;
+		n = recv(c->fd, c->buf, sizeof(c->buf), 0);
+		if (n <= 0)
+			return n ? -errno : -ECONNRESET;
+		*flen = (size_t)n;
+		c->len = 0;
+		return 0;
+	}
+	for (;;) {
+		rc = tscf_frame_len(c->buf, c->len, flen);
+		if (!rc && *flen <= c->len)
+			return 0;
+		if (rc && rc != -EAGAIN)
+			return -EPROTO;
+		if (wait_readable(c, ms) <= 0)
+			return -ETIMEDOUT;
+		if (c->ssl)
+			n = SSL_read(c->ssl, c->buf + c->len, (int)(sizeof(c->buf) - c->len));
+		else
+			n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		if (n <= 0)
+			return -ECONNRESET;
+		c->len += (size_t)n;
+	}
+}
+
+static void consume(struct tscf_conn *c, size_t flen)
+{
+	if (c->stream) {
+		memmove(c->buf, c->buf + flen, c->len - flen);
+		c->len -= flen;
+	}
+}
+
+/* Send a request (resent on UDP) and decode the answer with its seq. */
+static int transact(struct tscf_conn *c, const uint8_t *req, size_t len,
+		    uint32_t seq, struct tscf_msg *m, uint8_t *copy)
+{
+	int tries = c->stream ? 1 : ANSWER_MS / 1000;
+	size_t flen;
+	int rc;
+
+	while (tries--) {
+		rc = conn_write(c, req, len);
+		if (rc)
+			return rc;
+		for (;;) {
+			rc = conn_read_frame(c, &flen, c->stream ? ANSWER_MS : 1000);
+			if (rc == -ETIMEDOUT)
+				break;
+			if (rc)
+				return rc;
+			memcpy(copy, c->buf, flen);
+			consume(c, flen);
+			if (!tscf_msg_decode(copy, flen, m) && m->seq == seq)
+				return 0;
+		}
+	}
+	return -ETIMEDOUT;
+}
+
+static uint16_t response_code(const struct tscf_msg *m)
+{
+	const struct tscf_tlv *t = tscf_msg_find(m, TSCF_TLV_RESPONSE_CODE, NULL);
+	uint16_t code = TSCF_RESP_BAD_REQUEST;
+
+	if (t)
+		tscf_tlv_u16(t, &code);
+	return code;
+}
+
+int conn_config(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
+		struct tscf_config *cfg, char *err, size_t errlen)
+{
+	static uint8_t req[256], ans[8192];
+	const struct tscf_tlv *t;
+	struct tscf_msg m;
+	struct tscf_enc e;
+	uint32_t seq = next_seq(), mask = 0;
+	uint16_t code;
+	int len, rc;
+
+	tscf_enc_init(&e, req, sizeof(req), TSCF_CM_CONFIG_REQ, TSCF_TSID_NONE, seq);
+	if (assoc) {
+		tscf_enc_u64(&e, TSCF_TLV_ASSOC_TSID, assoc);
+		tscf_enc_u64(&e, TSCF_TLV_RESERVED_TSID, reserved);
+	}
+	len = tscf_enc_finish(&e);
+	rc = transact(c, req, (size_t)len, seq, &m, ans);
+	if (rc) {
+		snprintf(err, errlen, "configuration request: %s",
+			 rc == -ETIMEDOUT ? "no answer from the server" : strerror(-rc));
+		return -1;
+	}
+	code = response_code(&m);
+	if (m.type != TSCF_CM_CONFIG_RESP || code != TSCF_RESP_SUCCESS) {
+		snprintf(err, errlen, "server refused the configuration: %s",
+			 tscf_response_name(code));
+		return -1;
+	}
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->tsid = m.tsid;
+	t = tscf_msg_find(&m, TSCF_TLV_INTERNAL_IPV4, NULL);
+	if (t)
+		tscf_tlv_in4(t, &cfg->ip4);
+	t = tscf_msg_find(&m, TSCF_TLV_INTERNAL_IPV4_MASK, NULL);
+	if (t && !tscf_tlv_u32(t, &mask))
+		cfg->plen4 = (unsigned int)__builtin_popcount(mask);
+	t = tscf_msg_find(&m, TSCF_TLV_KEEPALIVE, NULL);
+	if (!t || tscf_tlv_u32(t, &cfg->keepalive) || !cfg->keepalive)
+		cfg->keepalive = 30;
+	t = tscf_msg_find(&m, TSCF_TLV_MTU, NULL);
+	if (t)
+		tscf_tlv_u16(t, &cfg->mtu);
+	if (!cfg->tsid || cfg->tsid == TSCF_TSID_NONE) {
+		snprintf(err, errlen, "server assigned an invalid TSID");
+		return -1;
+	}
+	return 0;
+}
+
+int conn_service(struct tscf_conn *c, uint64_t tsid, uint64_t *reserved,
+		 struct tscf_conn_info *ci, char *err, size_t errlen)
+{
+	static uint8_t req[64], ans[8192];
+	const struct tscf_tlv *t;
+	struct tscf_msg m;
+	struct tscf_enc e;
+	uint32_t seq = next_seq();
+	uint16_t code;
+	int len, rc;
+
+	tscf_enc_init(&e, req, sizeof(req), TSCF_CM_SERVICE_REQ, tsid, seq);
+	tscf_enc_u16(&e, TSCF_TLV_SERVICE_TYPE, TSCF_SERVICE_ENABLE_DTTE);
+	len = tscf_enc_finish(&e);
+	rc = transact(c, req, (size_t)len, seq, &m, ans);
+	if (rc) {
+		snprintf(err, errlen, "service request: %s", strerror(-rc));
+		return -1;
+	}
+	code = response_code(&m);
+	if (code != TSCF_RESP_SUCCESS) {
+		snprintf(err, errlen, "server answered %s%s", tscf_response_name(code),
+			 code == TSCF_RESP_SERVICE_UNAVAILABLE ?
+			 ": DTTE is not enabled on this interface" : "");
+		return -1;
+	}
+	t = tscf_msg_find(&m, TSCF_TLV_RESERVED_TSID, NULL);
+	if (!t || tscf_tlv_u64(t, reserved)) {
+		snprintf(err, errlen, "service response without a reserved TSID");
+		return -1;
+	}
+	for (t = NULL; (t = tscf_msg_find(&m, TSCF_TLV_CONN_INFO, t));)
+		if (!tscf_tlv_conn_info(t, ci) && ci->transport == TSCF_TRANSPORT_TLS)
+			return 0;
+	snprintf(err, errlen, "server offers no TLS transport for DTTE");
+	return -1;
+}
+
+int conn_release(struct tscf_conn *c, uint64_t tsid)
+{
+	uint8_t req[32], ans[8192];
+	struct tscf_msg m;
+	struct tscf_enc e;
+	uint32_t seq = next_seq();
+	int len;
+
+	tscf_enc_init(&e, req, sizeof(req), TSCF_CM_RELEASE_REQ, tsid, seq);
+	len = tscf_enc_finish(&e);
+	return transact(c, req, (size_t)len, seq, &m, ans);
+}

@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The per-device helper ("tscfctl up"): brings the clear tunnel up, keeps
+ * it alive, and brings the encrypted twin up and down as the kernel asks
+ * (ENC_DEMAND), the patent's DTTE sequence:
+ *
+ *   SERVICE_REQ(ENABLE_DTTE) on the clear tunnel -> SERVICE_RESP with the
+ *   reserved TSID and port N+1 -> TLS (kTLS) -> CONFIG_REQ naming both
+ *   TSIDs -> CONFIG_RESP -> the socket goes to the twin device.
+ *
+ * Keepalives are the helper's: KEEPALIVE_REQ every interval the server
+ * gave, through the kernel (CTRL_SEND); three intervals without an answer
+ * and the tunnel is re-established, with backoff from 1 s to 30 s.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tscfctl.h"
+
+#define BACKOFF_MAX	30
+#define RELEASE_WAIT	1
+
+struct tunnel_state {
+	bool up;
+	uint64_t tsid;
+	time_t last_answer;
+	time_t retry_at;
+	unsigned int backoff;
+};
+
+struct helper {
+	const struct helper_opts *o;
+	bool enc_only;			/* "up DEV encrypted": no clear tunnel */
+	int ifindex, twin;
+	struct tscf_nl cmd, ev;
+	struct tscf_config cfg;
+	struct tunnel_state clear, enc;
+	bool demand;
+	uint32_t svc_seq;		/* outstanding SERVICE_REQ */
+	time_t svc_deadline;
+	uint32_t rel_seq;		/* outstanding RELEASE_REQ on the twin */
+	time_t rel_deadline;
+	bool stop;
+};
+
+static time_t now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void backoff(struct tunnel_state *s)
+{
+	s->backoff = s->backoff ? s->backoff * 2 : 1;
+	if (s->backoff > BACKOFF_MAX)
+		s->backoff = BACKOFF_MAX;
+	s->retry_at = now() + s->backoff;
+}
+
+static int send_ctrl(struct helper *h, int ifindex, uint8_t type, uint64_t tsid,
+		     uint32_t seq, uint16_t svc)
+{
+	uint8_t buf[64];
+	struct tscf_enc e;
+	int len;
+
+	tscf_enc_init(&e, buf, sizeof(buf), type, tsid, seq);
+	if (svc)
+		tscf_enc_u16(&e, TSCF_TLV_SERVICE_TYPE, svc);
+	len = tscf_enc_finish(&e);
+	return tnl_ctrl_send(&h->cmd, ifindex, buf, (size_t)len);
+}
+
+static int clear_up(struct helper *h)
+{
+	struct tscf_conn c;
+	char err[256];
+	int rc;
+
+	if (conn_open(&c, h->o->server, h->o->port, h->o->stream, err, sizeof(err)) ||
+	    conn_config(&c, 0, 0, &h->cfg, err, sizeof(err))) {
+		conn_close(&c);
+		logmsg("%s: %s", h->o->dev, err);
+		return -1;
+	}
+	rc = link_setup(h->ifindex, &h->cfg.ip4, h->cfg.plen4, h->cfg.mtu);
+	if (rc) {
+		logmsg("%s: cannot set the internal address: %s", h->o->dev,
+		       nl_geterror(rc));
+		conn_close(&c);
+		return -1;
+	}
+	rc = tnl_attach(&h->cmd, h->ifindex, c.fd, h->cfg.tsid, &h->cfg.ip4, err,
+		       sizeof(err));
+	close(c.fd);
+	if (rc) {
+		logmsg("%s: attach failed: %s%s%s", h->o->dev, tnl_strerror(rc),
+		       err[0] ? ": " : "", err);
+		return -1;
+	}
+	h->clear.up = true;
+	h->clear.tsid = h->cfg.tsid;
+	h->clear.last_answer = now();
+	h->clear.backoff = 0;
+	logmsg("%s: clear tunnel up, TSID %016llx, internal %s/%u, keepalive %us",
+	       h->o->dev, (unsigned long long)h->cfg.tsid, inet_ntoa(h->cfg.ip4),
+	       h->cfg.plen4, h->cfg.keepalive);
+	return 0;
+}
+
+static void enc_request(struct helper *h)
+{
+	if (h->svc_seq || h->enc.up || !h->clear.up)
+		return;
+	h->svc_seq = next_seq();
+	h->svc_deadline = now() + 5;
+	if (send_ctrl(h, h->ifindex, TSCF_CM_SERVICE_REQ, h->clear.tsid,
+		      h->svc_seq, TSCF_SERVICE_ENABLE_DTTE)) {
+		logmsg("%s: cannot send the DTTE service request", h->o->dev);
+		h->svc_seq = 0;
+		backoff(&h->enc);
+	}
+}
+
+/* SERVICE_RESP arrived: TLS to N+1, configuration, attach to the twin. */
+static void enc_connect(struct helper *h, const struct tscf_msg *m)
+{
+	const struct tscf_tlv *t = tscf_msg_find(m, TSCF_TLV_RESPONSE_CODE, NULL);
+	struct tscf_conn_info ci = {};
+	struct tscf_config cfg;
+	struct tscf_conn c;
+	uint64_t reserved = 0;
+	char host[64], err[256];
+	uint16_t code = TSCF_RESP_BAD_REQUEST;
+	int rc;
+
+	h->svc_seq = 0;
+	if (t)
+		tscf_tlv_u16(t, &code);
+	if (code != TSCF_RESP_SUCCESS) {
+		logmsg("%s: server answered %s%s", h->o->dev, tscf_response_name(code),
+		       code == TSCF_RESP_SERVICE_UNAVAILABLE ?
+		       ": DTTE is not enabled on this interface" : "");
+		backoff(&h->enc);
+		return;
+	}
+	t = tscf_msg_find(m, TSCF_TLV_RESERVED_TSID, NULL);
+	if (t)
+		tscf_tlv_u64(t, &reserved);
+	for (t = NULL; (t = tscf_msg_find(m, TSCF_TLV_CONN_INFO, t));)
+		if (!tscf_tlv_conn_info(t, &ci) && ci.transport == TSCF_TRANSPORT_TLS)
+			break;
+	if (!t || !reserved) {
+		logmsg("%s: service response without TLS connection info", h->o->dev);
+		backoff(&h->enc);
+		return;
+	}
+	inet_ntop(ci.addr.family == 4 ? AF_INET : AF_INET6, &ci.addr.v4, host,
+		  sizeof(host));
+	if (tls_connect(&c, host, ci.port, h->o->ca, true, err, sizeof(err)) ||
+	    conn_config(&c, h->clear.tsid, reserved, &cfg, err, sizeof(err))) {
+		conn_close(&c);
+		logmsg("%s: encrypted tunnel to %s port %u: %s", h->o->dev, host,
+		       ci.port, err);
+		backoff(&h->enc);
+		return;
+	}
+	tls_handover(&c);
+	rc = tnl_attach(&h->cmd, h->twin, c.fd, cfg.tsid, &cfg.ip4, err, sizeof(err));
+	close(c.fd);
+	if (rc) {
+		logmsg("%s: attach to the twin failed: %s%s%s", h->o->dev,
+		       tnl_strerror(rc), err[0] ? ": " : "", err);
+		backoff(&h->enc);
+		return;
+	}
+	h->enc.up = true;
+	h->enc.tsid = cfg.tsid;
+	h->enc.last_answer = now();
+	h->enc.backoff = 0;
+	logmsg("%s: encrypted tunnel up (DTTE), TSID %016llx, TLS to %s port %u",
+	       h->o->dev, (unsigned long long)cfg.tsid, host, ci.port);
+}
+
+static void enc_release_start(struct helper *h)
+{
+	if (!h->enc.up || h->rel_seq)
+		return;
+	h->rel_seq = next_seq();
+	h->rel_deadline = now() + RELEASE_WAIT;
+	if (send_ctrl(h, h->twin, TSCF_CM_RELEASE_REQ, h->enc.tsid, h->rel_seq, 0))
+		h->rel_deadline = 0;
+}
+
+static void enc_release_finish(struct helper *h)
+{
+	h->rel_seq = 0;
+	tnl_detach(&h->cmd, h->twin);
+	h->enc.up = false;
+	logmsg("%s: encrypted tunnel released", h->o->dev);
+}
+
+static void tunnel_lost(struct helper *h, bool twin, const char *why)
+{
+	struct tunnel_state *s = twin ? &h->enc : &h->clear;
+
+	if (!s->up)
+		return;
+	tnl_detach(&h->cmd, twin ? h->twin : h->ifindex);
+	s->up = false;
+	logmsg("%s: %s tunnel down: %s", h->o->dev, twin ? "encrypted" : "clear", why);
+	backoff(s);
+	if (twin)
+		s->retry_at = now();	/* the clear tunnel still works: retry now */
+}
+
+static void on_ctrl(struct helper *h, const struct tscf_ev *ev)
+{
+	bool twin = ev->ifindex == h->twin;
+	struct tunnel_state *s = twin ? &h->enc : &h->clear;
+	struct tscf_msg m;
+
+	if (tscf_msg_decode(ev->frame, ev->frame_len, &m))
+		return;
+	if (m.tsid != s->tsid) {
+		/* The patent: a wrong TSID terminates the tunnel. */
+		tunnel_lost(h, twin, "control message with a wrong TSID");
+		return;
+	}
+	s->last_answer = now();
+	if (m.type == TSCF_CM_SERVICE_RESP && !twin && h->svc_seq == m.seq)
+		enc_connect(h, &m);
+	else if (m.type == TSCF_CM_RELEASE_RESP && twin && h->rel_seq == m.seq)
+		enc_release_finish(h);
+	else if (m.type == TSCF_CM_FLOW_BIND_RESP) {
+		const struct tscf_tlv *t = tscf_msg_find(&m, TSCF_TLV_RESPONSE_CODE, NULL);
+		uint16_t code = 0;
+
+		if (t && !tscf_tlv_u16(t, &code) && code)
+			logmsg("%s: server refused a flow binding: %s", h->o->dev,
+			       tscf_response_name(code));
+	}
+}
+
+static void on_event(const struct tscf_ev *ev, void *arg)
+{
+	struct helper *h = arg;
+
+	if (ev->ifindex != h->ifindex && ev->ifindex != h->twin)
+		return;
+	switch (ev->cmd) {
+	case TSCF_CMD_CTRL_RECV:
+		on_ctrl(h, ev);
+		break;
+	case TSCF_CMD_TUNNEL_EVENT:
+		if (ev->event == TSCF_EVENT_DOWN)
+			tunnel_lost(h, ev->ifindex == h->twin, "closed by the kernel");
+		break;
+	case TSCF_CMD_ENC_DEMAND:
+		if (ev->ifindex != h->ifindex || h->enc_only)
+			break;
+		h->demand = ev->demand;
+		logmsg("%s: %s", h->o->dev, h->demand ?
+		       "a socket wants encryption: requesting DTTE" :
+		       "no socket wants encryption any more");
+		if (h->demand) {
+			h->enc.backoff = 0;
+			enc_request(h);
+		} else {
+			enc_release_start(h);
+		}
+		break;
+	}
+}
+
+static void keepalive(struct helper *h, bool twin)
+{
+	struct tunnel_state *s = twin ? &h->enc : &h->clear;
+	time_t t = now();
+
+	if (!s->up)
+		return;
+	if (t - s->last_answer > 3 * (time_t)h->cfg.keepalive) {
+		tunnel_lost(h, twin, "no keepalive answer");
+		return;
+	}
+	send_ctrl(h, twin ? h->twin : h->ifindex, TSCF_CM_KEEPALIVE_REQ, s->tsid,
+		  next_seq(), 0);
+}
+
+static void tick(struct helper *h, unsigned long *secs)
+{
+	time_t t = now();
+
+	(*secs)++;
+	if (!h->enc_only && !h->clear.up && t >= h->clear.retry_at &&
+	    clear_up(h))
+		backoff(&h->clear);
+	if (h->svc_seq && t > h->svc_deadline) {
+		logmsg("%s: no answer to the DTTE service request", h->o->dev);
+		h->svc_seq = 0;
+		backoff(&h->enc);
+	}
+	if (!h->enc_only && h->demand && !h->enc.up && !h->svc_seq &&
+	    t >= h->enc.retry_at)
+		enc_request(h);
+	if (h->rel_seq && t >= h->rel_deadline)
+		enc_release_finish(h);
+	if (h->cfg.keepalive && *secs % h->cfg.keepalive == 0) {
+		if (!h->enc_only)
+			keepalive(h, false);
+		keepalive(h, true);
+	}
+}
+
+static void shutdown_tunnels(struct helper *h)
+{
+	struct pollfd p = { .fd = nl_socket_get_fd(h->ev.sk), .events = POLLIN };
+	time_t end = now() + RELEASE_WAIT;
+
+	if (h->enc.up)
+		send_ctrl(h, h->twin, TSCF_CM_RELEASE_REQ, h->enc.tsid, next_seq(), 0);
+	if (h->clear.up && !h->enc_only)
+		send_ctrl(h, h->ifindex, TSCF_CM_RELEASE_REQ, h->clear.tsid,
+			  next_seq(), 0);
+	/* Give the releases a moment to leave before the sockets go. */
+	while (now() <= end && poll(&p, 1, 200) >= 0)
+		tnl_events(&h->ev, on_event, h);
+	if (h->enc.up)
+		tnl_detach(&h->cmd, h->twin);
+	if (h->clear.up && !h->enc_only) {
+		tnl_detach(&h->cmd, h->ifindex);
+		link_unaddr(h->ifindex, &h->cfg.ip4, h->cfg.plen4);
+	}
+	logmsg("%s: released and detached", h->o->dev);
+}
+
+static int signal_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static void write_pidfile(const struct helper_opts *o)
+{
+	char path[128];
+	FILE *f;
+
+	if (o->pidfile) {
+		snprintf(path, sizeof(path), "%s", o->pidfile);
+	} else {
+		mkdir("/run/tscf", 0755);
+		snprintf(path, sizeof(path), "/run/tscf/%s.pid", o->dev);
+	}
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%d\n", getpid());
+		fclose(f);
+	}
+}
+
+static int helper_init(struct helper *h)
+{
+	uint64_t tsid;
+	int rc;
+
+	h->ifindex = (int)if_nametoindex(h->o->dev);
+	if (!h->ifindex) {
+		logmsg("%s: no such device (ip link add %s type tscf)", h->o->dev, h->o->dev);
+		return -1;
+	}
+	rc = tnl_open(&h->cmd, false);
+	if (!rc)
+		rc = tnl_open(&h->ev, true);
+	if (rc) {
+		logmsg("%s", tnl_strerror(rc));
+		return -1;
+	}
+	nl_socket_set_nonblocking(h->ev.sk);
+	rc = tnl_dev_twin(&h->cmd, h->ifindex, &h->twin, &tsid);
+	if (rc) {
+		logmsg("%s: %s", h->o->dev, tnl_strerror(rc));
+		return -1;
+	}
+	if (h->enc_only) {
+		/* The twin hangs off a clear tunnel someone else keeps. */
+		if (!tsid) {
+			logmsg("%s: has no clear tunnel (tscfctl up %s server ...)",
+			       h->o->dev, h->o->dev);
+			return -1;
+		}
+		h->clear.up = true;
+		h->clear.tsid = tsid;
+		h->cfg.keepalive = 30;
+		h->demand = true;
+	}
+	return 0;
+}
+
+int helper_run(const struct helper_opts *o, bool enc_only)
+{
+	struct helper h = { .o = o, .enc_only = enc_only };
+	struct itimerspec its = { .it_interval.tv_sec = 1, .it_value.tv_sec = 1 };
+	struct pollfd p[3];
+	unsigned long secs = 0;
+	uint64_t ticks;
+
+	if (helper_init(&h))
+		return 1;
+	if (!enc_only && clear_up(&h))
+		return 1;
+	if (enc_only) {
+		enc_request(&h);
+		while (h.svc_seq && now() <= h.svc_deadline) {
+			struct pollfd e = { .fd = nl_socket_get_fd(h.ev.sk), .events = POLLIN };
+
+			if (poll(&e, 1, 500) > 0)
+				tnl_events(&h.ev, on_event, &h);
+		}
+		if (!h.enc.up) {
+			logmsg("%s: encrypted tunnel not established", o->dev);
+			return 1;
+		}
+		h.demand = false;	/* this process keeps it until told */
+	}
+	write_pidfile(o);
+	p[0].fd = nl_socket_get_fd(h.ev.sk);
+	p[1].fd = signal_fd();
+	p[2].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	timerfd_settime(p[2].fd, 0, &its, NULL);
+	p[0].events = p[1].events = p[2].events = POLLIN;
+
+	while (!h.stop) {
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			tnl_events(&h.ev, on_event, &h);
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(p[1].fd, &si, sizeof(si)) == sizeof(si))
+				h.stop = true;
+		}
+		if (p[2].revents && read(p[2].fd, &ticks, sizeof(ticks)) > 0)
+			tick(&h, &secs);
+	}
+	shutdown_tunnels(&h);
+	tnl_close(&h.cmd);
+	tnl_close(&h.ev);
+	return 0;
+}
+
+int cmd_down(const char *dev)
+{
+	char path[128];
+	struct tscf_nl nl;
+	FILE *f;
+	int pid = 0, i, twin, rc, ifindex;
+	uint64_t tsid;
+
+	snprintf(path, sizeof(path), "/run/tscf/%s.pid", dev);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid > 0 && !kill(pid, SIGTERM)) {
+		for (i = 0; i < 50 && !kill(pid, 0); i++)
+			usleep(100000);
+		unlink(path);
+		return 0;
+	}
+	ifindex = (int)if_nametoindex(dev);
+	if (!ifindex)
+		die("%s: no such device", dev);
+	rc = tnl_open(&nl, false);
+	if (rc)
+		die("%s", tnl_strerror(rc));
+	rc = tnl_dev_twin(&nl, ifindex, &twin, &tsid);
+	if (rc)
+		die("%s: %s", dev, tnl_strerror(rc));
+	tnl_detach(&nl, twin);
+	tnl_detach(&nl, ifindex);
+	tnl_close(&nl);
+	return 0;
+}
+
+int cmd_probe(const struct helper_opts *o)
+{
+	struct tscf_config cfg, ecfg;
+	struct tscf_conn_info ci;
+	struct tscf_conn c, e;
+	uint64_t reserved;
+	char err[256], host[64];
+
+	if (conn_open(&c, o->server, o->port, o->stream, err, sizeof(err)) ||
+	    conn_config(&c, 0, 0, &cfg, err, sizeof(err)))
+		die("%s", err);
+	printf("clear tunnel: %s, TSID %016llx, internal %s/%u, keepalive %us\n",
+	       o->stream ? "tcp" : "udp", (unsigned long long)cfg.tsid,
+	       inet_ntoa(cfg.ip4), cfg.plen4, cfg.keepalive);
+	if (conn_service(&c, cfg.tsid, &reserved, &ci, err, sizeof(err))) {
+		printf("DTTE: unavailable (%s)\n", err);
+		conn_release(&c, cfg.tsid);
+		conn_close(&c);
+		return 0;
+	}
+	inet_ntop(ci.addr.family == 4 ? AF_INET : AF_INET6, &ci.addr.v4, host,
+		  sizeof(host));
+	if (tls_connect(&e, host, ci.port, o->ca, false, err, sizeof(err))) {
+		conn_release(&c, cfg.tsid);
+		die("DTTE granted, but the encrypted tunnel failed: %s", err);
+	}
+	printf("DTTE: granted, TLS to %s port %u, %s %s, kTLS tx %s rx %s\n",
+	       host, ci.port, SSL_get_version(e.ssl), SSL_get_cipher_name(e.ssl),
+	       BIO_get_ktls_send(SSL_get_wbio(e.ssl)) ? "yes" : "no",
+	       BIO_get_ktls_recv(SSL_get_rbio(e.ssl)) ? "yes" : "no");
+	if (conn_config(&e, cfg.tsid, reserved, &ecfg, err, sizeof(err)))
+		die("encrypted configuration: %s", err);
+	printf("encrypted tunnel: TSID %016llx, internal %s\n",
+	       (unsigned long long)ecfg.tsid, inet_ntoa(ecfg.ip4));
+	conn_release(&e, ecfg.tsid);
+	conn_release(&c, cfg.tsid);
+	conn_close(&e);
+	conn_close(&c);
+	return 0;
+}

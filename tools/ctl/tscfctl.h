@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* tscfctl: the tscf netlink CLI and per-device helper. */
+#ifndef TSCFCTL_H
+#define TSCFCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <netlink/genl/genl.h>
+#include <linux/tscf.h>
+
+#include "tscf_proto.h"
+
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* nl.c: the genl family */
+struct tscf_nl {
+	struct nl_sock *sk;
+	int family;
+	int events_grp;
+};
+
+int tnl_open(struct tscf_nl *nl, bool events);
+void tnl_close(struct tscf_nl *nl);
+int tnl_attach(struct tscf_nl *nl, int ifindex, int fd, uint64_t tsid,
+	      const struct in_addr *ip4, char *err, size_t errlen);
+int tnl_detach(struct tscf_nl *nl, int ifindex);
+int tnl_ctrl_send(struct tscf_nl *nl, int ifindex, const void *frame, size_t len);
+int tnl_dev_twin(struct tscf_nl *nl, int ifindex, int *twin, uint64_t *tsid);
+const char *tnl_strerror(int err);
+
+/* An event from the "events" group, decoded. */
+struct tscf_ev {
+	int cmd;
+	int ifindex;
+	uint64_t tsid;
+	uint8_t event, reason, demand;
+	const uint8_t *frame;
+	size_t frame_len;
+	struct nlattr *sock;		/* TSCF_A_SOCK nest */
+};
+
+typedef void (*tscf_ev_fn)(const struct tscf_ev *ev, void *arg);
+int tnl_events(struct tscf_nl *nl, tscf_ev_fn fn, void *arg);
+
+/* client.c: the configuration exchange on a fresh transport */
+struct tscf_conn {
+	int fd;
+	SSL *ssl;
+	bool stream;
+	uint8_t buf[8192];
+	size_t len;
+};
+
+struct tscf_config {
+	uint64_t tsid;
+	struct in_addr ip4;
+	unsigned int plen4;
+	uint32_t keepalive;
+	uint16_t mtu;
+};
+
+int conn_open(struct tscf_conn *c, const char *addr, uint16_t port,
+	      bool stream, char *err, size_t errlen);
+int conn_config(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
+		struct tscf_config *cfg, char *err, size_t errlen);
+int conn_release(struct tscf_conn *c, uint64_t tsid);
+int conn_service(struct tscf_conn *c, uint64_t tsid, uint64_t *reserved,
+		 struct tscf_conn_info *ci, char *err, size_t errlen);
+void conn_close(struct tscf_conn *c);
+uint32_t next_seq(void);
+
+/* tls.c */
+int tls_connect(struct tscf_conn *c, const char *host, uint16_t port,
+		const char *ca, bool need_ktls, char *err, size_t errlen);
+void tls_handover(struct tscf_conn *c);
+
+/* addr.c: rtnetlink */
+int link_setup(int ifindex, const struct in_addr *ip4, unsigned int plen,
+	       unsigned int mtu);
+int link_unaddr(int ifindex, const struct in_addr *ip4, unsigned int plen);
+
+/* helper.c */
+struct helper_opts {
+	const char *dev;
+	const char *server;
+	uint16_t port;
+	bool stream;
+	const char *ca;
+	const char *pidfile;
+};
+
+int helper_run(const struct helper_opts *o, bool enc_only);
+int cmd_down(const char *dev);
+int cmd_probe(const struct helper_opts *o);
+
+/* show.c */
+int cmd_show(const char *dev, bool json);
+int cmd_monitor(bool json);
+
+#endif /* TSCFCTL_H */
