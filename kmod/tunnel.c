@@ -169,12 +169,13 @@ static void tscf_rx_inner(struct tscf_tunnel *t, struct sk_buff *skb)
 	skb_reset_mac_header(skb);
 	skb_probe_transport_header(skb);
 
-	tscf_cnt_inc(t, TSCF_CNT_RX_PACKETS);
-	tscf_cnt_add(t, TSCF_CNT_RX_BYTES, len);
-	if (netif_rx(skb) == NET_RX_SUCCESS)
+	if (netif_rx(skb) == NET_RX_SUCCESS) {
+		tscf_cnt_inc(t, TSCF_CNT_RX_PACKETS);
+		tscf_cnt_add(t, TSCF_CNT_RX_BYTES, len);
 		dev_sw_netstats_rx_add(dev, len);
-	else
+	} else {
 		dev_core_stats_rx_dropped_inc(dev);
+	}
 }
 
 /*

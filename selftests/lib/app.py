@@ -11,6 +11,7 @@ Steps:
   echo:TEXT      send then recv, expecting b"echo:"+TEXT
   path           prints {"path": P, "level": L}
   wait:FILE      wait (up to 60 s) until FILE exists
+  waitpath:P     wait (up to 60 s) until SO_TSCF_PATH is P
   sleep:SECONDS
 Each step prints one JSON line; the exit status is 0.
 """
@@ -86,6 +87,14 @@ def main():
             while not os.path.exists(arg) and time.time() < end:
                 time.sleep(0.05)
             out(waited=arg, ok=os.path.exists(arg))
+        elif op == 'waitpath':
+            want = ['clear', 'encrypted', 'blocked'].index(arg)
+            end = time.time() + 60
+            while time.time() < end:
+                if struct.unpack('=i', s.getsockopt(sol, SO_TSCF_PATH, 4))[0] == want:
+                    break
+                time.sleep(0.05)
+            out(waitpath=arg, ok=time.time() < end)
         elif op == 'sleep':
             time.sleep(float(arg))
     return 0

@@ -179,7 +179,11 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 		return;
 	}
 	tls_handover(&c);
-	rc = tnl_attach(&h->cmd, h->twin, c.fd, cfg.tsid, &cfg.ip4, err, sizeof(err));
+	/* The twin carries no address of its own, but must be up to receive. */
+	rc = link_setup(h->twin, &(struct in_addr){ 0 }, 0, cfg.mtu);
+	if (!rc)
+		rc = tnl_attach(&h->cmd, h->twin, c.fd, cfg.tsid, &cfg.ip4, err,
+				sizeof(err));
 	close(c.fd);
 	if (rc) {
 		logmsg("%s: attach to the twin failed: %s%s%s", h->o->dev,

@@ -230,6 +230,13 @@ static int on_event(struct nl_msg *m, void *arg)
 	return NL_OK;
 }
 
+static int no_seq_check(struct nl_msg *m, void *arg)
+{
+	(void)m;
+	(void)arg;
+	return NL_OK;
+}
+
 /* Read what is pending on an events socket (non-blocking). */
 int tnl_events(struct tscf_nl *nl, tscf_ev_fn fn, void *arg)
 {
@@ -238,6 +245,8 @@ int tnl_events(struct tscf_nl *nl, tscf_ev_fn fn, void *arg)
 	int rc;
 
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_event, &ea);
+	/* Notifications carry no sequence number of ours. */
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
 	rc = nl_recvmsgs(nl->sk, cb);
 	nl_cb_put(cb);
 	return rc;

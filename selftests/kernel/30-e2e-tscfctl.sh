@@ -1,0 +1,61 @@
+#!/bin/sh
+# End to end: tscfctl brings tscf0 up to tscfd (UDP, then TCP), ping goes
+# through; an encrypted-only socket makes tscfctl bring tscf0s up on demand
+# over kTLS and its traffic moves there; a capture on the UE-server link
+# shows clear payload but never the encrypted-only canary; the encrypted
+# tunnel is released after the socket closes; tscfctl down releases all.
+. "$TSCF_TOP/selftests/lib.sh"
+require_module tscf
+CTL="$TSCF_TOP/tools/tscfctl"
+APP="python3 $TSCF_TOP/selftests/lib/app.py"
+tscfd_topology e2e DTTE
+ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+ip -n "$UE" link add tscf0 type tscf
+
+ip netns exec "$SRV" tshark -q -i veth-srv -w "$TMPD/cap.pcapng" -f 'tcp or udp' 2>"$TMPD/tshark.err" &
+cap=$!
+at_exit "kill $cap 2>/dev/null"
+wait_for 20 grep -q Capturing "$TMPD/tshark.err" || fail "tshark did not start: $(cat "$TMPD/tshark.err")"
+
+for tr in udp tcp; do
+	ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport $tr \
+		ca "$TMPD/ca.pem" > "$TMPD/ctl-$tr.log" 2>&1 &
+	ctl=$!
+	at_exit "kill $ctl 2>/dev/null"
+	wait_for 20 grep -q 'clear tunnel up' "$TMPD/ctl-$tr.log" || fail "$tr: $(cat "$TMPD/ctl-$tr.log")"
+	ip netns exec "$UE" ping -c 3 -i 0.2 -W 2 10.100.0.1 > "$TMPD/ping" || fail "$tr: ping: $(cat "$TMPD/ping")"
+	log "$tr: $(tail -n 2 "$TMPD/ping" | head -n 1)"
+	ip netns exec "$UE" "$CTL" show tscf0 | grep -q "tunnel: up, TSID [0-9a-f]*, $tr" || fail "$tr: show"
+	ip netns exec "$UE" "$CTL" show -j | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["devices"][0]["tunnel"]["state"] == "up"' ||
+		fail "$tr: show -j"
+	got=$(udp_echo "$UE" 10.100.0.1 7000 "PLAINTEXT-MARK-$tr")
+	expect_eq "$tr: plain echo" "$got" "echo:PLAINTEXT-MARK-$tr"
+	if [ $tr = udp ]; then
+		ifindex=$(ip netns exec "$UE" cat /sys/class/net/tscf0/ifindex)
+		ip netns exec "$UE" $TSCF_NL raw 2 1:u32:$ifindex 13:u32:1500 || fail "linger"
+		ip netns exec "$UE" $APP --proto udp --dst 10.100.0.1 --port 7000 \
+			level:1 send:CANARY-early waitpath:encrypted echo:CANARY-1 echo:CANARY-2 > "$TMPD/app" 2>&1 ||
+			fail "app: $(cat "$TMPD/app")"
+		log "app: $(cat "$TMPD/app" | tr '\n' ' ')"
+		grep -q '"send": "CANARY-early", "errno": "ENETUNREACH"' "$TMPD/app" || fail "early send not refused"
+		grep -q "\"recv\": \"echo:CANARY-2\", \"ok\": true" "$TMPD/app" || fail "no echo through the encrypted tunnel: $(cat "$TMPD/ctl-$tr.log"; ip netns exec $SRV $TSCFD --stats -s $TMPD/tscfd.sock; tail -5 $TMPD/tscfd.log; ip netns exec $UE $TSCF_NL dev tscf0s)"
+		grep -q 'encrypted tunnel up (DTTE)' "$TMPD/ctl-$tr.log" || fail "no DTTE bring-up"
+		wait_for 15 grep -q 'encrypted tunnel released' "$TMPD/ctl-$tr.log" ||
+			fail "encrypted tunnel not released: $(cat "$TMPD/ctl-$tr.log")"
+	fi
+	ip netns exec "$UE" "$CTL" down tscf0 || fail "down"
+	wait $ctl || fail "$tr: helper exit: $(cat "$TMPD/ctl-$tr.log")"
+	grep -q 'released and detached' "$TMPD/ctl-$tr.log" || fail "$tr: no release"
+done
+wait_for 5 sh -c "[ \"\$(ip netns exec $SRV $TSCFD --stats -s $TMPD/tscfd.sock | awk '/^tunnels:/ { print \$2 }')\" = 0 ]" ||
+	fail "tunnels left on the server"
+
+kill -INT $cap; wait $cap 2>/dev/null
+plain=$(tshark -r "$TMPD/cap.pcapng" -Y 'frame contains "PLAINTEXT-MARK"' 2>/dev/null | wc -l)
+canary=$(tshark -r "$TMPD/cap.pcapng" -Y 'frame contains "CANARY"' 2>/dev/null | wc -l)
+tls=$(tshark -r "$TMPD/cap.pcapng" -Y 'tcp.port == 4001 && tls.record.content_type == 23' 2>/dev/null | wc -l)
+log "capture: $plain clear frames with the plain mark, $canary with the canary, $tls TLS records on 4001"
+[ "$plain" -ge 2 ] || fail "the capture does not show clear traffic"
+expect_eq "canary frames on the wire" "$canary" 0
+[ "$tls" -ge 2 ] || fail "no TLS application data on port 4001"
+echo ok
