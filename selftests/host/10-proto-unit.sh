@@ -1,0 +1,6 @@
+#!/bin/sh
+# The protocol library against hand-written byte vectors.
+. "$TSCF_TOP/selftests/lib.sh"
+t="$TSCF_TOP/tools/lib/test_proto"
+[ -x "$t" ] || fail "tools/lib/test_proto not built"
+"$t"
