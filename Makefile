@@ -6,6 +6,7 @@
 #   make demo       run the demo in a VM
 #   make check      install what is missing, build, run every test
 #   make fuzz       fuzz the protocol decoder and stream framer
+#   make bench      iperf3 through veth, WireGuard and each tscf path (table)
 #   make vm-shell   a shell in the test VM with tscf.ko loaded
 #   make sparse     build the module with W=1 and sparse (C=2)
 #
@@ -20,7 +21,7 @@ KVER ?= $(shell v=$$(uname -r); \
 KDIR ?= /lib/modules/$(KVER)/build
 export KVER
 
-.PHONY: all kmod tools server clean check demo deps vm-shell fuzz sparse \
+.PHONY: all kmod tools server clean check demo deps vm-shell fuzz sparse bench \
 	check-host check-kernel
 
 all: kmod tools server
@@ -59,6 +60,11 @@ check-kernel: all
 demo: deps
 	$(MAKE) all
 	@sh selftests/vm/vm-run.sh sh tools/demo.sh
+
+bench: deps
+	$(MAKE) all
+	@mkdir -p build
+	@sh selftests/vm/vm-run.sh sh selftests/bench/bench.sh | tee build/bench.md
 
 vm-shell: kmod
 	@sh selftests/vm/vm-run.sh --shell

@@ -26,6 +26,7 @@ iputils-ping
 iperf3
 tshark
 nftables
+wireguard-tools
 "
 
 missing=""

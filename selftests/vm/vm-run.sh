@@ -115,7 +115,7 @@ console="$run/console.log"
 	timeout --foreground -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "$@" \
 		-serial "file:$console" -serial stdio </dev/null || rc=$?
 	echo "$rc" > "$run/qemu.rc"
-} | tr -d '\r'
+} | sed -u 's/\r$//'
 rc=$(cat "$run/qemu.rc")
 
 if [ ! -f "$run/out/rc" ]; then
