@@ -1,1 +1,56 @@
-../scripts/install-deps.sh
+#!/bin/sh
+# Install, only when missing, every Debian package tscf needs to build,
+# test and demo.  Safe to run repeatedly; prints what it installs.
+set -eu
+
+PKGS="
+build-essential
+pkg-config
+kmod
+cpio
+busybox-static
+iproute2
+qemu-system-x86
+linux-image-amd64
+linux-headers-amd64
+libnl-3-dev
+libnl-genl-3-dev
+libnl-route-3-dev
+libssl-dev
+openssl
+sparse
+clang
+libclang-rt-14-dev
+python3
+iputils-ping
+iperf3
+tshark
+nftables
+wireguard-tools
+"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+if [ -z "$missing" ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages:$missing" >&2
+	echo "install-deps: run as root (or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

@@ -6,6 +6,7 @@
 #   tscf0 tcp       clear tunnel over TCP
 #   tscf0s ktls     encrypted twin (kTLS), brought up on demand by tscf-exec
 # and prints a Markdown table with each as a ratio to veth.
+TSCF_TOP=${TSCF_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$TSCF_TOP/selftests/lib.sh"
 SECS=${BENCH_SECONDS:-5}
 CTL="$TSCF_TOP/tools/tscfctl"
