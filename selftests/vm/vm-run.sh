@@ -30,7 +30,7 @@ newest_kver() {
 }
 
 KVER=${KVER:-$(newest_kver)}
-[ -n "$KVER" ] || { echo "vm-run: no kernel with modules in /boot + /lib/modules (run scripts/install-deps.sh)" >&2; exit 2; }
+[ -n "$KVER" ] || { echo "vm-run: no kernel with modules in /boot + /lib/modules (run tools/install-deps.sh)" >&2; exit 2; }
 VMLINUZ=${VMLINUZ:-/boot/vmlinuz-$KVER}
 VM_TIMEOUT=${VM_TIMEOUT:-900}
 [ -r "$VMLINUZ" ] || { echo "vm-run: cannot read kernel $VMLINUZ" >&2; exit 2; }
