@@ -14,7 +14,7 @@ EXEC="$TSCF_TOP/tools/tscf-exec"
 tscfd_topology bench DTTE
 ip -n "$UE" link add tscf0 type tscf
 ip netns exec "$SRV" iperf3 -s -D -I "$TMPD/iperf.pid"
-at_exit "kill \$(cat $TMPD/iperf.pid) 2>/dev/null"
+at_exit "[ -f $TMPD/iperf.pid ] && kill \$(cat $TMPD/iperf.pid) 2>/dev/null"
 sleep 1
 
 run() {	# label client-prefix... : prints Mbit/s
