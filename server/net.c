@@ -103,7 +103,7 @@ int tscfd_listen_all(struct tscfd_config *conf)
 	for (i = 0; i < conf->niface; i++) {
 		struct tscfd_iface *f = &conf->iface[i];
 
-		f->tls_fd = -1;
+		f->tls_fd = f->dtls_fd = -1;
 		f->tcp_fd = open_listener(f, SOCK_STREAM, f->port);
 		f->udp_fd = open_listener(f, SOCK_DGRAM, f->port);
 		if (f->tcp_fd < 0 || f->udp_fd < 0) {
@@ -124,9 +124,15 @@ int tscfd_listen_all(struct tscfd_config *conf)
 				return -1;
 			}
 			add_handle(EV_TLS_LISTEN, f->tls_fd, f);
+			if (tscfd_dtls_open(f)) {
+				tscfd_log("%s port %u: cannot set up DTLS", f->addr_str,
+					  f->port + 1);
+				return -1;
+			}
+			add_handle(EV_DTLS_LISTEN, f->dtls_fd, f);
 		}
 		tscfd_log("interface %s: tcp+udp %u%s, DTTE %s", f->addr_str, f->port,
-			  f->cert[0] ? ", tls N+1" : "", f->dtte ? "enabled" : "disabled");
+			  f->cert[0] ? ", tls+dtls N+1" : "", f->dtte ? "enabled" : "disabled");
 	}
 	return 0;
 }
@@ -209,6 +215,8 @@ int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
 	}
 	if (t->handshaking)
 		return -1;
+	if (t->kind == TK_DTLS)	/* a datagram: no backlog, loss is allowed */
+		return SSL_write(t->ssl, buf, (int)len) == (int)len ? 0 : -1;
 	if (t->txlen)
 		return backlog(t, buf, len);
 	n = stream_write(t, buf, len);
@@ -370,6 +378,11 @@ static void on_stream(struct tscfd_tunnel *t)
 	}
 }
 
+void tscfd_tunnel_watch(struct tscfd_tunnel *t)
+{
+	epoll_set(EPOLL_CTL_ADD, t->fd, EPOLLIN, t);
+}
+
 static void on_handshake(struct tscfd_tunnel *t)
 {
 	int r;
@@ -381,7 +394,10 @@ static void on_handshake(struct tscfd_tunnel *t)
 		tscfd_log("tls peer: handshake done, %s %s", SSL_get_version(t->ssl),
 			  SSL_get_cipher_name(t->ssl));
 		epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN, t);
-		on_stream(t);
+		if (t->kind == TK_DTLS)
+			tscfd_dtls_read(t);
+		else
+			on_stream(t);
 		return;
 	}
 	switch (SSL_get_error(t->ssl, r)) {
@@ -397,10 +413,19 @@ static void on_handshake(struct tscfd_tunnel *t)
 	}
 }
 
+void tscfd_tunnel_handshake(struct tscfd_tunnel *t)
+{
+	on_handshake(t);
+}
+
 static void on_tunnel(struct tscfd_tunnel *t, uint32_t events)
 {
 	if (t->handshaking) {
 		on_handshake(t);
+		return;
+	}
+	if (t->kind == TK_DTLS) {
+		tscfd_dtls_read(t);
 		return;
 	}
 	if (events & EPOLLOUT) {
@@ -424,6 +449,9 @@ void tscfd_event(void *ptr, uint32_t events)
 		break;
 	case EV_UDP:
 		on_datagram(ptr);
+		break;
+	case EV_DTLS_LISTEN:
+		tscfd_dtls_accept(ptr);
 		break;
 	case EV_TUNNEL:
 		on_tunnel(ptr, events);

@@ -43,8 +43,9 @@ struct tscfd_iface {
 	unsigned int max_tunnels;
 	bool dtte;			/* assigned-services contains DTTE */
 	/* runtime */
-	int tcp_fd, udp_fd, tls_fd;
-	SSL_CTX *tls_ctx;
+	int tcp_fd, udp_fd, tls_fd, dtls_fd;
+	SSL_CTX *tls_ctx, *dtls_ctx;
+	SSL *dtls_listen;		/* waits for the next cookie exchange */
 	unsigned int ntunnels;
 };
 
@@ -72,7 +73,7 @@ struct tscfd_stats {
 	uint64_t refused_max_tunnels, refused_pool;
 };
 
-enum tscfd_transport_kind { TK_UDP = 1, TK_TCP, TK_TLS };
+enum tscfd_transport_kind { TK_UDP = 1, TK_TCP, TK_TLS, TK_DTLS };
 
 struct tscfd_flow {
 	uint8_t proto, level;
@@ -84,7 +85,8 @@ struct tscfd_session;
 
 /* What an epoll event points at: the first member of each kind. */
 enum tscfd_ev_type {
-	EV_TCP_LISTEN = 1, EV_UDP, EV_TLS_LISTEN, EV_TUN, EV_CTL, EV_SIGNAL,
+	EV_TCP_LISTEN = 1, EV_UDP, EV_TLS_LISTEN, EV_DTLS_LISTEN, EV_TUN, EV_CTL,
+	EV_SIGNAL,
 	EV_TIMER, EV_TUNNEL,
 };
 
@@ -164,6 +166,13 @@ int tscfd_listen_all(struct tscfd_config *conf);
 void tscfd_event(void *ptr, uint32_t events);
 int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
 void tscfd_net_forget(struct tscfd_tunnel *t);
+void tscfd_tunnel_watch(struct tscfd_tunnel *t);
+void tscfd_tunnel_handshake(struct tscfd_tunnel *t);
+
+/* dtls.c */
+int tscfd_dtls_open(struct tscfd_iface *f);
+void tscfd_dtls_accept(struct tscfd_handle *h);
+void tscfd_dtls_read(struct tscfd_tunnel *t);
 
 /* ctl.c */
 int tscfd_ctl_listen(const char *path);

@@ -83,7 +83,9 @@ static const char *peer_str(const struct tscfd_tunnel *t)
 
 static const char *kind_str(int kind)
 {
-	return kind == TK_UDP ? "udp" : kind == TK_TCP ? "tcp" : "tls";
+	static const char *const names[] = { "?", "udp", "tcp", "tls", "dtls" };
+
+	return names[kind <= TK_DTLS ? kind : 0];
 }
 
 /* --- registries ------------------------------------------------------ */
@@ -229,7 +231,7 @@ struct tscfd_tunnel *tscfd_tunnel_new(struct tscfd_iface *iface, int kind,
 	t->kind = kind;
 	t->fd = fd;
 	t->iface = iface;
-	t->encrypted = kind == TK_TLS;
+	t->encrypted = kind == TK_TLS || kind == TK_DTLS;
 	memcpy(&t->peer, peer, peerlen);
 	t->peerlen = peerlen;
 	t->created = t->last_rx = time(NULL);
@@ -509,6 +511,10 @@ static void on_service_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 		else
 			ci.addr.v6 = ((struct sockaddr_in6 *)&f->addr)->sin6_addr;
 		tscf_enc_conn_info(&e, &ci);
+		if (f->dtls_fd >= 0) {
+			ci.transport = TSCF_TRANSPORT_DTLS;
+			tscf_enc_conn_info(&e, &ci);
+		}
 	}
 	reply(t, &e);
 	tscfd_log("tunnel %016llx peer %s: DTTE granted, encrypted tunnel %016llx reserved",
@@ -764,9 +770,10 @@ static const char *expired(const struct tscfd_tunnel *t, time_t now)
 
 	if (!t->configured && now - t->created > TSCFD_HANDSHAKE_SECS)
 		return "no configuration request in time";
-	if (t->kind == TK_UDP && idle > (time_t)tscfd_conf.datagram_timeout_secs)
+	if ((t->kind == TK_UDP || t->kind == TK_DTLS) &&
+	    idle > (time_t)tscfd_conf.datagram_timeout_secs)
 		return "keepalive timeout";
-	if (t->kind != TK_UDP &&
+	if (t->kind != TK_UDP && t->kind != TK_DTLS &&
 	    idle > (time_t)(tscfd_conf.stream_idle_secs +
 			    tscfd_conf.stream_persist_secs))
 		return "idle timeout";
@@ -778,6 +785,9 @@ void tscfd_tick(time_t now)
 	struct tscfd_tunnel *t;
 	const char *why;
 
+	for (t = all_tunnels; t; t = t->next)
+		if (t->kind == TK_DTLS && t->handshaking)
+			DTLSv1_handle_timeout(t->ssl);
 	/* Closing one tunnel may close its sibling: rescan after each. */
 restart:
 	for (t = all_tunnels; t; t = t->next) {

@@ -98,7 +98,10 @@ static int conn_read_frame(struct tscf_conn *c, size_t *flen, int ms)
 	if (!c->stream) {
 		if (wait_readable(c, ms) <= 0)
 			return -ETIMEDOUT;
-		n = recv(c->fd, c->buf, sizeof(c->buf), 0);
+		if (c->ssl)
+			n = SSL_read(c->ssl, c->buf, sizeof(c->buf));
+		else
+			n = recv(c->fd, c->buf, sizeof(c->buf), 0);
 		if (n <= 0)
 			return n ? -errno : -ECONNRESET;
 		*flen = (size_t)n;
@@ -219,7 +222,8 @@ int conn_config(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
 }
 
 int conn_service(struct tscf_conn *c, uint64_t tsid, uint64_t *reserved,
-		 struct tscf_conn_info *ci, char *err, size_t errlen)
+		 struct tscf_conn_info *ci, uint8_t transport, char *err,
+		 size_t errlen)
 {
 	static uint8_t req[64], ans[8192];
 	const struct tscf_tlv *t;
@@ -250,9 +254,10 @@ int conn_service(struct tscf_conn *c, uint64_t tsid, uint64_t *reserved,
 		return -1;
 	}
 	for (t = NULL; (t = tscf_msg_find(&m, TSCF_TLV_CONN_INFO, t));)
-		if (!tscf_tlv_conn_info(t, ci) && ci->transport == TSCF_TRANSPORT_TLS)
+		if (!tscf_tlv_conn_info(t, ci) && ci->transport == transport)
 			return 0;
-	snprintf(err, errlen, "server offers no TLS transport for DTTE");
+	snprintf(err, errlen, "server offers no %s transport for DTTE",
+		 transport == TSCF_TRANSPORT_DTLS ? "DTLS" : "TLS");
 	return -1;
 }
 

@@ -522,7 +522,9 @@ int cmd_probe(const struct helper_opts *o)
 	printf("clear tunnel: %s, TSID %016llx, internal %s/%u, keepalive %us\n",
 	       o->stream ? "tcp" : "udp", (unsigned long long)cfg.tsid,
 	       inet_ntoa(cfg.ip4), cfg.plen4, cfg.keepalive);
-	if (conn_service(&c, cfg.tsid, &reserved, &ci, err, sizeof(err))) {
+	if (conn_service(&c, cfg.tsid, &reserved, &ci,
+			 o->dtls ? TSCF_TRANSPORT_DTLS : TSCF_TRANSPORT_TLS,
+			 err, sizeof(err))) {
 		printf("DTTE: unavailable (%s)\n", err);
 		conn_release(&c, cfg.tsid);
 		conn_close(&c);
@@ -530,12 +532,14 @@ int cmd_probe(const struct helper_opts *o)
 	}
 	inet_ntop(ci.addr.family == 4 ? AF_INET : AF_INET6, &ci.addr.v4, host,
 		  sizeof(host));
-	if (tls_connect(&e, host, ci.port, o->ca, false, err, sizeof(err))) {
+	if ((o->dtls ? dtls_connect(&e, host, ci.port, o->ca, err, sizeof(err)) :
+	     tls_connect(&e, host, ci.port, o->ca, false, err, sizeof(err)))) {
 		conn_release(&c, cfg.tsid);
 		die("DTTE granted, but the encrypted tunnel failed: %s", err);
 	}
-	printf("DTTE: granted, TLS to %s port %u, %s %s, kTLS tx %s rx %s\n",
-	       host, ci.port, SSL_get_version(e.ssl), SSL_get_cipher_name(e.ssl),
+	printf("DTTE: granted, %s to %s port %u, %s %s, kTLS tx %s rx %s\n",
+	       o->dtls ? "DTLS" : "TLS", host, ci.port, SSL_get_version(e.ssl),
+	       SSL_get_cipher_name(e.ssl),
 	       BIO_get_ktls_send(SSL_get_wbio(e.ssl)) ? "yes" : "no",
 	       BIO_get_ktls_recv(SSL_get_rbio(e.ssl)) ? "yes" : "no");
 	if (conn_config(&e, cfg.tsid, reserved, &ecfg, err, sizeof(err)))

@@ -7,7 +7,7 @@
  *   tscfctl down DEV
  *   tscfctl show [DEV] [-j]
  *   tscfctl monitor [-j]
- *   tscfctl probe server ADDR port N transport udp|tcp [ca FILE]
+ *   tscfctl probe server ADDR port N transport udp|tcp [ca FILE] [enc tls|dtls]
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,7 +47,7 @@ static void usage(void)
 		"       tscfctl down DEV\n"
 		"       tscfctl show [DEV] [-j]\n"
 		"       tscfctl monitor [-j]\n"
-		"       tscfctl probe server ADDR port N transport udp|tcp [ca FILE]\n");
+		"       tscfctl probe server ADDR port N transport udp|tcp [ca FILE] [enc tls|dtls]\n");
 	exit(2);
 }
 
@@ -73,6 +73,8 @@ static void parse_kv(int argc, char **argv, struct helper_opts *o, bool *enc)
 			o->stream = !strcmp(v, "tcp");
 		else if (!strcmp(k, "ca"))
 			o->ca = v;
+		else if (!strcmp(k, "enc") && (!strcmp(v, "tls") || !strcmp(v, "dtls")))
+			o->dtls = !strcmp(v, "dtls");
 		else if (!strcmp(k, "--pidfile"))
 			o->pidfile = v;
 		else

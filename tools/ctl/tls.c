@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -86,4 +87,61 @@ void tls_handover(struct tscf_conn *c)
 	SSL_set_quiet_shutdown(c->ssl, 1);
 	SSL_free(c->ssl);
 	c->ssl = NULL;
+}
+
+/* DTLS for probing a server's datagram encrypted transport. */
+int dtls_connect(struct tscf_conn *c, const char *host, uint16_t port,
+		 const char *ca, char *err, size_t errlen)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	SSL_CTX *ctx;
+	BIO *bio;
+
+	if (conn_open(c, host, port, false, err, errlen))
+		return -1;
+	ctx = SSL_CTX_new(DTLS_client_method());
+	if (!ctx)
+		goto fail;
+	SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if ((ca && SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) ||
+	    (!ca && SSL_CTX_set_default_verify_paths(ctx) != 1)) {
+		snprintf(err, errlen, "cannot load CA %s", ca ? ca : "(system store)");
+		SSL_CTX_free(ctx);
+		goto fail;
+	}
+	c->ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx);
+	bio = BIO_new_dgram(c->fd, BIO_NOCLOSE);
+	BIO_ctrl(bio, BIO_CTRL_DGRAM_SET_RECV_TIMEOUT, 0, &tv);
+	{
+		/* The socket is connected: tell the BIO, or it has no peer. */
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		BIO_ADDR *peer = BIO_ADDR_new();
+
+		getpeername(c->fd, (struct sockaddr *)&ss, &sl);
+		if (ss.ss_family == AF_INET)
+			BIO_ADDR_rawmake(peer, AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+					 4, ((struct sockaddr_in *)&ss)->sin_port);
+		else
+			BIO_ADDR_rawmake(peer, AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+					 16, ((struct sockaddr_in6 *)&ss)->sin6_port);
+		BIO_ctrl_set_connected(bio, peer);
+		BIO_ADDR_free(peer);
+	}
+	SSL_set_bio(c->ssl, bio, bio);
+	X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host);
+	if (SSL_connect(c->ssl) != 1) {
+		long vr = SSL_get_verify_result(c->ssl);
+
+		snprintf(err, errlen, "DTLS handshake with %s port %u failed: %s", host, port,
+			 vr != X509_V_OK ? X509_verify_cert_error_string(vr) :
+			 ERR_reason_error_string(ERR_get_error()));
+		goto fail;
+	}
+	return 0;
+fail:
+	conn_close(c);
+	return -1;
 }

@@ -68,7 +68,8 @@ int conn_config(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
 		struct tscf_config *cfg, char *err, size_t errlen);
 int conn_release(struct tscf_conn *c, uint64_t tsid);
 int conn_service(struct tscf_conn *c, uint64_t tsid, uint64_t *reserved,
-		 struct tscf_conn_info *ci, char *err, size_t errlen);
+		 struct tscf_conn_info *ci, uint8_t transport, char *err,
+		 size_t errlen);
 void conn_close(struct tscf_conn *c);
 uint32_t next_seq(void);
 
@@ -76,6 +77,8 @@ uint32_t next_seq(void);
 int tls_connect(struct tscf_conn *c, const char *host, uint16_t port,
 		const char *ca, bool need_ktls, char *err, size_t errlen);
 void tls_handover(struct tscf_conn *c);
+int dtls_connect(struct tscf_conn *c, const char *host, uint16_t port,
+		 const char *ca, char *err, size_t errlen);
 
 /* addr.c: rtnetlink */
 int link_setup(int ifindex, const struct in_addr *ip4, unsigned int plen,
@@ -90,6 +93,7 @@ struct helper_opts {
 	bool stream;
 	const char *ca;
 	const char *pidfile;
+	bool dtls;			/* probe: the encrypted tunnel over DTLS */
 };
 
 int helper_run(const struct helper_opts *o, bool enc_only);

@@ -1,0 +1,31 @@
+#!/bin/sh
+# DTLS on port N+1: the service response offers it beside TLS; a client
+# completes the cookie exchange and handshake (certificate verified) and
+# runs the encrypted configuration exchange over it; openssl s_client
+# -dtls completes a handshake too; DTLS garbage is counted.
+. "$TSCF_TOP/selftests/lib.sh"
+CTL="$TSCF_TOP/tools/tscfctl"
+tscfd_topology dtls DTTE
+
+out=$(ip netns exec "$UE" timeout 20 "$CTL" probe server 10.10.0.2 port 4000 transport udp \
+	ca "$TMPD/ca.pem" enc dtls 2>&1) || fail "probe over DTLS: $out; $(tail -3 "$TMPD/tscfd.log")"
+log "$out"
+echo "$out" | grep -q 'DTTE: granted, DTLS to 10.10.0.2 port 4001, DTLSv1.2' || fail "no DTLS line"
+echo "$out" | grep -q 'encrypted tunnel: TSID' || fail "no encrypted configuration over DTLS"
+grep -q 'dtls peer 10.10.0.1:[0-9]* up: encrypted (DTTE)' "$TMPD/tscfd.log" || fail "no DTLS tunnel log line"
+
+out=$(echo | ip netns exec "$UE" timeout 10 openssl s_client -dtls -connect 10.10.0.2:4001 \
+	-CAfile "$TMPD/ca.pem" -verify_return_error 2>&1) || fail "s_client -dtls: $out"
+echo "$out" | grep -q 'Verify return code: 0 (ok)' || fail "s_client -dtls did not verify"
+
+before=$(tscfd_stat drop_tls)
+ip netns exec "$UE" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(5):
+    s.sendto(b"\x16\xfe\xfd" + b"junk" * 10, ("10.10.0.2", 4001))'
+wait_for 5 sh -c "[ \$(ip netns exec $SRV $TSCFD --stats -s $TMPD/tscfd.sock | awk '/^drop_tls:/ { print \$2 }') -gt $before ]" ||
+	fail "DTLS garbage not counted"
+ip netns exec "$UE" "$CTL" probe server 10.10.0.2 port 4000 transport tcp ca "$TMPD/ca.pem" > /dev/null ||
+	fail "server stopped serving after DTLS garbage"
+echo ok
