@@ -3,8 +3,10 @@
 # exit status.  A small virtme of our own:
 #   - boots a Debian kernel (KVER, or VMLINUZ=...) under qemu TCG (no KVM:
 #     it hangs on these machines) with a busybox initramfs built here;
-#   - mounts the host root read-only over 9p and chroots into it, with
-#     tmpfs on /tmp, /run, /var, /root, so every host tool runs in the guest;
+#   - mounts the host root read-only over 9p and makes it the guest's root,
+#     with tmpfs on /tmp, /run, /var, /root, so every host tool runs in the
+#     guest; the repository is mounted again at its own path, so a clone
+#     under /tmp (say) stays visible;
 #   - loads tls.ko and the freshly built kmod/tscf.ko;
 #   - runs the command from the repository root, output on our stdout;
 #   - fails if the guest hangs past VM_TIMEOUT seconds, or if the kernel
@@ -99,6 +101,8 @@ set -- -accel tcg -nodefaults -no-reboot -display none -monitor none \
 	-kernel "$VMLINUZ" -initrd "$initrd" -append "$append" \
 	-fsdev local,id=hostroot,path=/,readonly=on,security_model=none,multidevs=remap \
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
+	-fsdev local,id=repo,path="$top",readonly=on,security_model=none,multidevs=remap \
+	-device virtio-9p-pci,fsdev=repo,mount_tag=repo \
 	-fsdev local,id=out,path="$run/out",security_model=none \
 	-device virtio-9p-pci,fsdev=out,mount_tag=out \
 	-device virtio-rng-pci -nic none
