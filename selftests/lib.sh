@@ -179,12 +179,7 @@ tscfd_topology() {
 	ip -n "$SRV" link set veth-srv up
 	make_certs "$TMPD"
 	tscfd_conf "$TMPD/tscfd.conf" "$TMPD" "$2"
-	ip netns exec "$SRV" "$TSCFD" -c "$TMPD/tscfd.conf" > "$TMPD/tscfd.log" 2>&1 &
-	TSCFD_PID=$!
-	at_exit "kill $TSCFD_PID 2>/dev/null; sleep 0.2"
-	wait_for 10 grep -q ready "$TMPD/tscfd.log" || fail "tscfd did not start: $(cat "$TMPD/tscfd.log")"
-	ip -n "$SRV" addr add 10.100.0.1/16 dev tscfs0
-	ip -n "$SRV" link set tscfs0 up
+	tscfd_start
 	ip netns exec "$SRV" python3 -c '
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -195,6 +190,19 @@ while True:
         time.sleep(1)
     s.sendto(b"echo:" + data, peer)' &
 	at_exit "kill $! 2>/dev/null"
+}
+
+# tscfd_start: (re)start tscfd in SRV with $TMPD/tscfd.conf and give its
+# TUN the service address.
+tscfd_start() {
+	n=$(grep -c ready "$TMPD/tscfd.log" 2>/dev/null || true)
+	ip netns exec "$SRV" "$TSCFD" -c "$TMPD/tscfd.conf" >> "$TMPD/tscfd.log" 2>&1 &
+	TSCFD_PID=$!
+	at_exit "kill $TSCFD_PID 2>/dev/null; sleep 0.2"
+	wait_for 10 sh -c "[ \$(grep -c ready $TMPD/tscfd.log) -gt ${n:-0} ]" ||
+		fail "tscfd did not start: $(cat "$TMPD/tscfd.log")"
+	ip -n "$SRV" addr add 10.100.0.1/16 dev tscfs0
+	ip -n "$SRV" link set tscfs0 up
 }
 
 # tscfd_stat NAME: one counter of the running server.

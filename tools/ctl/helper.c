@@ -270,8 +270,14 @@ static void on_event(const struct tscf_ev *ev, void *arg)
 		on_ctrl(h, ev);
 		break;
 	case TSCF_CMD_TUNNEL_EVENT:
-		if (ev->event == TSCF_EVENT_DOWN)
-			tunnel_lost(h, ev->ifindex == h->twin, "closed by the kernel");
+		if (ev->event == TSCF_EVENT_DOWN) {
+			static const char *const why[] = {
+				"down", "detached", "closed by the server",
+				"transport error", "protocol error", "device gone",
+			};
+
+			tunnel_lost(h, ev->ifindex == h->twin, why[ev->reason < 6 ? ev->reason : 0]);
+		}
 		break;
 	case TSCF_CMD_ENC_DEMAND:
 		if (ev->ifindex != h->ifindex || h->enc_only)
