@@ -148,7 +148,7 @@ tscfd_conf() {
 	cat > "$1" <<CONF
 tun-name tscfs0
 control-socket $2/tscfd.sock
-keepalive-interval 10
+keepalive-interval ${TSCFD_KEEPALIVE:-10}
 datagram-keepalive-timeout ${TSCFD_UDP_TIMEOUT:-90}
 
 tscf-interface

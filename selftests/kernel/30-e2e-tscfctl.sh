@@ -1,6 +1,7 @@
 #!/bin/sh
-# End to end: tscfctl brings tscf0 up to tscfd (UDP, then TCP), ping goes
-# through; an encrypted-only socket makes tscfctl bring tscf0s up on demand
+# End to end: tscfctl brings tscf0 up to tscfd (UDP, then TCP), ping and
+# iperf3 go through; "tscfctl up tscf0 encrypted" brings the kTLS twin up and
+# ping and iperf3 go through it too; an encrypted-only socket makes tscfctl bring tscf0s up on demand
 # over kTLS and its traffic moves there; a capture on the UE-server link
 # shows clear payload but never the encrypted-only canary; the encrypted
 # tunnel is released after the socket closes; tscfctl down releases all.
@@ -12,6 +13,8 @@ tscfd_topology e2e DTTE
 ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 ip -n "$UE" link add tscf0 type tscf
 
+ip netns exec "$SRV" iperf3 -s -D -I "$TMPD/iperf.pid"
+at_exit "[ -f $TMPD/iperf.pid ] && kill \$(cat $TMPD/iperf.pid) 2>/dev/null"
 ip netns exec "$SRV" tshark -q -i veth-srv -w "$TMPD/cap.pcapng" -f 'tcp or udp' 2>"$TMPD/tshark.err" &
 cap=$!
 at_exit "kill $cap 2>/dev/null"
@@ -28,6 +31,8 @@ for tr in udp tcp; do
 	ip netns exec "$UE" "$CTL" show tscf0 | grep -q "tunnel: up, TSID [0-9a-f]*, $tr" || fail "$tr: show"
 	ip netns exec "$UE" "$CTL" show -j | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["devices"][0]["tunnel"]["state"] == "up"' ||
 		fail "$tr: show -j"
+	ip netns exec "$UE" iperf3 -c 10.100.0.1 -t 2 -J > "$TMPD/iperf-$tr" 2>&1 || fail "$tr: iperf3: $(tail -5 "$TMPD/iperf-$tr")"
+	log "$tr: iperf3 through tscf0: $(python3 -c "import json; print(round(json.load(open('$TMPD/iperf-$tr'))['end']['sum_received']['bits_per_second'] / 1e6, 1))") Mbit/s"
 	got=$(udp_echo "$UE" 10.100.0.1 7000 "PLAINTEXT-MARK-$tr")
 	expect_eq "$tr: plain echo" "$got" "echo:PLAINTEXT-MARK-$tr"
 	if [ $tr = udp ]; then
@@ -42,6 +47,27 @@ for tr in udp tcp; do
 		grep -q 'encrypted tunnel up (DTTE)' "$TMPD/ctl-$tr.log" || fail "no DTTE bring-up"
 		wait_for 15 grep -q 'encrypted tunnel released' "$TMPD/ctl-$tr.log" ||
 			fail "encrypted tunnel not released: $(cat "$TMPD/ctl-$tr.log")"
+	fi
+	if [ $tr = tcp ]; then
+		# The explicit way: tscfctl up DEV encrypted, then ping and iperf3
+		# through tscf0s.
+		ip netns exec "$UE" "$CTL" up tscf0 encrypted ca "$TMPD/ca.pem" > "$TMPD/enc.log" 2>&1 &
+		enc=$!
+		wait_for 20 grep -q 'encrypted tunnel up' "$TMPD/enc.log" || fail "up encrypted: $(cat "$TMPD/enc.log")"
+		ip netns exec "$UE" "$CTL" show tscf0s | grep -q 'tunnel: up, TSID [0-9a-f]*, tls' || fail "show tscf0s"
+		ip -n "$UE" route add 10.100.0.1/32 dev tscf0s
+		# tscf0s has no address of its own: use the session's.
+		me=$(ip -n "$UE" -4 -o addr show dev tscf0 | awk '{ split($4, a, "/"); print a[1] }')
+		ip netns exec "$UE" ping -I "$me" -c 3 -i 0.2 -W 2 10.100.0.1 > "$TMPD/ping" ||
+			fail "ping through tscf0s: $(cat "$TMPD/ping")"
+		ip netns exec "$UE" iperf3 -B "$me" -c 10.100.0.1 -t 2 -J > "$TMPD/iperf-ktls" 2>&1 ||
+			fail "iperf3 through tscf0s"
+		log "kTLS: iperf3 through tscf0s: $(python3 -c "import json; print(round(json.load(open('$TMPD/iperf-ktls'))['end']['sum_received']['bits_per_second'] / 1e6, 1))") Mbit/s"
+		[ "$(tunnel_stat "$UE" tscf0s tx_packets)" -gt 100 ] || fail "iperf3 did not go through tscf0s"
+		ip -n "$UE" route del 10.100.0.1/32 dev tscf0s
+		kill $enc
+		wait $enc || fail "encrypted helper exit: $(cat "$TMPD/enc.log")"
+		has_tunnel "$UE" tscf0s && fail "twin still attached after its helper stopped"
 	fi
 	ip netns exec "$UE" "$CTL" down tscf0 || fail "down"
 	wait $ctl || fail "$tr: helper exit: $(cat "$TMPD/ctl-$tr.log")"

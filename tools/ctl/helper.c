@@ -225,6 +225,9 @@ static void tunnel_lost(struct helper *h, bool twin, const char *why)
 		return;
 	tnl_detach(&h->cmd, twin ? h->twin : h->ifindex);
 	s->up = false;
+	/* The address belonged to that session; the next may get another. */
+	if (!twin)
+		link_unaddr(h->ifindex, &h->cfg.ip4, h->cfg.plen4);
 	logmsg("%s: %s tunnel down: %s", h->o->dev, twin ? "encrypted" : "clear", why);
 	backoff(s);
 	if (twin)
@@ -369,7 +372,13 @@ static int signal_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-static void write_pidfile(const struct helper_opts *o)
+/* The clear helper and an explicit encrypted helper keep separate files. */
+static void pidfile_path(char *path, size_t len, const char *dev, bool enc_only)
+{
+	snprintf(path, len, "/run/tscf/%s%s.pid", dev, enc_only ? "-encrypted" : "");
+}
+
+static void write_pidfile(const struct helper_opts *o, bool enc_only)
 {
 	char path[128];
 	FILE *f;
@@ -378,7 +387,7 @@ static void write_pidfile(const struct helper_opts *o)
 		snprintf(path, sizeof(path), "%s", o->pidfile);
 	} else {
 		mkdir("/run/tscf", 0755);
-		snprintf(path, sizeof(path), "/run/tscf/%s.pid", o->dev);
+		pidfile_path(path, sizeof(path), o->dev, enc_only);
 	}
 	f = fopen(path, "w");
 	if (f) {
@@ -451,7 +460,7 @@ int helper_run(const struct helper_opts *o, bool enc_only)
 		}
 		h.demand = false;	/* this process keeps it until told */
 	}
-	write_pidfile(o);
+	write_pidfile(o, enc_only);
 	p[0].fd = nl_socket_get_fd(h.ev.sk);
 	p[1].fd = signal_fd();
 	p[2].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
@@ -478,30 +487,43 @@ int helper_run(const struct helper_opts *o, bool enc_only)
 	return 0;
 }
 
+/* SIGTERM to the helper whose pidfile this is; true if one stopped. */
+static bool stop_helper(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int pid = 0, i;
+
+	if (!f)
+		return false;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	unlink(path);
+	if (pid <= 0 || kill(pid, SIGTERM))
+		return false;
+	for (i = 0; i < 50 && !kill(pid, 0); i++)
+		usleep(100000);
+	return true;
+}
+
 int cmd_down(const char *dev)
 {
-	char path[128];
 	struct tscf_nl nl;
-	FILE *f;
-	int pid = 0, i, twin, rc, ifindex;
+	char path[128];
+	int twin, rc, ifindex;
+	bool stopped;
 	uint64_t tsid;
 
-	snprintf(path, sizeof(path), "/run/tscf/%s.pid", dev);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%d", &pid) != 1)
-			pid = 0;
-		fclose(f);
-	}
-	if (pid > 0 && !kill(pid, SIGTERM)) {
-		for (i = 0; i < 50 && !kill(pid, 0); i++)
-			usleep(100000);
-		unlink(path);
-		return 0;
-	}
+	pidfile_path(path, sizeof(path), dev, true);
+	stop_helper(path);
+	pidfile_path(path, sizeof(path), dev, false);
+	stopped = stop_helper(path);
 	ifindex = (int)if_nametoindex(dev);
 	if (!ifindex)
 		die("%s: no such device", dev);
+	if (stopped)
+		return 0;
+	/* No helper: detach whatever is attached. */
 	rc = tnl_open(&nl, false);
 	if (rc)
 		die("%s", tnl_strerror(rc));
