@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """A protocol-level TSCF client for tscfd's host tests: an independent
-implementation of docs/PROTOCOL.md (no shared code with tools/lib), so the
+implementation of docs/PROTOCOL.md (no code shared with tools/lib), so the
 tests check the server against the document.
 
   tscf_client.py SCENARIO --addr A --port N [--ca FILE] [options]
@@ -67,23 +67,8 @@ def get(msg, name):
     return None
 
 
-def csum(data):
-    if len(data) % 2:
-        data += b'\0'
-    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
-def udp4(src, dst, sport, dport, payload):
-    ulen = 8 + len(payload)
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack('!BBH', 0, 17, ulen)
-    udp = struct.pack('!HHHH', sport, dport, ulen, 0) + payload
-    udp = udp[:6] + struct.pack('!H', csum(pseudo + udp) or 0xffff) + udp[8:]
-    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + ulen, 0, 0x4000, 64, 17, 0,
-                     socket.inet_aton(src), socket.inet_aton(dst))
-    return ip[:10] + struct.pack('!H', csum(ip)) + ip[12:] + udp
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tunnel_peer import udp4_packet as udp4  # noqa: E402  (IPv4/UDP builder)
 
 
 def frame_len(buf):

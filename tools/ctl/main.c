@@ -16,14 +16,19 @@
 
 #include "tscfctl.h"
 
+static void vlog(const char *fmt, va_list ap)
+{
+	fputs("tscfctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void die(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("tscfctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vlog(fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -33,9 +38,7 @@ void logmsg(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("tscfctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vlog(fmt, ap);
 	va_end(ap);
 }
 
