@@ -64,6 +64,8 @@ for tr in udp tcp; do
 			fail "iperf3 through tscf0s"
 		log "kTLS: iperf3 through tscf0s: $(python3 -c "import json; print(round(json.load(open('$TMPD/iperf-ktls'))['end']['sum_received']['bits_per_second'] / 1e6, 1))") Mbit/s"
 		[ "$(tunnel_stat "$UE" tscf0s tx_packets)" -gt 100 ] || fail "iperf3 did not go through tscf0s"
+		# A full socket stops the device queue: nothing is dropped.
+		expect_eq "tscf0s drops under iperf3" "$(tunnel_stat "$UE" tscf0s tx_dropped)" 0
 		ip -n "$UE" route del 10.100.0.1/32 dev tscf0s
 		kill $enc
 		wait $enc || fail "encrypted helper exit: $(cat "$TMPD/enc.log")"
