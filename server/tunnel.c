@@ -297,8 +297,11 @@ void tscfd_tunnel_close(struct tscfd_tunnel *t, const char *why)
 	if (t->next)
 		t->next->prev = t->prev;
 	tscfd_net_forget(t);
-	if (t->ssl)
+	if (t->ssl) {
+		if (!t->handshaking)
+			SSL_shutdown(t->ssl);	/* close_notify, best effort */
 		SSL_free(t->ssl);
+	}
 	if (t->fd >= 0)
 		close(t->fd);
 	free(t->rxbuf);

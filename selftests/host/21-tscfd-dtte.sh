@@ -20,8 +20,11 @@ expect_eq "granted" "$(tscfd_stat dtte_granted)" 2
 grep -q 'DTTE granted' "$TMPD/tscfd.log" || fail "no DTTE log line"
 
 # openssl s_client completes a handshake on N+1 and verifies the server.
+# (Its exit status says how the session ended, which races with the server
+# closing an idle tunnel: judge the handshake by its output.)
 out=$(echo | ip netns exec "$UE" timeout 10 openssl s_client -connect 10.10.0.2:4001 \
-	-CAfile "$TMPD/ca.pem" -verify_return_error -tls1_2 2>&1) || fail "s_client: $out"
+	-CAfile "$TMPD/ca.pem" -verify_return_error -tls1_2 2>&1 || true)
+echo "$out" | grep -q 'Protocol  *: TLSv1.2' || fail "s_client: no TLS 1.2 session: $out"
 echo "$out" | grep -q 'Verify return code: 0 (ok)' || fail "s_client did not verify: $out"
 
 # A client with another CA refuses the server.
