@@ -174,22 +174,36 @@ static void tscf_sk_report(struct tscf_sk *e, bool force)
 	tscf_nl_notify_sock(net, e, event);
 }
 
-void tscf_enclevel_tunnels_changed(struct net *net)
+/*
+ * Call fn on every entry, under tscf_sk_mutex, until it returns false.
+ * A resize during the walk may show an entry twice: every fn copes.
+ */
+static void tscf_sk_walk(bool (*fn)(struct tscf_sk *e, void *arg), void *arg)
 {
 	struct rhashtable_iter iter;
 	struct tscf_sk *e;
 
-	mutex_lock(&tscf_sk_mutex);
+	lockdep_assert_held(&tscf_sk_mutex);
 	rhashtable_walk_enter(&tscf_sk_table, &iter);
 	rhashtable_walk_start(&iter);
-	while ((e = rhashtable_walk_next(&iter))) {
-		if (IS_ERR(e))
-			continue;	/* -EAGAIN: a resize, entries may repeat */
-		if (!e->dead && net_eq(sock_net(e->sk), net))
-			tscf_sk_report(e, false);
-	}
+	while ((e = rhashtable_walk_next(&iter)))
+		if (!IS_ERR(e) && !fn(e, arg))
+			break;
 	rhashtable_walk_stop(&iter);
 	rhashtable_walk_exit(&iter);
+}
+
+static bool tscf_sk_rereport(struct tscf_sk *e, void *net)
+{
+	if (!e->dead && net_eq(sock_net(e->sk), net))
+		tscf_sk_report(e, false);
+	return true;
+}
+
+void tscf_enclevel_tunnels_changed(struct net *net)
+{
+	mutex_lock(&tscf_sk_mutex);
+	tscf_sk_walk(tscf_sk_rereport, net);
 	mutex_unlock(&tscf_sk_mutex);
 }
 
@@ -271,22 +285,17 @@ static void tscf_sk_remove(struct tscf_sk *e)
 	call_rcu(&e->rcu, tscf_sk_free_rcu);
 }
 
+static bool tscf_sk_collect(struct tscf_sk *e, void *unused)
+{
+	if (sock_flag(e->sk, SOCK_DEAD))
+		tscf_sk_remove(e);
+	return true;
+}
+
 static void tscf_gc(struct work_struct *work)
 {
-	struct rhashtable_iter iter;
-	struct tscf_sk *e;
-
 	mutex_lock(&tscf_sk_mutex);
-	rhashtable_walk_enter(&tscf_sk_table, &iter);
-	rhashtable_walk_start(&iter);
-	while ((e = rhashtable_walk_next(&iter))) {
-		if (IS_ERR(e))
-			continue;
-		if (sock_flag(e->sk, SOCK_DEAD))
-			tscf_sk_remove(e);
-	}
-	rhashtable_walk_stop(&iter);
-	rhashtable_walk_exit(&iter);
+	tscf_sk_walk(tscf_sk_collect, NULL);
 	mutex_unlock(&tscf_sk_mutex);
 
 	if (atomic_read(&tscf_sk_count))
@@ -361,27 +370,35 @@ static struct nf_sockopt_ops tscf_sockopts[] = {
 };
 
 /* SOCK_GET dump: the entries of the caller's netns, resumable by count. */
+struct tscf_dump {
+	struct sk_buff *skb;
+	struct netlink_callback *cb;
+	struct net *net;
+	long idx, start;
+};
+
+static bool tscf_sk_dump_one(struct tscf_sk *e, void *arg)
+{
+	struct tscf_dump *d = arg;
+
+	if (e->dead || !net_eq(sock_net(e->sk), d->net))
+		return true;
+	if (d->idx >= d->start && tscf_nl_fill_sock(d->skb, e, d->cb))
+		return false;	/* message full: resume here next time */
+	d->idx++;
+	return true;
+}
+
 int tscf_enclevel_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct net *net = sock_net(skb->sk);
-	struct rhashtable_iter iter;
-	long idx = 0, start = cb->args[0];
-	struct tscf_sk *e;
+	struct tscf_dump d = {
+		.skb = skb, .cb = cb, .net = sock_net(skb->sk), .start = cb->args[0],
+	};
 
 	mutex_lock(&tscf_sk_mutex);
-	rhashtable_walk_enter(&tscf_sk_table, &iter);
-	rhashtable_walk_start(&iter);
-	while ((e = rhashtable_walk_next(&iter))) {
-		if (IS_ERR(e) || e->dead || !net_eq(sock_net(e->sk), net))
-			continue;
-		if (idx >= start && tscf_nl_fill_sock(skb, e, cb))
-			break;
-		idx++;
-	}
-	rhashtable_walk_stop(&iter);
-	rhashtable_walk_exit(&iter);
+	tscf_sk_walk(tscf_sk_dump_one, &d);
 	mutex_unlock(&tscf_sk_mutex);
-	cb->args[0] = idx;
+	cb->args[0] = d.idx;
 	return skb->len;
 }
 

@@ -78,9 +78,9 @@ require_module() {
 TSCF_NL="python3 $TSCF_TOP/selftests/lib/tscf_nl.py"
 TSCF_PEER="python3 $TSCF_TOP/selftests/lib/tunnel_peer.py"
 
-# ue_srv_topology NAME: two namespaces joined by a veth, UE 10.10.0.1 and
-# server 10.10.0.2; sets UE and SRV to their names.  UE has tscf0/tscf0s.
-ue_srv_topology() {
+# ue_srv_link NAME: namespaces UE (10.10.0.1) and SRV (10.10.0.2) joined by
+# a veth; sets UE and SRV to their names.
+ue_srv_link() {
 	UE=$(tscf_netns "$1-ue")
 	SRV=$(tscf_netns "$1-srv")
 	ip link add veth-ue netns "$UE" type veth peer name veth-srv netns "$SRV"
@@ -88,6 +88,12 @@ ue_srv_topology() {
 	ip -n "$SRV" addr add 10.10.0.2/24 dev veth-srv
 	ip -n "$UE" link set veth-ue up
 	ip -n "$SRV" link set veth-srv up
+}
+
+# ue_srv_topology NAME: two namespaces joined by a veth, UE 10.10.0.1 and
+# server 10.10.0.2; sets UE and SRV to their names.  UE has tscf0/tscf0s.
+ue_srv_topology() {
+	ue_srv_link "$1"
 	ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 	ip -n "$UE" link add tscf0 type tscf
 	ip -n "$UE" addr add 10.100.0.2/24 dev tscf0
@@ -170,13 +176,7 @@ tscfd_topology() {
 	[ -x "$TSCFD" ] || fail "server/tscfd not built"
 	TMPD=$(mktemp -d)
 	at_exit "rm -rf $TMPD"
-	UE=$(tscf_netns "$1-ue")
-	SRV=$(tscf_netns "$1-srv")
-	ip link add veth-ue netns "$UE" type veth peer name veth-srv netns "$SRV"
-	ip -n "$UE" addr add 10.10.0.1/24 dev veth-ue
-	ip -n "$SRV" addr add 10.10.0.2/24 dev veth-srv
-	ip -n "$UE" link set veth-ue up
-	ip -n "$SRV" link set veth-srv up
+	ue_srv_link "$1"
 	make_certs "$TMPD"
 	tscfd_conf "$TMPD/tscfd.conf" "$TMPD" "$2"
 	tscfd_start

@@ -68,25 +68,7 @@ def get(msg, name):
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tunnel_peer import udp4_packet as udp4  # noqa: E402  (IPv4/UDP builder)
-
-
-def frame_len(buf):
-    if not buf:
-        return None
-    nib = buf[0] >> 4
-    if nib == 4:
-        return struct.unpack_from('!H', buf, 2)[0] if len(buf) >= 20 else None
-    if nib == 6:
-        return 40 + struct.unpack_from('!H', buf, 4)[0] if len(buf) >= 40 else None
-    if nib == 1 and len(buf) >= 16:
-        n, off = struct.unpack_from('!H', buf, 2)[0], 16
-        for _ in range(n):
-            if len(buf) < off + 4:
-                return None
-            off += 4 + struct.unpack_from('!H', buf, off + 2)[0]
-        return off
-    return None
+from tunnel_peer import frame_len, udp4_packet as udp4  # noqa: E402
 
 
 class Tunnel:
@@ -124,7 +106,7 @@ class Tunnel:
                     return None
                 return self.s.recv(65536)
             n = frame_len(self.buf)
-            if n is not None and len(self.buf) >= n:
+            if n is not None and 0 < n <= len(self.buf):
                 frame, self.buf = self.buf[:n], self.buf[n:]
                 return frame
             pending = self.transport == 'tls' and self.s.pending()
