@@ -132,6 +132,26 @@ start_listener() {
 	wait_for 10 grep -q '"ready"' "$2" || fail "event listener did not start"
 }
 
+# capture_start NS IFACE FILE: tshark writes IFACE's TCP and UDP frames to
+# FILE in the background (pid in CAPTURE); returns once it captures.
+capture_start() {
+	ip netns exec "$1" tshark -q -i "$2" -w "$3" -f 'tcp or udp' 2>"$3.err" &
+	CAPTURE=$!
+	at_exit "kill $CAPTURE 2>/dev/null"
+	wait_for 20 grep -q Capturing "$3.err" || fail "tshark did not start on $2: $(cat "$3.err")"
+}
+
+# capture_stop PID: end a capture and flush its file.
+capture_stop() {
+	kill -INT "$1" 2>/dev/null
+	wait "$1" 2>/dev/null || true
+}
+
+# capture_count FILE FILTER: frames of FILE that match a display FILTER.
+capture_count() {
+	tshark -r "$1" -Y "$2" 2>/dev/null | wc -l
+}
+
 TSCFD="$TSCF_TOP/server/tscfd"
 TSCF_CLIENT="python3 $TSCF_TOP/selftests/lib/tscf_client.py"
 

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@
 #include "tscfctl.h"
 
 #define ANSWER_MS	5000
+/* A firewall that drops SYNs must not stall the helper for minutes. */
+#define CONNECT_MS	5000
 
 uint32_t next_seq(void)
 {
@@ -28,6 +31,27 @@ uint32_t next_seq(void)
 		seq = (uint32_t)time(NULL);
 	seq = (seq + 1) & 0x7fffffff;	/* top bit: the kernel's own requests */
 	return seq;
+}
+
+/* connect() that gives up after CONNECT_MS; the socket stays blocking. */
+static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int flags = fcntl(fd, F_GETFL), soerr = 0;
+	socklen_t sl = sizeof(soerr);
+	int rc;
+
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	rc = connect(fd, sa, len) ? -errno : 0;
+	if (rc == -EINPROGRESS) {
+		rc = poll(&p, 1, CONNECT_MS);
+		if (rc > 0 && !getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl))
+			rc = -soerr;
+		else
+			rc = rc ? -errno : -ETIMEDOUT;
+	}
+	fcntl(fd, F_SETFL, flags);
+	return rc;
 }
 
 int conn_open(struct tscf_conn *c, const char *addr, uint16_t port,
@@ -48,9 +72,11 @@ int conn_open(struct tscf_conn *c, const char *addr, uint16_t port,
 		return -1;
 	}
 	c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 || connect(c->fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+	rc = c->fd < 0 ? -errno : connect_bounded(c->fd, ai->ai_addr, ai->ai_addrlen);
+	if (rc) {
 		snprintf(err, errlen, "cannot reach server %s port %u/%s: %s", addr,
-			 port, stream ? "tcp" : "udp", strerror(errno));
+			 port, stream ? "tcp" : "udp",
+			 rc == -ETIMEDOUT ? "no answer (filtered?)" : strerror(-rc));
 		freeaddrinfo(ai);
 		if (c->fd >= 0)
 			close(c->fd);

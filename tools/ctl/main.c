@@ -5,11 +5,14 @@
  *   tscfctl up DEV server ADDR port N transport udp|tcp [ca FILE] [--pidfile F]
  *   tscfctl up DEV encrypted [ca FILE]
  *   tscfctl down DEV
+ *   tscfctl set DEV linger MS
  *   tscfctl show [DEV] [-j]
  *   tscfctl monitor [-j]
  *   tscfctl probe server ADDR port N transport udp|tcp [ca FILE] [enc tls|dtls]
  */
+#include <net/if.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +51,7 @@ static void usage(void)
 		"usage: tscfctl up DEV server ADDR port N transport udp|tcp [ca FILE] [--pidfile F]\n"
 		"       tscfctl up DEV encrypted [ca FILE]\n"
 		"       tscfctl down DEV\n"
+		"       tscfctl set DEV linger MS\n"
 		"       tscfctl show [DEV] [-j]\n"
 		"       tscfctl monitor [-j]\n"
 		"       tscfctl probe server ADDR port N transport udp|tcp [ca FILE] [enc tls|dtls]\n");
@@ -86,6 +90,27 @@ static void parse_kv(int argc, char **argv, struct helper_opts *o, bool *enc)
 	}
 }
 
+/* How long the encrypted tunnel outlives the last socket that wanted it. */
+static int cmd_set_linger(const char *dev, const char *val)
+{
+	struct tscf_nl nl;
+	char err[256] = "", *end;
+	unsigned long ms = strtoul(val, &end, 10);
+	int ifindex = (int)if_nametoindex(dev), rc;
+
+	if (!*val || *end || ms > UINT32_MAX)
+		die("linger: '%s' is not a number of milliseconds", val);
+	if (!ifindex)
+		die("%s: no such device", dev);
+	rc = tnl_open(&nl, false);
+	if (!rc)
+		rc = tnl_set_linger(&nl, ifindex, (uint32_t)ms, err, sizeof(err));
+	tnl_close(&nl);
+	if (rc)
+		die("%s: %s%s%s", dev, tnl_strerror(rc), err[0] ? ": " : "", err);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct helper_opts o = {};
@@ -109,6 +134,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "down") && argc == 3)
 		return cmd_down(argv[2]);
+	if (!strcmp(argv[1], "set") && argc == 5 && !strcmp(argv[3], "linger"))
+		return cmd_set_linger(argv[2], argv[4]);
 	if (!strcmp(argv[1], "show"))
 		return cmd_show(argc > 2 && argv[2][0] != '-' ? argv[2] : NULL, json);
 	if (!strcmp(argv[1], "monitor"))

@@ -154,6 +154,16 @@ int tnl_detach(struct tscf_nl *nl, int ifindex)
 	return request(nl, msg, NULL, 0, NULL, NULL);
 }
 
+int tnl_set_linger(struct tscf_nl *nl, int ifindex, uint32_t ms, char *err,
+		   size_t errlen)
+{
+	struct nl_msg *msg = new_msg(nl, TSCF_CMD_DEV_SET, 0);
+
+	nla_put_u32(msg, TSCF_A_IFINDEX, ifindex);
+	nla_put_u32(msg, TSCF_A_ENC_LINGER_MS, ms);
+	return request(nl, msg, err, errlen, NULL, NULL);
+}
+
 int tnl_ctrl_send(struct tscf_nl *nl, int ifindex, const void *frame, size_t len)
 {
 	struct nl_msg *msg = new_msg(nl, TSCF_CMD_CTRL_SEND, 0);

@@ -89,11 +89,16 @@ static int on_dev(struct nl_msg *m, void *arg)
 		       nla_get_u8(tb[TSCF_A_ENCRYPTED]) ? "true" : "false", twin);
 		if (tb[TSCF_A_DEMAND])
 			printf(", \"demand\": %s", nla_get_u8(tb[TSCF_A_DEMAND]) ? "true" : "false");
+		if (tb[TSCF_A_ENC_LINGER_MS])
+			printf(", \"linger_ms\": %u", nla_get_u32(tb[TSCF_A_ENC_LINGER_MS]));
 	} else {
 		printf("device: %s (%s, twin %s)%s\n", name,
 		       nla_get_u8(tb[TSCF_A_ENCRYPTED]) ? "encrypted" : "clear", twin,
 		       tb[TSCF_A_DEMAND] && nla_get_u8(tb[TSCF_A_DEMAND]) ?
 		       ", encryption wanted" : "");
+		if (tb[TSCF_A_ENC_LINGER_MS])
+			printf("  encrypted tunnel linger: %u ms\n",
+			       nla_get_u32(tb[TSCF_A_ENC_LINGER_MS]));
 	}
 	o->first = false;
 	if (tb[TSCF_A_STATS]) {

@@ -42,9 +42,11 @@ static SSL_CTX *client_ctx(const char *ca, char *err, size_t errlen)
 int tls_connect(struct tscf_conn *c, const char *host, uint16_t port,
 		const char *ca, bool need_ktls, char *err, size_t errlen)
 {
+	const struct timeval hs_timeout = { .tv_sec = 5 }, no_timeout = {};
 	unsigned char ip[16];
 	SSL_CTX *ctx;
 	long vr;
+	int rc;
 
 	if (conn_open(c, host, port, true, err, errlen))
 		return -1;
@@ -59,7 +61,13 @@ int tls_connect(struct tscf_conn *c, const char *host, uint16_t port,
 	else
 		SSL_set1_host(c->ssl, host);
 	SSL_set_tlsext_host_name(c->ssl, host);
-	if (SSL_connect(c->ssl) != 1) {
+	/* A server that accepts but never answers must not hang the helper. */
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &hs_timeout, sizeof(hs_timeout));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &hs_timeout, sizeof(hs_timeout));
+	rc = SSL_connect(c->ssl);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &no_timeout, sizeof(no_timeout));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &no_timeout, sizeof(no_timeout));
+	if (rc != 1) {
 		vr = SSL_get_verify_result(c->ssl);
 		if (vr != X509_V_OK)
 			snprintf(err, errlen, "certificate verify failed: %s",

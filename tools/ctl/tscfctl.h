@@ -27,6 +27,8 @@ void tnl_close(struct tscf_nl *nl);
 int tnl_attach(struct tscf_nl *nl, int ifindex, int fd, uint64_t tsid,
 	      const struct in_addr *ip4, char *err, size_t errlen);
 int tnl_detach(struct tscf_nl *nl, int ifindex);
+int tnl_set_linger(struct tscf_nl *nl, int ifindex, uint32_t ms, char *err,
+		   size_t errlen);
 int tnl_ctrl_send(struct tscf_nl *nl, int ifindex, const void *frame, size_t len);
 int tnl_dev_twin(struct tscf_nl *nl, int ifindex, int *twin, uint64_t *tsid);
 const char *tnl_strerror(int err);

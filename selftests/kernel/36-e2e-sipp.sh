@@ -1,0 +1,93 @@
+#!/bin/sh
+# A real SIP call: sipp in the UE calls sipp in the service network (which
+# echoes the RTP), both stock binaries.  tscf-exec marks only the UE's
+# media socket: signalling stays in the clear tunnel, RTP goes encrypted.
+# First call encrypted-only: the encrypted tunnel comes up on demand, and
+# no RTP byte crosses the clear tunnel either way, inside or on the wire.
+# Second call encrypted-preferred, after the tunnel was released: every RTP
+# packet sent comes back, whichever tunnel carried it.
+# The callee rings for 4 s before it answers, as a phone does: sipp stops
+# an RTP stream for good at its first send error, so the encrypted tunnel
+# that the media socket asked for when it was bound must be up by then.
+. "$TSCF_TOP/selftests/lib.sh"
+require_module tscf
+command -v sipp > /dev/null || fail "sipp not installed (tools/install-deps.sh)"
+CTL="$TSCF_TOP/tools/tscfctl"
+EXEC="$TSCF_TOP/tools/tscf-exec"
+SCENARIO="$TSCF_TOP/selftests/lib/sipp/uac-rtp.xml"
+tscfd_topology sip DTTE
+ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+ip -n "$UE" link add tscf0 type tscf
+ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport udp ca "$TMPD/ca.pem" \
+	> "$TMPD/ctl.log" 2>&1 &
+ctl=$!
+at_exit "kill $ctl 2>/dev/null"
+wait_for 20 grep -q 'clear tunnel up' "$TMPD/ctl.log" || fail "up: $(cat "$TMPD/ctl.log")"
+ip netns exec "$UE" "$CTL" set tscf0 linger 500 || fail "set linger"
+ip netns exec "$UE" "$CTL" show tscf0 | grep -q 'linger: 500 ms' || fail "linger not shown"
+me=$(ip -n "$UE" -4 -o addr show dev tscf0 | awk '{ split($4, a, "/"); print a[1] }')
+ip -n "$UE" link set tscf0s up
+
+(cd "$TMPD" && exec ip netns exec "$SRV" sipp -sf "$TSCF_TOP/selftests/lib/sipp/uas-ring.xml" \
+	-set ring 4000 -i 10.100.0.1 -p 5060 -mp 6000 -rtp_echo -nostdin > "$TMPD/uas.out" 2>&1) &
+at_exit "kill $! 2>/dev/null"
+
+capture_start "$SRV" veth-srv "$TMPD/wire.pcapng"
+wire=$CAPTURE
+capture_start "$UE" tscf0 "$TMPD/clear.pcapng"
+clear=$CAPTURE
+capture_start "$UE" tscf0s "$TMPD/enc.pcapng"
+enc=$CAPTURE
+
+# call LEVEL CANARY: one call whose RTP payload repeats CANARY.
+call() {
+	python3 -c "import sys; open(sys.argv[1], 'wb').write((sys.argv[2].encode() * 20)[:160] * 50)" \
+		"$TMPD/rtp.pcma" "$2"
+	(cd "$TMPD" && ip netns exec "$UE" "$EXEC" --level "$1" --ports 16000 -- \
+		sipp 10.100.0.1:5060 -sf "$SCENARIO" -i "$me" -p 5070 -mp 16000 -m 1 \
+		-nostdin -timeout 40 -timeout_error > "$TMPD/uac-$1.out" 2>&1) ||
+		fail "$1 call failed: $(tail -20 "$TMPD/uac-$1.out"; cat "$TMPD/ctl.log")"
+	grep -q 'Successful call.* 1 *$' "$TMPD/uac-$1.out" || fail "$1: no successful call"
+}
+
+call encrypted-only CANARY-ONLY-
+grep -q 'encrypted tunnel up' "$TMPD/ctl.log" || fail "no encrypted tunnel on demand"
+wait_for 10 grep -q 'encrypted tunnel released' "$TMPD/ctl.log" ||
+	fail "encrypted tunnel not released after the call: $(cat "$TMPD/ctl.log")"
+call encrypted-preferred CANARY-PREF-
+[ "$(grep -c 'encrypted tunnel up' "$TMPD/ctl.log")" = 2 ] ||
+	fail "the preferred call did not bring the encrypted tunnel back: $(cat "$TMPD/ctl.log")"
+wait_for 10 sh -c "[ \$(grep -c 'encrypted tunnel released' $TMPD/ctl.log) = 2 ]" ||
+	fail "encrypted tunnel not released after the second call"
+capture_stop $wire
+capture_stop $clear
+capture_stop $enc
+
+# rtp FILE CANARY DIR: RTP frames carrying CANARY; DIR "out" to the service.
+rtp() {
+	if [ "$3" = out ]; then port=udp.dstport; else port=udp.srcport; fi
+	capture_count "$1" "$port == 6000 && frame contains \"$2\""
+}
+only_out=$(rtp "$TMPD/enc.pcapng" CANARY-ONLY out)
+only_back=$(rtp "$TMPD/enc.pcapng" CANARY-ONLY back)
+only_clear=$(capture_count "$TMPD/clear.pcapng" 'frame contains "CANARY-ONLY"')
+pref_out=$(($(rtp "$TMPD/enc.pcapng" CANARY-PREF out) + $(rtp "$TMPD/clear.pcapng" CANARY-PREF out)))
+pref_back=$(($(rtp "$TMPD/enc.pcapng" CANARY-PREF back) + $(rtp "$TMPD/clear.pcapng" CANARY-PREF back)))
+pref_enc=$(rtp "$TMPD/enc.pcapng" CANARY-PREF back)
+sip=$(capture_count "$TMPD/wire.pcapng" 'frame contains "INVITE sip:"')
+wire_canary=$(capture_count "$TMPD/wire.pcapng" 'frame contains "CANARY"')
+log "encrypted-only call: RTP $only_out sent, $only_back echoed through tscf0s, $only_clear on tscf0"
+log "encrypted-preferred call: RTP $pref_out sent, $pref_back echoed ($pref_enc through tscf0s)"
+log "UE-server link: $sip clear frames with an INVITE, $wire_canary with RTP payload"
+[ "$only_out" -ge 100 ] || fail "encrypted-only RTP did not go through tscf0s"
+expect_eq "encrypted-only RTP echoed" "$only_back" "$only_out"
+expect_eq "encrypted-only RTP on the clear device" "$only_clear" 0
+[ "$pref_out" -ge 150 ] || fail "encrypted-preferred RTP: only $pref_out packets sent"
+expect_eq "encrypted-preferred RTP echoed" "$pref_back" "$pref_out"
+[ "$pref_enc" -ge 100 ] || fail "encrypted-preferred RTP did not move to tscf0s"
+[ "$sip" -ge 2 ] || fail "the signalling is not in the clear tunnel"
+expect_eq "RTP payload on the wire" "$wire_canary" 0
+
+ip netns exec "$UE" "$CTL" down tscf0
+wait $ctl
+echo ok
