@@ -27,6 +27,7 @@ iperf3
 tshark
 nftables
 wireguard-tools
+sip-tester
 "
 
 missing=""

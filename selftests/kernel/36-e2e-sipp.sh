@@ -29,11 +29,13 @@ me=$(ip -n "$UE" -4 -o addr show dev tscf0 | awk '{ split($4, a, "/"); print a[1
 ip -n "$UE" link set tscf0s up
 
 (cd "$TMPD" && exec ip netns exec "$SRV" sipp -sf "$TSCF_TOP/selftests/lib/sipp/uas-ring.xml" \
-	-set ring 4000 -i 10.100.0.1 -p 5060 -mp 6000 -rtp_echo -nostdin > "$TMPD/uas.out" 2>&1) &
+	-i 10.100.0.1 -p 5060 -mp 6000 -rtp_echo -nostdin > "$TMPD/uas.out" 2>&1) &
 at_exit "kill $! 2>/dev/null"
 
 capture_start "$SRV" veth-srv "$TMPD/wire.pcapng"
 wire=$CAPTURE
+capture_start "$SRV" tscfs0 "$TMPD/srv.pcapng"
+srv=$CAPTURE
 capture_start "$UE" tscf0 "$TMPD/clear.pcapng"
 clear=$CAPTURE
 capture_start "$UE" tscf0s "$TMPD/enc.pcapng"
@@ -60,33 +62,38 @@ call encrypted-preferred CANARY-PREF-
 wait_for 10 sh -c "[ \$(grep -c 'encrypted tunnel released' $TMPD/ctl.log) = 2 ]" ||
 	fail "encrypted tunnel not released after the second call"
 capture_stop $wire
+capture_stop $srv
 capture_stop $clear
 capture_stop $enc
 
-# rtp FILE CANARY DIR: RTP frames carrying CANARY; DIR "out" to the service.
-rtp() {
-	if [ "$3" = out ]; then port=udp.dstport; else port=udp.srcport; fi
-	capture_count "$1" "$port == 6000 && frame contains \"$2\""
-}
-only_out=$(rtp "$TMPD/enc.pcapng" CANARY-ONLY out)
-only_back=$(rtp "$TMPD/enc.pcapng" CANARY-ONLY back)
-only_clear=$(capture_count "$TMPD/clear.pcapng" 'frame contains "CANARY-ONLY"')
-pref_out=$(($(rtp "$TMPD/enc.pcapng" CANARY-PREF out) + $(rtp "$TMPD/clear.pcapng" CANARY-PREF out)))
-pref_back=$(($(rtp "$TMPD/enc.pcapng" CANARY-PREF back) + $(rtp "$TMPD/clear.pcapng" CANARY-PREF back)))
-pref_enc=$(rtp "$TMPD/enc.pcapng" CANARY-PREF back)
+# What is readable on the UE-server link is the clear tunnel's traffic,
+# signalling included; RTP must not be there.
 sip=$(capture_count "$TMPD/wire.pcapng" 'frame contains "INVITE sip:"')
-wire_canary=$(capture_count "$TMPD/wire.pcapng" 'frame contains "CANARY"')
-log "encrypted-only call: RTP $only_out sent, $only_back echoed through tscf0s, $only_clear on tscf0"
-log "encrypted-preferred call: RTP $pref_out sent, $pref_back echoed ($pref_enc through tscf0s)"
-log "UE-server link: $sip clear frames with an INVITE, $wire_canary with RTP payload"
-[ "$only_out" -ge 100 ] || fail "encrypted-only RTP did not go through tscf0s"
-expect_eq "encrypted-only RTP echoed" "$only_back" "$only_out"
-expect_eq "encrypted-only RTP on the clear device" "$only_clear" 0
-[ "$pref_out" -ge 150 ] || fail "encrypted-preferred RTP: only $pref_out packets sent"
-expect_eq "encrypted-preferred RTP echoed" "$pref_back" "$pref_out"
-[ "$pref_enc" -ge 100 ] || fail "encrypted-preferred RTP did not move to tscf0s"
+wire_rtp=$(capture_count "$TMPD/wire.pcapng" 'frame contains "CANARY"')
+log "UE-server link: $sip clear frames with an INVITE, $wire_rtp with RTP payload"
 [ "$sip" -ge 2 ] || fail "the signalling is not in the clear tunnel"
-expect_eq "RTP payload on the wire" "$wire_canary" 0
+expect_eq "RTP payload on the wire" "$wire_rtp" 0
+
+# rtp FILE CANARY: RTP packets carrying CANARY, to the callee (out) or
+# back from it (back).  tscf0's capture shows what was routed to it,
+# whichever tunnel carried it; what arrives on tscf0s came through TLS.
+rtp() {
+	capture_count "$1" "udp.${3}port == 6000 && frame contains \"$2\""
+}
+only_sent=$(rtp "$TMPD/srv.pcapng" CANARY-ONLY dst)
+only_back=$(rtp "$TMPD/enc.pcapng" CANARY-ONLY src)
+only_back_clear=$(rtp "$TMPD/clear.pcapng" CANARY-ONLY src)
+pref_sent=$(rtp "$TMPD/srv.pcapng" CANARY-PREF dst)
+pref_back=$(rtp "$TMPD/enc.pcapng" CANARY-PREF src)
+pref_back_clear=$(rtp "$TMPD/clear.pcapng" CANARY-PREF src)
+log "encrypted-only call: $only_sent RTP packets reached the callee, $only_back came back through tscf0s, $only_back_clear through tscf0"
+log "encrypted-preferred call: $pref_sent RTP packets reached the callee, $pref_back came back through tscf0s, $pref_back_clear through tscf0"
+[ "$only_sent" -ge 150 ] || fail "encrypted-only RTP: only $only_sent packets reached the callee"
+expect_eq "encrypted-only RTP echoed through tscf0s" "$only_back" "$only_sent"
+expect_eq "encrypted-only RTP back through tscf0" "$only_back_clear" 0
+[ "$pref_sent" -ge 150 ] || fail "encrypted-preferred RTP: only $pref_sent packets reached the callee"
+expect_eq "encrypted-preferred RTP echoed" "$((pref_back + pref_back_clear))" "$pref_sent"
+[ "$pref_back" -ge 100 ] || fail "encrypted-preferred RTP did not move to tscf0s"
 
 ip netns exec "$UE" "$CTL" down tscf0
 wait $ctl
