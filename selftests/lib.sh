@@ -152,6 +152,27 @@ capture_count() {
 	tshark -r "$1" -Y "$2" 2>/dev/null | wc -l
 }
 
+CTL="$TSCF_TOP/tools/tscfctl"
+APP="python3 $TSCF_TOP/selftests/lib/app.py"
+
+# ue_tscf0: the tscf0/tscf0s pair in UE (IPv4 only: no link-local chatter).
+ue_tscf0() {
+	ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$UE" link add tscf0 type tscf
+}
+
+# tscfctl_up TRANSPORT [LOG]: tscfctl in UE brings tscf0 up to tscfd and
+# stays on as its helper (pid in CTL_PID, output in LOG, by default
+# $TMPD/ctl.log); returns once the clear tunnel is up.
+tscfctl_up() {
+	CTL_LOG=${2:-$TMPD/ctl.log}
+	ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport "$1" \
+		ca "$TMPD/ca.pem" > "$CTL_LOG" 2>&1 &
+	CTL_PID=$!
+	at_exit "kill $CTL_PID 2>/dev/null"
+	wait_for 20 grep -q 'clear tunnel up' "$CTL_LOG" || fail "tscfctl up ($1): $(cat "$CTL_LOG")"
+}
+
 TSCFD="$TSCF_TOP/server/tscfd"
 TSCF_CLIENT="python3 $TSCF_TOP/selftests/lib/tscf_client.py"
 

@@ -12,7 +12,6 @@
 TSCF_TOP=${TSCF_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$TSCF_TOP/selftests/lib.sh"
 SECS=${BENCH_SECONDS:-5}
-CTL="$TSCF_TOP/tools/tscfctl"
 EXEC="$TSCF_TOP/tools/tscf-exec"
 tscfd_topology bench DTTE
 ip -n "$UE" link add tscf0 type tscf
@@ -101,10 +100,7 @@ dtte_latency() {
 }
 
 for tr in udp tcp; do
-	ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport $tr \
-		ca "$TMPD/ca.pem" > "$TMPD/ctl-$tr" 2>&1 &
-	ctl=$!
-	wait_for 20 grep -q 'clear tunnel up' "$TMPD/ctl-$tr" || fail "tscfctl: $(cat "$TMPD/ctl-$tr")"
+	tscfctl_up $tr "$TMPD/ctl-$tr"
 	DST=10.100.0.1 run "tscf0-$tr" ip netns exec "$UE"
 	if [ $tr = udp ]; then
 		# Wake DTTE with one marked socket, then measure through the twin.
@@ -114,7 +110,7 @@ for tr in udp tcp; do
 		DST=10.100.0.1 run "tscf0s-ktls" ip netns exec "$UE" "$EXEC" --level encrypted-only --
 		dtte_latency
 	fi
-	kill $ctl; wait $ctl 2>/dev/null
+	kill $CTL_PID; wait $CTL_PID 2>/dev/null
 done
 
 veth=$(awk '$1 == "veth" { print $2 }' "$TMPD/results")

@@ -7,11 +7,8 @@
 # tunnel is released after the socket closes; tscfctl down releases all.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
-CTL="$TSCF_TOP/tools/tscfctl"
-APP="python3 $TSCF_TOP/selftests/lib/app.py"
 tscfd_topology e2e DTTE
-ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-ip -n "$UE" link add tscf0 type tscf
+ue_tscf0
 
 ip netns exec "$SRV" iperf3 -s -D -I "$TMPD/iperf.pid"
 at_exit "[ -f $TMPD/iperf.pid ] && kill \$(cat $TMPD/iperf.pid) 2>/dev/null"
@@ -21,11 +18,7 @@ at_exit "kill $cap 2>/dev/null"
 wait_for 20 grep -q Capturing "$TMPD/tshark.err" || fail "tshark did not start: $(cat "$TMPD/tshark.err")"
 
 for tr in udp tcp; do
-	ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport $tr \
-		ca "$TMPD/ca.pem" > "$TMPD/ctl-$tr.log" 2>&1 &
-	ctl=$!
-	at_exit "kill $ctl 2>/dev/null"
-	wait_for 20 grep -q 'clear tunnel up' "$TMPD/ctl-$tr.log" || fail "$tr: $(cat "$TMPD/ctl-$tr.log")"
+	tscfctl_up $tr "$TMPD/ctl-$tr.log"
 	ip netns exec "$UE" ping -c 3 -i 0.2 -W 2 10.100.0.1 > "$TMPD/ping" || fail "$tr: ping: $(cat "$TMPD/ping")"
 	log "$tr: $(tail -n 2 "$TMPD/ping" | head -n 1)"
 	ip netns exec "$UE" "$CTL" show tscf0 | grep -q "tunnel: up, TSID [0-9a-f]*, $tr" || fail "$tr: show"
@@ -72,7 +65,7 @@ for tr in udp tcp; do
 		has_tunnel "$UE" tscf0s && fail "twin still attached after its helper stopped"
 	fi
 	ip netns exec "$UE" "$CTL" down tscf0 || fail "down"
-	wait $ctl || fail "$tr: helper exit: $(cat "$TMPD/ctl-$tr.log")"
+	wait $CTL_PID || fail "$tr: helper exit: $(cat "$TMPD/ctl-$tr.log")"
 	grep -q 'released and detached' "$TMPD/ctl-$tr.log" || fail "$tr: no release"
 done
 wait_for 5 sh -c "[ \"\$(ip netns exec $SRV $TSCFD --stats -s $TMPD/tscfd.sock | awk '/^tunnels:/ { print \$2 }')\" = 0 ]" ||

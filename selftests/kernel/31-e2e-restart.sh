@@ -4,14 +4,9 @@
 # traffic flows again; no kernel warning on the way.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
-CTL="$TSCF_TOP/tools/tscfctl"
 tscfd_topology restart DTTE
-ip -n "$UE" link add tscf0 type tscf
-ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport tcp ca "$TMPD/ca.pem" \
-	> "$TMPD/ctl.log" 2>&1 &
-ctl=$!
-at_exit "kill $ctl 2>/dev/null"
-wait_for 20 grep -q 'clear tunnel up' "$TMPD/ctl.log" || fail "up: $(cat "$TMPD/ctl.log")"
+ue_tscf0
+tscfctl_up tcp
 ip netns exec "$UE" ping -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "ping before"
 
 start_listener "$UE" "$TMPD/events" 8
@@ -28,5 +23,5 @@ wait_for 40 sh -c "[ \$(grep -c 'clear tunnel up' $TMPD/ctl.log) -ge 2 ]" ||
 ip netns exec "$UE" ping -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "ping after the restart"
 log "$(cat "$TMPD/ctl.log")"
 ip netns exec "$UE" "$CTL" down tscf0
-wait $ctl || fail "helper exit"
+wait $CTL_PID || fail "helper exit"
 echo ok

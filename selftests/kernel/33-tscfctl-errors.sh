@@ -2,7 +2,6 @@
 # tscfctl says what failed and why.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
-CTL="$TSCF_TOP/tools/tscfctl"
 ns=$(tscf_netns ctlerr)
 ip -n "$ns" link add tscf0 type tscf
 

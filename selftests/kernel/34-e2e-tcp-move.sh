@@ -4,10 +4,8 @@
 # return traffic follows the move (FLOW_BIND).
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
-CTL="$TSCF_TOP/tools/tscfctl"
 tscfd_topology tcpmove DTTE
-ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-ip -n "$UE" link add tscf0 type tscf
+ue_tscf0
 ip netns exec "$SRV" python3 -c '
 import socket, threading
 l = socket.socket()
@@ -23,11 +21,7 @@ def serve(c):
 while True:
     threading.Thread(target=serve, args=(l.accept()[0],), daemon=True).start()' &
 at_exit "kill $! 2>/dev/null"
-ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport udp ca "$TMPD/ca.pem" \
-	> "$TMPD/ctl.log" 2>&1 &
-ctl=$!
-at_exit "kill $ctl 2>/dev/null"
-wait_for 20 grep -q 'clear tunnel up' "$TMPD/ctl.log" || fail "up: $(cat "$TMPD/ctl.log")"
+tscfctl_up udp
 ifindex=$(ip netns exec "$UE" cat /sys/class/net/tscf0/ifindex)
 ip netns exec "$UE" $TSCF_NL raw 2 1:u32:$ifindex 13:u32:60000 || fail "linger"
 
@@ -73,5 +67,5 @@ grep -q 'chunks 200 ok' "$TMPD/tcp.out" || fail "stream broken"
 [ "$(tunnel_stat "$UE" tscf0s tx_packets)" -ge 50 ] || fail "the stream did not use tscf0s"
 [ "$(tunnel_stat "$UE" tscf0s rx_packets)" -ge 50 ] || fail "return traffic did not follow to tscf0s"
 ip netns exec "$UE" "$CTL" down tscf0
-wait $ctl
+wait $CTL_PID
 echo ok

@@ -5,16 +5,9 @@
 # by another socket), as for a planned move.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
-CTL="$TSCF_TOP/tools/tscfctl"
-APP="python3 $TSCF_TOP/selftests/lib/app.py"
 tscfd_topology rtp DTTE
-ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-ip -n "$UE" link add tscf0 type tscf
-ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport udp ca "$TMPD/ca.pem" \
-	> "$TMPD/ctl.log" 2>&1 &
-ctl=$!
-at_exit "kill $ctl 2>/dev/null"
-wait_for 20 grep -q 'clear tunnel up' "$TMPD/ctl.log" || fail "up"
+ue_tscf0
+tscfctl_up udp
 ip netns exec "$UE" $APP --proto udp --dst 10.100.0.1 --port 7000 level:2 waitpath:encrypted sleep:30 \
 	> /dev/null 2>&1 &
 holder=$!
@@ -55,5 +48,5 @@ PY
 log "$(cat "$TMPD/rtp.out")"
 kill $holder 2>/dev/null
 ip netns exec "$UE" "$CTL" down tscf0
-wait $ctl
+wait $CTL_PID
 echo ok

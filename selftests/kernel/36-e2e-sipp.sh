@@ -12,17 +12,11 @@
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
 command -v sipp > /dev/null || fail "sipp not installed (tools/install-deps.sh)"
-CTL="$TSCF_TOP/tools/tscfctl"
 EXEC="$TSCF_TOP/tools/tscf-exec"
 SCENARIO="$TSCF_TOP/selftests/lib/sipp/uac-rtp.xml"
 tscfd_topology sip DTTE
-ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-ip -n "$UE" link add tscf0 type tscf
-ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport udp ca "$TMPD/ca.pem" \
-	> "$TMPD/ctl.log" 2>&1 &
-ctl=$!
-at_exit "kill $ctl 2>/dev/null"
-wait_for 20 grep -q 'clear tunnel up' "$TMPD/ctl.log" || fail "up: $(cat "$TMPD/ctl.log")"
+ue_tscf0
+tscfctl_up udp
 ip netns exec "$UE" "$CTL" set tscf0 linger 500 || fail "set linger"
 ip netns exec "$UE" "$CTL" show tscf0 | grep -q 'linger: 500 ms' || fail "linger not shown"
 me=$(ip -n "$UE" -4 -o addr show dev tscf0 | awk '{ split($4, a, "/"); print a[1] }')
@@ -96,5 +90,5 @@ expect_eq "encrypted-preferred RTP echoed" "$((pref_back + pref_back_clear))" "$
 [ "$pref_back" -ge 100 ] || fail "encrypted-preferred RTP did not move to tscf0s"
 
 ip netns exec "$UE" "$CTL" down tscf0
-wait $ctl
+wait $CTL_PID
 echo ok

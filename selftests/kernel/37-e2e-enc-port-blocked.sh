@@ -8,16 +8,9 @@
 # recover.  The encrypted-only payload never shows on the wire.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
-CTL="$TSCF_TOP/tools/tscfctl"
-APP="python3 $TSCF_TOP/selftests/lib/app.py"
 tscfd_topology n1block DTTE
-ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-ip -n "$UE" link add tscf0 type tscf
-ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport udp ca "$TMPD/ca.pem" \
-	> "$TMPD/ctl.log" 2>&1 &
-ctl=$!
-at_exit "kill $ctl 2>/dev/null"
-wait_for 20 grep -q 'clear tunnel up' "$TMPD/ctl.log" || fail "up: $(cat "$TMPD/ctl.log")"
+ue_tscf0
+tscfctl_up udp
 capture_start "$SRV" veth-srv "$TMPD/wire.pcapng"
 wire=$CAPTURE
 
@@ -83,5 +76,5 @@ log "UE-server link: $clear_pref clear frames of the preferred socket while bloc
 [ "$clear_pref" -ge 4 ] || fail "the preferred fallback is not on the wire"
 expect_eq "encrypted-only payload on the wire" "$clear_only" 0
 ip netns exec "$UE" "$CTL" down tscf0
-wait $ctl
+wait $CTL_PID
 echo ok

@@ -6,16 +6,9 @@
 # packet for the encrypted-only socket is not delivered either.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
-CTL="$TSCF_TOP/tools/tscfctl"
-APP="python3 $TSCF_TOP/selftests/lib/app.py"
 tscfd_topology nodtte ""
-ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-ip -n "$UE" link add tscf0 type tscf
-ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport tcp ca "$TMPD/ca.pem" \
-	> "$TMPD/ctl.log" 2>&1 &
-ctl=$!
-at_exit "kill $ctl 2>/dev/null"
-wait_for 20 grep -q 'clear tunnel up' "$TMPD/ctl.log" || fail "up: $(cat "$TMPD/ctl.log")"
+ue_tscf0
+tscfctl_up tcp
 capture_start "$SRV" veth-srv "$TMPD/wire.pcapng"
 wire=$CAPTURE
 
@@ -50,5 +43,5 @@ log "server: $refused DTTE requests answered service unavailable"
 [ "${refused:-0}" -ge 1 ] || fail "the server did not count the refusal: $(ip netns exec "$SRV" "$TSCFD" --stats -s "$TMPD/tscfd.sock")"
 expect_eq "encrypted-only payload on the wire" "$(capture_count "$TMPD/wire.pcapng" 'frame contains "ONLY-1"')" 0
 ip netns exec "$UE" "$CTL" down tscf0
-wait $ctl
+wait $CTL_PID
 echo ok

@@ -460,6 +460,15 @@ int helper_run(const struct helper_opts *o, bool enc_only)
 		}
 		h.demand = false;	/* this process keeps it until told */
 	}
+	/* Detach only now, so that the exit status says whether it came up. */
+	if (o->daemon) {
+		if (daemon(0, 0)) {
+			logmsg("%s: cannot detach: %s", o->dev, strerror(errno));
+			shutdown_tunnels(&h);
+			return 1;
+		}
+		log_to_syslog();
+	}
 	write_pidfile(o, enc_only);
 	p[0].fd = nl_socket_get_fd(h.ev.sk);
 	p[1].fd = signal_fd();

@@ -2,8 +2,8 @@
 /*
  * tscfctl: configure tscf tunnels (see docs/tscfctl.md).
  *
- *   tscfctl up DEV server ADDR port N transport udp|tcp [ca FILE] [--pidfile F]
- *   tscfctl up DEV encrypted [ca FILE]
+ *   tscfctl up DEV server ADDR port N transport udp|tcp [ca FILE] [--pidfile F] [--daemon]
+ *   tscfctl up DEV encrypted [ca FILE] [--daemon]
  *   tscfctl down DEV
  *   tscfctl set DEV linger MS
  *   tscfctl show [DEV] [-j]
@@ -16,11 +16,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "tscfctl.h"
 
+static bool use_syslog;
+
+void log_to_syslog(void)
+{
+	openlog("tscfctl", LOG_PID, LOG_DAEMON);
+	use_syslog = true;
+}
+
 static void vlog(const char *fmt, va_list ap)
 {
+	if (use_syslog) {
+		vsyslog(LOG_INFO, fmt, ap);
+		return;
+	}
 	fputs("tscfctl: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -48,8 +61,8 @@ void logmsg(const char *fmt, ...)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: tscfctl up DEV server ADDR port N transport udp|tcp [ca FILE] [--pidfile F]\n"
-		"       tscfctl up DEV encrypted [ca FILE]\n"
+		"usage: tscfctl up DEV server ADDR port N transport udp|tcp [ca FILE] [--pidfile F] [--daemon]\n"
+		"       tscfctl up DEV encrypted [ca FILE] [--daemon]\n"
 		"       tscfctl down DEV\n"
 		"       tscfctl set DEV linger MS\n"
 		"       tscfctl show [DEV] [-j]\n"
@@ -68,6 +81,10 @@ static void parse_kv(int argc, char **argv, struct helper_opts *o, bool *enc)
 
 		if (!strcmp(k, "encrypted") && enc) {
 			*enc = true;
+			continue;
+		}
+		if (!strcmp(k, "--daemon") && enc) {
+			o->daemon = true;
 			continue;
 		}
 		if (!v)

@@ -95,10 +95,12 @@ struct helper_opts {
 	bool stream;
 	const char *ca;
 	const char *pidfile;
+	bool daemon;			/* detach once up, log to syslog */
 	bool dtls;			/* probe: the encrypted tunnel over DTLS */
 };
 
 int helper_run(const struct helper_opts *o, bool enc_only);
+void log_to_syslog(void);
 int cmd_down(const char *dev);
 int cmd_probe(const struct helper_opts *o);
 
