@@ -36,6 +36,7 @@ int tscfd_ctl_listen(const char *path)
 #define COUNTERS(X) \
 	X(tunnels_opened) X(tunnels_closed) X(config_req) X(release_req) \
 	X(keepalive_req) X(service_req) X(dtte_granted) X(dtte_refused) \
+	X(resumed) X(refused_resume) \
 	X(flow_bind) X(rx_packets) X(tx_packets) X(drop_malformed) \
 	X(drop_bad_nibble) X(drop_wrong_tsid) X(drop_spoofed) \
 	X(drop_no_session) X(drop_enc_only_clear) X(drop_unknown_type) \

@@ -65,6 +65,7 @@ struct tscfd_stats {
 	uint64_t tunnels_opened, tunnels_closed;
 	uint64_t config_req, release_req, keepalive_req, service_req;
 	uint64_t dtte_granted, dtte_refused;
+	uint64_t resumed, refused_resume;
 	uint64_t flow_bind;
 	uint64_t rx_packets, tx_packets;
 	uint64_t drop_malformed, drop_bad_nibble, drop_wrong_tsid;

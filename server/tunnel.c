@@ -422,19 +422,50 @@ static uint16_t config_encrypted(struct tscfd_tunnel *t, const struct tscf_msg *
 	return TSCF_RESP_SUCCESS;
 }
 
+/*
+ * A client whose transport broke names its clear tunnel's TSID on a new
+ * one: the session (addresses, encrypted tunnel, flows) moves over and the
+ * old transport is closed, so the client's sockets keep their address.
+ * Knowing the TSID is the proof, as it is for every frame of a clear
+ * tunnel: an on-path observer could read and inject those anyway.
+ */
+static uint16_t config_resume(struct tscfd_tunnel *t, uint64_t tsid)
+{
+	struct tscfd_tunnel *old = tunnel_by_tsid(tsid);
+	struct tscfd_session *s = old ? old->session : NULL;
+
+	if (!s || s->clear != old || old->iface != t->iface) {
+		tscfd_stats.refused_resume++;
+		return TSCF_RESP_UNKNOWN_TSID;
+	}
+	tscfd_log("tunnel %016llx %s peer %s moves to %s peer %s",
+		  (unsigned long long)tsid, kind_str(old->kind), peer_str(old),
+		  kind_str(t->kind), peer_str(t));
+	old->session = NULL;
+	tscfd_tunnel_close(old, "resumed on a new transport");
+	t->session = s;
+	s->clear = t;
+	tsid_link(t, tsid);
+	tscfd_stats.resumed++;
+	return TSCF_RESP_SUCCESS;
+}
+
 static void on_config_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 {
 	uint8_t buf[512];
 	struct tscf_enc e;
 	uint16_t code = TSCF_RESP_SUCCESS;
+	bool resume = m->tsid != TSCF_TSID_NONE;
 
 	tscfd_stats.config_req++;
-	if (t->configured || m->tsid != TSCF_TSID_NONE) {
+	if (t->configured || (resume && t->encrypted)) {
 		reply_code(t, TSCF_CM_CONFIG_RESP, TSCF_TSID_NONE, m->seq,
 			   TSCF_RESP_BAD_REQUEST);
 		return;
 	}
-	if (t->encrypted) {
+	if (resume) {
+		code = config_resume(t, m->tsid);
+	} else if (t->encrypted) {
 		code = config_encrypted(t, m);
 	} else if (t->iface->ntunnels > t->iface->max_tunnels) {
 		code = TSCF_RESP_NO_RESOURCES;
@@ -463,7 +494,8 @@ static void on_config_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 			inet_ntop(AF_INET, &t->session->ip4.v4, a, sizeof(a));
 		tscfd_log("tunnel %016llx %s peer %s up: %s, internal %s",
 			  (unsigned long long)t->tsid, kind_str(t->kind), peer_str(t),
-			  t->encrypted ? "encrypted (DTTE)" : "clear", a);
+			  t->encrypted ? "encrypted (DTTE)" :
+			  resume ? "clear (resumed)" : "clear", a);
 	}
 }
 

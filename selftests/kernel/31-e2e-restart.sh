@@ -1,7 +1,8 @@
 #!/bin/sh
 # The server goes away: the kernel reports the tunnel down (peer closed),
-# tscfctl re-establishes it with backoff once the server is back, and
-# traffic flows again; no kernel warning on the way.
+# tscfctl re-establishes it with backoff once the server is back (the new
+# server process does not know the old TSID, so a resume falls back to a
+# new session), and traffic flows again; no kernel warning on the way.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
 tscfd_topology restart DTTE
@@ -21,6 +22,9 @@ tscfd_start
 wait_for 40 sh -c "[ \$(grep -c 'clear tunnel up' $TMPD/ctl.log) -ge 2 ]" ||
 	fail "tunnel not re-established: $(cat "$TMPD/ctl.log")"
 ip netns exec "$UE" ping -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "ping after the restart"
+# The new server process never saw the old tunnel: a new session.
+grep -q 'the server no longer holds tunnel [0-9a-f]*: new session' "$TMPD/ctl.log" ||
+	fail "no fallback from resume to a new session: $(cat "$TMPD/ctl.log")"
 log "$(cat "$TMPD/ctl.log")"
 ip netns exec "$UE" "$CTL" down tscf0
 wait $CTL_PID || fail "helper exit"

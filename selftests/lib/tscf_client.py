@@ -252,6 +252,36 @@ def flows(a, c, e):
     return {'flows': 'ok'}
 
 
+def sc_resume(a):
+    """A clear tunnel moves to a new transport by its TSID: same TSID and
+    address, the old transport is closed, traffic flows on the new one; an
+    unknown TSID is refused."""
+    old = Tunnel(a.transport, a.addr, a.port)
+    code, _ = old.config()
+    check(code == SUCCESS, "clear config")
+    other = 'udp' if a.transport == 'tcp' else 'tcp'
+    new = Tunnel(other, a.addr, a.port)
+    m = new.request(CONFIG_REQ, tsid=old.tsid)
+    check(code_of(m) == SUCCESS, f"resume answered {code_of(m)}")
+    check(m['tsid'] == old.tsid, "resume gave another TSID")
+    ip4 = socket.inet_ntoa(get(m, 'IPV4'))
+    check(ip4 == old.ip4, f"resume gave another address: {ip4}, had {old.ip4}")
+    new.tsid, new.ip4 = m['tsid'], ip4
+    if old.transport != 'udp':
+        check(old.recv(3) == b'', "the old transport was not closed")
+    new.send(udp4(ip4, a.service, 6000, 7000, b'resumed'))
+    check(expect_inner(new, b'echo:resumed'), "no traffic on the resumed tunnel")
+    k = new.request(KEEPALIVE_REQ)
+    check(code_of(k) == SUCCESS, "keepalive on the resumed tunnel")
+    stranger = Tunnel(a.transport, a.addr, a.port)
+    m = stranger.request(CONFIG_REQ, tsid=old.tsid ^ 0x5a5a)
+    check(code_of(m) == UNKNOWN_TSID, f"unknown TSID answered {code_of(m)}")
+    check(m['tsid'] == ALL_ONES, "a refused resume carries a TSID")
+    r = new.request(RELEASE_REQ)
+    check(code_of(r) == SUCCESS, "release")
+    return {'tsid': f"{new.tsid:016x}", 'ip4': ip4, 'moved_to': other}
+
+
 def sc_later(a):
     """Configure now, ask for DTTE when the file --hold exists."""
     c = Tunnel(a.transport, a.addr, a.port)
@@ -355,7 +385,7 @@ def sc_hostile(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument('scenario', choices=['basic', 'dtte', 'many', 'hostile', 'later'])
+    p.add_argument('scenario', choices=['basic', 'dtte', 'many', 'hostile', 'later', 'resume'])
     p.add_argument('--addr', required=True)
     p.add_argument('--port', type=int, required=True)
     p.add_argument('--transport', default='tcp', choices=['tcp', 'udp'])

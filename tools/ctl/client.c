@@ -197,8 +197,13 @@ static uint16_t response_code(const struct tscf_msg *m)
 	return code;
 }
 
-int conn_config(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
-		struct tscf_config *cfg, char *err, size_t errlen)
+/*
+ * CONFIG_REQ with TSID (all ones, or a tunnel to resume); 0, -ENOENT when
+ * the server does not know the TSID, or -1; err says why.
+ */
+static int config_exchange(struct tscf_conn *c, uint64_t tsid, uint64_t assoc,
+			   uint64_t reserved, struct tscf_config *cfg, char *err,
+			   size_t errlen)
 {
 	static uint8_t req[256], ans[8192];
 	const struct tscf_tlv *t;
@@ -208,7 +213,7 @@ int conn_config(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
 	uint16_t code;
 	int len, rc;
 
-	tscf_enc_init(&e, req, sizeof(req), TSCF_CM_CONFIG_REQ, TSCF_TSID_NONE, seq);
+	tscf_enc_init(&e, req, sizeof(req), TSCF_CM_CONFIG_REQ, tsid, seq);
 	if (assoc) {
 		tscf_enc_u64(&e, TSCF_TLV_ASSOC_TSID, assoc);
 		tscf_enc_u64(&e, TSCF_TLV_RESERVED_TSID, reserved);
@@ -224,7 +229,7 @@ int conn_config(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
 	if (m.type != TSCF_CM_CONFIG_RESP || code != TSCF_RESP_SUCCESS) {
 		snprintf(err, errlen, "server refused the configuration: %s",
 			 tscf_response_name(code));
-		return -1;
+		return code == TSCF_RESP_UNKNOWN_TSID ? -ENOENT : -1;
 	}
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->tsid = m.tsid;
@@ -240,11 +245,26 @@ int conn_config(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
 	t = tscf_msg_find(&m, TSCF_TLV_MTU, NULL);
 	if (t)
 		tscf_tlv_u16(t, &cfg->mtu);
-	if (!cfg->tsid || cfg->tsid == TSCF_TSID_NONE) {
+	if (!cfg->tsid || cfg->tsid == TSCF_TSID_NONE ||
+	    (tsid != TSCF_TSID_NONE && cfg->tsid != tsid)) {
 		snprintf(err, errlen, "server assigned an invalid TSID");
 		return -1;
 	}
 	return 0;
+}
+
+int conn_config(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
+		struct tscf_config *cfg, char *err, size_t errlen)
+{
+	int rc = config_exchange(c, TSCF_TSID_NONE, assoc, reserved, cfg, err, errlen);
+
+	return rc ? -1 : 0;
+}
+
+int conn_resume(struct tscf_conn *c, uint64_t tsid, struct tscf_config *cfg,
+		char *err, size_t errlen)
+{
+	return config_exchange(c, tsid, 0, 0, cfg, err, errlen);
 }
 
 int conn_service(struct tscf_conn *c, uint64_t tsid, uint64_t *reserved,

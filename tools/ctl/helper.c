@@ -84,14 +84,52 @@ static int send_ctrl(struct helper *h, int ifindex, uint8_t type, uint64_t tsid,
 	return tnl_ctrl_send(&h->cmd, ifindex, buf, (size_t)len);
 }
 
+/*
+ * Configure a fresh transport: resume the session the helper had, if the
+ * server still holds it, or else start a new one.  A new one may come with
+ * another address: the old one leaves the device only then.
+ */
+static int clear_config(struct helper *h, struct tscf_conn *c, bool *resumed,
+			char *err, size_t errlen)
+{
+	struct tscf_config cfg;
+	int rc;
+
+	*resumed = false;
+	if (conn_open(c, h->o->server, h->o->port, h->o->stream, err, errlen))
+		return -1;
+	if (h->clear.tsid) {
+		rc = conn_resume(c, h->clear.tsid, &cfg, err, errlen);
+		if (!rc) {
+			*resumed = true;
+			h->cfg = cfg;
+			return 0;
+		}
+		conn_close(c);
+		if (rc != -ENOENT)
+			return -1;
+		logmsg("%s: the server no longer holds tunnel %016llx: new session",
+		       h->o->dev, (unsigned long long)h->clear.tsid);
+		h->clear.tsid = 0;
+		if (conn_open(c, h->o->server, h->o->port, h->o->stream, err, errlen))
+			return -1;
+	}
+	if (conn_config(c, 0, 0, &cfg, err, errlen))
+		return -1;
+	if (h->cfg.plen4 && h->cfg.ip4.s_addr != cfg.ip4.s_addr)
+		link_unaddr(h->ifindex, &h->cfg.ip4, h->cfg.plen4);
+	h->cfg = cfg;
+	return 0;
+}
+
 static int clear_up(struct helper *h)
 {
 	struct tscf_conn c;
+	bool resumed;
 	char err[256];
 	int rc;
 
-	if (conn_open(&c, h->o->server, h->o->port, h->o->stream, err, sizeof(err)) ||
-	    conn_config(&c, 0, 0, &h->cfg, err, sizeof(err))) {
+	if (clear_config(h, &c, &resumed, err, sizeof(err))) {
 		conn_close(&c);
 		logmsg("%s: %s", h->o->dev, err);
 		return -1;
@@ -115,9 +153,9 @@ static int clear_up(struct helper *h)
 	h->clear.tsid = h->cfg.tsid;
 	h->clear.last_answer = now();
 	h->clear.backoff = 0;
-	logmsg("%s: clear tunnel up, TSID %016llx, internal %s/%u, keepalive %us",
-	       h->o->dev, (unsigned long long)h->cfg.tsid, inet_ntoa(h->cfg.ip4),
-	       h->cfg.plen4, h->cfg.keepalive);
+	logmsg("%s: clear tunnel up%s, TSID %016llx, internal %s/%u, keepalive %us",
+	       h->o->dev, resumed ? " (resumed)" : "", (unsigned long long)h->cfg.tsid,
+	       inet_ntoa(h->cfg.ip4), h->cfg.plen4, h->cfg.keepalive);
 	return 0;
 }
 
@@ -224,10 +262,8 @@ static void tunnel_lost(struct helper *h, bool twin, const char *why)
 	if (!s->up)
 		return;
 	tnl_detach(&h->cmd, twin ? h->twin : h->ifindex);
+	/* The address stays: the session may be resumed on a new transport. */
 	s->up = false;
-	/* The address belonged to that session; the next may get another. */
-	if (!twin)
-		link_unaddr(h->ifindex, &h->cfg.ip4, h->cfg.plen4);
 	logmsg("%s: %s tunnel down: %s", h->o->dev, twin ? "encrypted" : "clear", why);
 	backoff(s);
 	if (twin)
@@ -354,10 +390,11 @@ static void shutdown_tunnels(struct helper *h)
 		tnl_events(&h->ev, on_event, h);
 	if (h->enc.up)
 		tnl_detach(&h->cmd, h->twin);
-	if (h->clear.up && !h->enc_only) {
+	if (h->clear.up && !h->enc_only)
 		tnl_detach(&h->cmd, h->ifindex);
+	/* Kept while the tunnel was down, for a resume: not any more. */
+	if (!h->enc_only && h->cfg.plen4)
 		link_unaddr(h->ifindex, &h->cfg.ip4, h->cfg.plen4);
-	}
 	logmsg("%s: released and detached", h->o->dev);
 }
 

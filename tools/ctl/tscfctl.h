@@ -68,6 +68,9 @@ int conn_open(struct tscf_conn *c, const char *addr, uint16_t port,
 	      bool stream, char *err, size_t errlen);
 int conn_config(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
 		struct tscf_config *cfg, char *err, size_t errlen);
+/* Resume clear tunnel TSID on this transport: 0, -ENOENT if unknown, -1. */
+int conn_resume(struct tscf_conn *c, uint64_t tsid, struct tscf_config *cfg,
+		char *err, size_t errlen);
 int conn_release(struct tscf_conn *c, uint64_t tsid);
 int conn_service(struct tscf_conn *c, uint64_t tsid, uint64_t *reserved,
 		 struct tscf_conn_info *ci, uint8_t transport, char *err,
