@@ -34,6 +34,7 @@ static const struct nla_policy tscf_tunnel_policy[TSCF_TUNNEL_A_MAX + 1] = {
 	[TSCF_TUNNEL_A_PEER] = { .type = NLA_REJECT },
 	[TSCF_TUNNEL_A_STATS] = NLA_POLICY_NESTED(tscf_stats_policy),
 	[TSCF_TUNNEL_A_PAD] = { .type = NLA_REJECT },
+	[TSCF_TUNNEL_A_OWNED] = { .type = NLA_FLAG },
 };
 
 static struct netlink_range_validation tscf_linger_range = {
@@ -272,9 +273,8 @@ static int tscf_nl_tunnel_attach(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[TSCF_TUNNEL_A_MAX + 1];
 	struct nlattr *nest = info->attrs[TSCF_A_TUNNEL];
-	const struct in6_addr *ip6 = NULL;
+	struct tscf_tunnel_cfg cfg = {};
 	struct net_device *dev;
-	__be32 ip4 = 0;
 	int err;
 
 	if (GENL_REQ_ATTR_CHECK(info, TSCF_A_TUNNEL))
@@ -286,19 +286,21 @@ static int tscf_nl_tunnel_attach(struct sk_buff *skb, struct genl_info *info)
 	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, TSCF_TUNNEL_A_FD) ||
 	    NL_REQ_ATTR_CHECK(info->extack, nest, tb, TSCF_TUNNEL_A_TSID))
 		return -EINVAL;
+	cfg.fd = nla_get_u32(tb[TSCF_TUNNEL_A_FD]);
+	cfg.tsid = nla_get_u64(tb[TSCF_TUNNEL_A_TSID]);
 	if (tb[TSCF_TUNNEL_A_INTERNAL_IPV4])
-		ip4 = nla_get_in_addr(tb[TSCF_TUNNEL_A_INTERNAL_IPV4]);
+		cfg.ip4 = nla_get_in_addr(tb[TSCF_TUNNEL_A_INTERNAL_IPV4]);
 	if (tb[TSCF_TUNNEL_A_INTERNAL_IPV6])
-		ip6 = nla_data(tb[TSCF_TUNNEL_A_INTERNAL_IPV6]);
+		cfg.ip6 = nla_data(tb[TSCF_TUNNEL_A_INTERNAL_IPV6]);
+	if (nla_get_flag(tb[TSCF_TUNNEL_A_OWNED]))
+		cfg.owner_portid = info->snd_portid;
 
 	rtnl_lock();
 	dev = tscf_nl_dev(info);
 	if (IS_ERR(dev))
 		err = PTR_ERR(dev);
 	else
-		err = tscf_tunnel_attach(dev, nla_get_u32(tb[TSCF_TUNNEL_A_FD]),
-					 nla_get_u64(tb[TSCF_TUNNEL_A_TSID]),
-					 ip4, ip6, info->extack);
+		err = tscf_tunnel_attach(dev, &cfg, info->extack);
 	rtnl_unlock();
 	return err;
 }
@@ -563,12 +565,35 @@ void tscf_nl_notify_sock(struct net *net, struct tscf_sk *e, u8 event)
 	tscf_nl_event_send(net, msg, hdr);
 }
 
+/* A helper's netlink socket closed: the tunnels it owned go with it. */
+static int tscf_nl_urelease(struct notifier_block *nb, unsigned long state,
+			    void *ptr)
+{
+	struct netlink_notify *n = ptr;
+
+	if (state == NETLINK_URELEASE && n->protocol == NETLINK_GENERIC && n->portid)
+		tscf_tunnel_owner_gone(n->net, n->portid);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block tscf_nl_notifier = {
+	.notifier_call = tscf_nl_urelease,
+};
+
 int tscf_genl_register(void)
 {
-	return genl_register_family(&tscf_genl_family);
+	int err = genl_register_family(&tscf_genl_family);
+
+	if (err)
+		return err;
+	err = netlink_register_notifier(&tscf_nl_notifier);
+	if (err)
+		genl_unregister_family(&tscf_genl_family);
+	return err;
 }
 
 void tscf_genl_unregister(void)
 {
+	netlink_unregister_notifier(&tscf_nl_notifier);
 	genl_unregister_family(&tscf_genl_family);
 }

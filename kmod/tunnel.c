@@ -14,7 +14,8 @@
  *   reached from TUNNEL_DETACH, from ndo_uninit (device deleted, netns
  *   gone, module unloaded) and from down_work.
  * - Contexts that cannot take RTNL (socket callbacks, the rx/tx work,
- *   which detach cancels) ask for a detach with tscf_tunnel_schedule_down():
+ *   which detach cancels, the netlink notifier when an owner's socket
+ *   closes) ask for a detach with tscf_tunnel_schedule_down():
  *   down_work holds a tunnel reference and a device reference, takes RTNL
  *   and detaches only if the tunnel is still the device's.
  * - t->dead is set first thing in detach; the work items test it so they
@@ -355,8 +356,7 @@ void tscf_tunnel_schedule_down(struct tscf_tunnel *t, u8 reason)
 
 static struct tscf_tunnel *tscf_tunnel_alloc(struct net_device *dev,
 					     struct socket *sock, int transport,
-					     u64 tsid, __be32 ip4,
-					     const struct in6_addr *ip6)
+					     const struct tscf_tunnel_cfg *cfg)
 {
 	struct tscf_tunnel *t = kzalloc(sizeof(*t), GFP_KERNEL);
 
@@ -366,17 +366,17 @@ static struct tscf_tunnel *tscf_tunnel_alloc(struct net_device *dev,
 	t->dev = dev;
 	t->sock = sock;
 	t->transport = transport;
-	t->tsid = tsid;
-	t->internal_ip4 = ip4;
-	if (ip6)
-		t->internal_ip6 = *ip6;
+	t->tsid = cfg->tsid;
+	t->owner_portid = cfg->owner_portid;
+	t->internal_ip4 = cfg->ip4;
+	if (cfg->ip6)
+		t->internal_ip6 = *cfg->ip6;
 	skb_queue_head_init(&t->txq);
 	INIT_WORK(&t->down_work, tscf_tunnel_down_work);
 	return t;
 }
 
-int tscf_tunnel_attach(struct net_device *dev, int fd, u64 tsid,
-		       __be32 ip4, const struct in6_addr *ip6,
+int tscf_tunnel_attach(struct net_device *dev, const struct tscf_tunnel_cfg *cfg,
 		       struct netlink_ext_ack *extack)
 {
 	struct tscf_dev *td = netdev_priv(dev);
@@ -389,12 +389,12 @@ int tscf_tunnel_attach(struct net_device *dev, int fd, u64 tsid,
 		NL_SET_ERR_MSG_MOD(extack, "device already has a tunnel: detach it first");
 		return -EEXIST;
 	}
-	if (!tsid || tsid == TSCF_TSID_NONE) {
+	if (!cfg->tsid || cfg->tsid == TSCF_TSID_NONE) {
 		NL_SET_ERR_MSG_MOD(extack, "TSID 0 and all-ones are never assigned");
 		return -EINVAL;
 	}
 
-	sock = sockfd_lookup(fd, &err);
+	sock = sockfd_lookup(cfg->fd, &err);
 	if (!sock) {
 		NL_SET_ERR_MSG_MOD(extack, "fd is not a socket of the caller");
 		return err;
@@ -409,7 +409,7 @@ int tscf_tunnel_attach(struct net_device *dev, int fd, u64 tsid,
 		goto err_put;
 
 	err = -ENOMEM;
-	t = tscf_tunnel_alloc(dev, sock, transport, tsid, ip4, ip6);
+	t = tscf_tunnel_alloc(dev, sock, transport, cfg);
 	if (!t)
 		goto err_put;
 
@@ -426,10 +426,10 @@ int tscf_tunnel_attach(struct net_device *dev, int fd, u64 tsid,
 	rcu_assign_pointer(td->tunnel, t);
 	if (transport != TSCF_TRANSPORT_UDP)
 		queue_work(tscf_wq, &t->rx_work);	/* bytes already queued */
-	netdev_info(dev, "tunnel up: TSID %016llx over %s\n", tsid,
+	netdev_info(dev, "tunnel up: TSID %016llx over %s\n", cfg->tsid,
 		    transport == TSCF_TRANSPORT_UDP ? "UDP" :
 		    transport == TSCF_TRANSPORT_TCP ? "TCP" : "kTLS");
-	tscf_nl_notify_tunnel(dev, tsid, TSCF_EVENT_UP, 0);
+	tscf_nl_notify_tunnel(dev, cfg->tsid, TSCF_EVENT_UP, 0);
 	if (td->encrypted)
 		tscf_enclevel_tunnels_changed(dev_net(dev));
 	else if (tscf_enclevel_demand(dev_net(dev)))
@@ -439,6 +439,27 @@ int tscf_tunnel_attach(struct net_device *dev, int fd, u64 tsid,
 err_put:
 	sockfd_put(sock);
 	return err;
+}
+
+/*
+ * The netlink socket portid in net closed: the tunnels it owned have no
+ * helper any more.  Atomic context (the netlink notifier chain): the
+ * detach itself runs from down_work.
+ */
+void tscf_tunnel_owner_gone(struct net *net, u32 portid)
+{
+	struct net_device *dev;
+	struct tscf_tunnel *t;
+
+	rcu_read_lock();
+	for_each_netdev_rcu(net, dev) {
+		if (dev->rtnl_link_ops != &tscf_link_ops)
+			continue;
+		t = rcu_dereference(((struct tscf_dev *)netdev_priv(dev))->tunnel);
+		if (t && t->owner_portid == portid)
+			tscf_tunnel_schedule_down(t, TSCF_DOWN_OWNER_GONE);
+	}
+	rcu_read_unlock();
 }
 
 static void tscf_wake_pair(struct net_device *dev)

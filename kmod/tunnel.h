@@ -45,6 +45,7 @@ struct tscf_tunnel {
 	__be32 internal_ip4;
 	struct in6_addr internal_ip6;
 	bool dead;
+	u32 owner_portid;		/* netlink socket that owns it, or 0 */
 
 	atomic64_t cnt[TSCF_CNT_MAX];
 
@@ -81,9 +82,18 @@ static inline void tscf_cnt_inc(struct tscf_tunnel *t,
 	atomic64_inc(&t->cnt[c]);
 }
 
-int tscf_tunnel_attach(struct net_device *dev, int fd, u64 tsid,
-		       __be32 ip4, const struct in6_addr *ip6,
+/* What TUNNEL_ATTACH asks for. */
+struct tscf_tunnel_cfg {
+	int fd;
+	u64 tsid;
+	__be32 ip4;
+	const struct in6_addr *ip6;
+	u32 owner_portid;	/* 0: none; else its close detaches the tunnel */
+};
+
+int tscf_tunnel_attach(struct net_device *dev, const struct tscf_tunnel_cfg *cfg,
 		       struct netlink_ext_ack *extack);
+void tscf_tunnel_owner_gone(struct net *net, u32 portid);
 void tscf_tunnel_detach(struct net_device *dev, u8 reason);
 void tscf_tunnel_schedule_down(struct tscf_tunnel *t, u8 reason);
 void tscf_tunnel_put(struct tscf_tunnel *t);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The internal address and MTU on the clear device, over rtnetlink. */
 #include <errno.h>
+#include <string.h>
 #include <net/if.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -71,6 +72,46 @@ int link_setup(int ifindex, const struct in_addr *ip4, unsigned int plen,
 	if (!rc && ip4->s_addr)
 		rc = with_route(do_addr, &a);
 	return rc;
+}
+
+struct flush_arg {
+	int ifindex;
+	struct in_addr keep;
+};
+
+static int do_flush4(struct nl_sock *sk, void *p)
+{
+	struct flush_arg *f = p;
+	struct nl_cache *cache;
+	struct nl_object *o;
+	int rc;
+
+	rc = rtnl_addr_alloc_cache(sk, &cache);
+	if (rc)
+		return rc;
+	for (o = nl_cache_get_first(cache); o && !rc; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *ra = (struct rtnl_addr *)o;
+		struct nl_addr *local = rtnl_addr_get_local(ra);
+
+		if (rtnl_addr_get_ifindex(ra) != f->ifindex ||
+		    rtnl_addr_get_family(ra) != AF_INET || !local ||
+		    !memcmp(nl_addr_get_binary_addr(local), &f->keep, 4))
+			continue;
+		rc = rtnl_addr_delete(sk, ra, 0);
+	}
+	nl_cache_free(cache);
+	return rc;
+}
+
+/*
+ * The helper owns the device's IPv4 addresses: a new session's address
+ * replaces whatever an earlier session (or a helper that died) left.
+ */
+int link_flush4(int ifindex, const struct in_addr *keep)
+{
+	struct flush_arg f = { .ifindex = ifindex, .keep = *keep };
+
+	return with_route(do_flush4, &f);
 }
 
 int link_unaddr(int ifindex, const struct in_addr *ip4, unsigned int plen)

@@ -87,7 +87,7 @@ static int send_ctrl(struct helper *h, int ifindex, uint8_t type, uint64_t tsid,
 /*
  * Configure a fresh transport: resume the session the helper had, if the
  * server still holds it, or else start a new one.  A new one may come with
- * another address: the old one leaves the device only then.
+ * another address: the old ones leave the device only then.
  */
 static int clear_config(struct helper *h, struct tscf_conn *c, bool *resumed,
 			char *err, size_t errlen)
@@ -116,8 +116,9 @@ static int clear_config(struct helper *h, struct tscf_conn *c, bool *resumed,
 	}
 	if (conn_config(c, 0, 0, &cfg, err, errlen))
 		return -1;
-	if (h->cfg.plen4 && h->cfg.ip4.s_addr != cfg.ip4.s_addr)
-		link_unaddr(h->ifindex, &h->cfg.ip4, h->cfg.plen4);
+	rc = link_flush4(h->ifindex, &cfg.ip4);
+	if (rc)
+		logmsg("%s: cannot remove old addresses: %s", h->o->dev, nl_geterror(rc));
 	h->cfg = cfg;
 	return 0;
 }
@@ -313,9 +314,11 @@ static void on_event(const struct tscf_ev *ev, void *arg)
 			static const char *const why[] = {
 				"down", "detached", "closed by the server",
 				"transport error", "protocol error", "device gone",
+				"its owner went away",
 			};
 
-			tunnel_lost(h, ev->ifindex == h->twin, why[ev->reason < 6 ? ev->reason : 0]);
+			tunnel_lost(h, ev->ifindex == h->twin,
+				    why[ev->reason < ARRAY_SIZE(why) ? ev->reason : 0]);
 		}
 		break;
 	case TSCF_CMD_ENC_DEMAND:

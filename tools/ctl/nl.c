@@ -142,6 +142,8 @@ int tnl_attach(struct tscf_nl *nl, int ifindex, int fd, uint64_t tsid,
 	nla_put_u64(msg, TSCF_TUNNEL_A_TSID, tsid);
 	if (ip4 && ip4->s_addr)
 		nla_put(msg, TSCF_TUNNEL_A_INTERNAL_IPV4, 4, ip4);
+	/* If this helper dies, nobody keeps the tunnel alive: let it go too. */
+	nla_put_flag(msg, TSCF_TUNNEL_A_OWNED);
 	nla_nest_end(msg, nest);
 	return request(nl, msg, err, errlen, NULL, NULL);
 }

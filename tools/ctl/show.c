@@ -22,7 +22,7 @@ static const char *const levels[] = { "unencrypted", "encrypted-only", "encrypte
 static const char *const paths[] = { "clear", "encrypted", "blocked" };
 static const char *const transports[] = { "?", "udp", "tcp", "tls", "dtls" };
 static const char *const reasons[] = { "-", "detached", "peer-closed", "sock-error",
-				       "proto-error", "dev-gone" };
+				       "proto-error", "dev-gone", "owner-gone" };
 
 struct out {
 	bool json;
@@ -248,7 +248,7 @@ static void on_monitor(const struct tscf_ev *ev, void *arg)
 		printf(json ? "{\"event\": \"tunnel-%s\", \"dev\": \"%s\", \"tsid\": \"%016llx\", \"reason\": \"%s\"}\n" :
 		       "%s: tunnel %s TSID %016llx (%s)\n",
 		       json ? event_names[ev->event % 6] : dev, json ? dev : event_names[ev->event % 6],
-		       (unsigned long long)ev->tsid, reasons[ev->reason % 6]);
+		       (unsigned long long)ev->tsid, reasons[ev->reason < ARRAY_SIZE(reasons) ? ev->reason : 0]);
 	} else if (ev->cmd == TSCF_CMD_ENC_DEMAND) {
 		printf(json ? "{\"event\": \"demand\", \"dev\": \"%s\", \"demand\": %u}\n" :
 		       "%s: encryption demand %u\n", dev, ev->demand);

@@ -3,6 +3,8 @@
 #ifndef TSCFCTL_H
 #define TSCFCTL_H
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <netinet/in.h>
@@ -89,6 +91,7 @@ int dtls_connect(struct tscf_conn *c, const char *host, uint16_t port,
 int link_setup(int ifindex, const struct in_addr *ip4, unsigned int plen,
 	       unsigned int mtu);
 int link_unaddr(int ifindex, const struct in_addr *ip4, unsigned int plen);
+int link_flush4(int ifindex, const struct in_addr *keep);
 
 /* helper.c */
 struct helper_opts {

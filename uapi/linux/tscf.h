@@ -90,6 +90,8 @@ enum tscf_tunnel_attr {
 	TSCF_TUNNEL_A_PEER,		/* binary: struct sockaddr_in/_in6 (read) */
 	TSCF_TUNNEL_A_STATS,		/* nest: enum tscf_stats_attr (read) */
 	TSCF_TUNNEL_A_PAD,
+	TSCF_TUNNEL_A_OWNED,		/* flag, attach only: detach when the
+					 * attaching netlink socket closes */
 	__TSCF_TUNNEL_A_MAX,
 };
 #define TSCF_TUNNEL_A_MAX (__TSCF_TUNNEL_A_MAX - 1)
@@ -140,6 +142,7 @@ enum tscf_down_reason {
 	TSCF_DOWN_SOCK_ERROR = 3,	/* transport error (reset, timeout) */
 	TSCF_DOWN_PROTO_ERROR = 4,	/* unparsable stream, TLS alert */
 	TSCF_DOWN_DEV_GONE = 5,		/* device deleted, module unloaded */
+	TSCF_DOWN_OWNER_GONE = 6,	/* its owner's netlink socket closed */
 };
 
 /* Where an application socket's traffic goes now. */

@@ -1,0 +1,33 @@
+#!/bin/sh
+# A helper that dies without a word (SIGKILL) takes its tunnels along: it
+# attached them as their owner, so when its netlink socket closes the
+# kernel detaches them (reason owner-gone) and the server sees the
+# connections close; a new helper can bring the device up again at once.
+. "$TSCF_TOP/selftests/lib.sh"
+require_module tscf
+tscfd_topology killed DTTE
+ue_tscf0
+tscfctl_up tcp
+ip netns exec "$UE" $APP --proto udp --dst 10.100.0.1 --port 7000 level:2 \
+	waitpath:encrypted sleep:30 > /dev/null 2>&1 &
+at_exit "kill $! 2>/dev/null"
+wait_for 30 has_tunnel "$UE" tscf0s || fail "no encrypted tunnel: $(cat "$TMPD/ctl.log")"
+
+start_listener "$UE" "$TMPD/events" 6
+kill -KILL "$CTL_PID"
+wait_for 5 sh -c "! ip netns exec $UE $TSCF_NL dev tscf0 | grep -q '\"tunnel\"'" ||
+	fail "the clear tunnel outlived its helper"
+wait_for 5 sh -c "! ip netns exec $UE $TSCF_NL dev tscf0s | grep -q '\"tunnel\"'" ||
+	fail "the encrypted tunnel outlived its helper"
+wait $LISTENER
+expect_eq "owner-gone events" \
+	"$(grep '"cmd": "TUNNEL_EVENT"' "$TMPD/events" | grep -c '"reason": 6')" 2
+wait_for 5 sh -c "[ \"\$(ip netns exec $SRV $TSCFD --stats -s $TMPD/tscfd.sock | awk '/^tunnels:/ { print \$2 }')\" = 0 ]" ||
+	fail "the server still holds the tunnels"
+
+rm -f /run/tscf/tscf0.pid
+tscfctl_up tcp "$TMPD/ctl2.log"
+ip netns exec "$UE" ping -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "ping after a new helper"
+ip netns exec "$UE" "$CTL" down tscf0
+wait $CTL_PID
+echo ok
