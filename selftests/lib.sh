@@ -203,7 +203,8 @@ tscf-interface
     port 4000
     certificate $2/server.pem
     private-key $2/server.key
-    local-address-pool-v4 10.100.0.0/16
+    local-address-pool-v4 10.100.0.0/16${TSCFD_POOL6:+
+    local-address-pool-v6 $TSCFD_POOL6}
     dns 10.100.0.1
     max-tunnels ${TSCFD_MAX_TUNNELS:-200000}
     assigned-services $3
@@ -243,10 +244,16 @@ tscfd_start() {
 	wait_for 10 sh -c "[ \$(grep -c ready $TMPD/tscfd.log) -gt ${n:-0} ]" ||
 		fail "tscfd did not start: $(cat "$TMPD/tscfd.log")"
 	ip -n "$SRV" addr add 10.100.0.1/16 dev tscfs0
+	[ -z "${TSCFD_POOL6:-}" ] || ip -n "$SRV" addr add "${TSCFD_POOL6%::/*}::1/${TSCFD_POOL6#*/}" dev tscfs0 nodad
 	ip -n "$SRV" link set tscfs0 up
 }
 
 # tscfd_stat NAME: one counter of the running server.
 tscfd_stat() {
 	ip netns exec "$SRV" "$TSCFD" --stats -s "$TMPD/tscfd.sock" | awk -v k="$1:" '$1 == k { print $2 }'
+}
+
+# tscfd_stat_is NAME VALUE: for wait_for.
+tscfd_stat_is() {
+	[ "$(tscfd_stat "$1")" = "$2" ]
 }

@@ -12,7 +12,7 @@ done
 expect_eq "config requests" "$(tscfd_stat config_req)" 2
 expect_eq "keepalives" "$(tscfd_stat keepalive_req)" 2
 expect_eq "releases" "$(tscfd_stat release_req)" 2
-wait_for 3 sh -c "[ \"\$(ip netns exec $SRV $TSCFD --stats -s $TMPD/tscfd.sock | awk '/^tunnels:/ { print \$2 }')\" = 0 ]" ||
+wait_for 3 tscfd_stat_is tunnels 0 ||
 	fail "tunnels left open after release"
 grep -q 'up: clear, internal 10.100.0.2' "$TMPD/tscfd.log" || fail "no tunnel-up log line"
 grep -q 'released by the client' "$TMPD/tscfd.log" || fail "no release log line"

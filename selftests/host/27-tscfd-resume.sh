@@ -13,6 +13,6 @@ expect_eq "resumed" "$(tscfd_stat resumed)" 2
 expect_eq "refused resumes" "$(tscfd_stat refused_resume)" 2
 grep -q 'closed: resumed on a new transport' "$TMPD/tscfd.log" || fail "no log line for the move"
 grep -q 'up: clear (resumed), internal 10.100.0.2' "$TMPD/tscfd.log" || fail "no resumed-up log line"
-wait_for 3 sh -c "[ \"\$(ip netns exec $SRV $TSCFD --stats -s $TMPD/tscfd.sock | awk '/^sessions:/ { print \$2 }')\" = 0 ]" ||
+wait_for 3 tscfd_stat_is sessions 0 ||
 	fail "sessions left after release"
 echo ok

@@ -68,7 +68,7 @@ for tr in udp tcp; do
 	wait $CTL_PID || fail "$tr: helper exit: $(cat "$TMPD/ctl-$tr.log")"
 	grep -q 'released and detached' "$TMPD/ctl-$tr.log" || fail "$tr: no release"
 done
-wait_for 5 sh -c "[ \"\$(ip netns exec $SRV $TSCFD --stats -s $TMPD/tscfd.sock | awk '/^tunnels:/ { print \$2 }')\" = 0 ]" ||
+wait_for 10 tscfd_stat_is tunnels 0 ||
 	fail "tunnels left on the server"
 
 kill -INT $cap; wait $cap 2>/dev/null

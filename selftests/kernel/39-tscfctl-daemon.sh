@@ -34,6 +34,6 @@ grep -qF '{"recv": "echo:DAEMON-ENC", "ok": true}' "$TMPD/app" ||
 ip netns exec "$UE" "$CTL" down tscf0 || fail "down"
 kill -0 "$pid" 2>/dev/null && fail "the daemon survived down"
 has_tunnel "$UE" tscf0 && fail "tunnel left attached"
-wait_for 5 sh -c "[ \"\$(ip netns exec $SRV $TSCFD --stats -s $TMPD/tscfd.sock | awk '/^tunnels:/ { print \$2 }')\" = 0 ]" ||
-	fail "the server still has tunnels: no release"
+wait_for 10 tscfd_stat_is tunnels 0 ||
+	fail "the server still has $(tscfd_stat tunnels) tunnels: no release"
 echo ok

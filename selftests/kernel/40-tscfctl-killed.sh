@@ -22,8 +22,8 @@ wait_for 5 sh -c "! ip netns exec $UE $TSCF_NL dev tscf0s | grep -q '\"tunnel\"'
 wait $LISTENER
 expect_eq "owner-gone events" \
 	"$(grep '"cmd": "TUNNEL_EVENT"' "$TMPD/events" | grep -c '"reason": 6')" 2
-wait_for 5 sh -c "[ \"\$(ip netns exec $SRV $TSCFD --stats -s $TMPD/tscfd.sock | awk '/^tunnels:/ { print \$2 }')\" = 0 ]" ||
-	fail "the server still holds the tunnels"
+wait_for 10 tscfd_stat_is tunnels 0 ||
+	fail "the server still holds $(tscfd_stat tunnels) tunnels"
 
 rm -f /run/tscf/tscf0.pid
 tscfctl_up tcp "$TMPD/ctl2.log"

@@ -163,6 +163,8 @@ def decode_dev(at):
                'transport': t[T['TRANSPORT']][0]}
         if T['INTERNAL_IPV4'] in t:
             tun['internal_ipv4'] = socket.inet_ntoa(t[T['INTERNAL_IPV4']])
+        if T['INTERNAL_IPV6'] in t:
+            tun['internal_ipv6'] = socket.inet_ntop(socket.AF_INET6, t[T['INTERNAL_IPV6']])
         st = parse_attrs(t.get(T['STATS'], b''))
         tun['stats'] = {STATS[k - 1]: struct.unpack('=Q', v)[0]
                         for k, v in st.items() if 0 < k <= len(STATS)}

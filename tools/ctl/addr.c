@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The internal address and MTU on the clear device, over rtnetlink. */
+/*
+ * The internal addresses and MTU on the clear device, over rtnetlink.
+ * The helper owns the device's global addresses: a new session's replace
+ * whatever an earlier session (or a helper that died) left there.
+ */
 #include <errno.h>
-#include <string.h>
 #include <net/if.h>
+#include <string.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 
@@ -14,7 +18,7 @@ static int with_route(int (*fn)(struct nl_sock *, void *), void *arg)
 	int rc;
 
 	if (!sk || nl_connect(sk, NETLINK_ROUTE))
-		return -EIO;
+		return -NLE_NOMEM;
 	rc = fn(sk, arg);
 	nl_socket_free(sk);
 	return rc;
@@ -22,7 +26,8 @@ static int with_route(int (*fn)(struct nl_sock *, void *), void *arg)
 
 struct addr_arg {
 	int ifindex;
-	const struct in_addr *ip4;
+	int family;
+	const void *addr;
 	unsigned int plen, mtu;
 	bool del;
 };
@@ -31,12 +36,16 @@ static int do_addr(struct nl_sock *sk, void *p)
 {
 	struct addr_arg *a = p;
 	struct rtnl_addr *ra = rtnl_addr_alloc();
-	struct nl_addr *local = nl_addr_build(AF_INET, a->ip4, 4);
+	struct nl_addr *local = nl_addr_build(a->family, a->addr,
+					      a->family == AF_INET ? 4 : 16);
 	int rc;
 
 	nl_addr_set_prefixlen(local, (int)a->plen);
 	rtnl_addr_set_ifindex(ra, a->ifindex);
 	rtnl_addr_set_local(ra, local);
+	/* A point-to-point tunnel has no neighbours to detect duplicates with. */
+	if (a->family == AF_INET6)
+		rtnl_addr_set_flags(ra, IFA_F_NODAD);
 	rc = a->del ? rtnl_addr_delete(sk, ra, 0) : rtnl_addr_add(sk, ra, NLM_F_REPLACE);
 	rtnl_addr_put(ra);
 	nl_addr_put(local);
@@ -61,25 +70,66 @@ static int do_link(struct nl_sock *sk, void *p)
 	return rc;
 }
 
-int link_setup(int ifindex, const struct in_addr *ip4, unsigned int plen,
-	       unsigned int mtu)
+static int one_addr(int ifindex, int family, const void *addr, unsigned int plen,
+		    bool del)
 {
-	struct addr_arg a = { .ifindex = ifindex, .ip4 = ip4, .plen = plen ? plen : 32,
-			      .mtu = mtu };
+	struct addr_arg a = { .ifindex = ifindex, .family = family, .addr = addr,
+			      .plen = plen, .del = del };
+
+	return with_route(do_addr, &a);
+}
+
+static bool has_ip6(const struct tscf_config *cfg)
+{
+	return !IN6_IS_ADDR_UNSPECIFIED(&cfg->ip6);
+}
+
+/* Up, MTU, and the session's addresses; 0 or a libnl error. */
+int link_setup(int ifindex, const struct tscf_config *cfg, char *err, size_t errlen)
+{
+	struct addr_arg a = { .ifindex = ifindex, .mtu = cfg->mtu };
 	int rc;
 
 	rc = with_route(do_link, &a);
-	if (!rc && ip4->s_addr)
-		rc = with_route(do_addr, &a);
-	return rc;
+	if (!rc && cfg->ip4.s_addr)
+		rc = one_addr(ifindex, AF_INET, &cfg->ip4, cfg->plen4 ? cfg->plen4 : 32,
+			      false);
+	if (rc) {
+		snprintf(err, errlen, "cannot set the internal address: %s", nl_geterror(rc));
+		return rc;
+	}
+	/* A device with IPv6 disabled still carries the session's IPv4. */
+	if (has_ip6(cfg) &&
+	    one_addr(ifindex, AF_INET6, &cfg->ip6, cfg->plen6 ? cfg->plen6 : 128, false))
+		snprintf(err, errlen, "IPv6 is disabled on the device: its internal "
+			 "IPv6 address is not used");
+	return 0;
+}
+
+int link_unaddr(int ifindex, const struct tscf_config *cfg)
+{
+	if (cfg->ip4.s_addr)
+		one_addr(ifindex, AF_INET, &cfg->ip4, cfg->plen4 ? cfg->plen4 : 32, true);
+	if (has_ip6(cfg))
+		one_addr(ifindex, AF_INET6, &cfg->ip6, cfg->plen6 ? cfg->plen6 : 128, true);
+	return 0;
 }
 
 struct flush_arg {
 	int ifindex;
-	struct in_addr keep;
+	const struct tscf_config *keep;
 };
 
-static int do_flush4(struct nl_sock *sk, void *p)
+static bool kept(const struct tscf_config *keep, struct rtnl_addr *ra)
+{
+	const void *a = nl_addr_get_binary_addr(rtnl_addr_get_local(ra));
+
+	if (rtnl_addr_get_family(ra) == AF_INET)
+		return !memcmp(a, &keep->ip4, 4);
+	return !memcmp(a, &keep->ip6, 16);
+}
+
+static int do_flush(struct nl_sock *sk, void *p)
 {
 	struct flush_arg *f = p;
 	struct nl_cache *cache;
@@ -91,11 +141,12 @@ static int do_flush4(struct nl_sock *sk, void *p)
 		return rc;
 	for (o = nl_cache_get_first(cache); o && !rc; o = nl_cache_get_next(o)) {
 		struct rtnl_addr *ra = (struct rtnl_addr *)o;
-		struct nl_addr *local = rtnl_addr_get_local(ra);
+		int family = rtnl_addr_get_family(ra);
 
 		if (rtnl_addr_get_ifindex(ra) != f->ifindex ||
-		    rtnl_addr_get_family(ra) != AF_INET || !local ||
-		    !memcmp(nl_addr_get_binary_addr(local), &f->keep, 4))
+		    (family != AF_INET && family != AF_INET6) ||
+		    rtnl_addr_get_scope(ra) != RT_SCOPE_UNIVERSE ||
+		    !rtnl_addr_get_local(ra) || kept(f->keep, ra))
 			continue;
 		rc = rtnl_addr_delete(sk, ra, 0);
 	}
@@ -103,21 +154,10 @@ static int do_flush4(struct nl_sock *sk, void *p)
 	return rc;
 }
 
-/*
- * The helper owns the device's IPv4 addresses: a new session's address
- * replaces whatever an earlier session (or a helper that died) left.
- */
-int link_flush4(int ifindex, const struct in_addr *keep)
+/* Remove the device's global addresses other than the session's. */
+int link_flush(int ifindex, const struct tscf_config *keep)
 {
-	struct flush_arg f = { .ifindex = ifindex, .keep = *keep };
+	struct flush_arg f = { .ifindex = ifindex, .keep = keep };
 
-	return with_route(do_flush4, &f);
-}
-
-int link_unaddr(int ifindex, const struct in_addr *ip4, unsigned int plen)
-{
-	struct addr_arg a = { .ifindex = ifindex, .ip4 = ip4, .plen = plen ? plen : 32,
-			      .del = true };
-
-	return ip4->s_addr ? with_route(do_addr, &a) : 0;
+	return with_route(do_flush, &f);
 }

@@ -210,6 +210,7 @@ static int config_exchange(struct tscf_conn *c, uint64_t tsid, uint64_t assoc,
 	struct tscf_msg m;
 	struct tscf_enc e;
 	uint32_t seq = next_seq(), mask = 0;
+	uint8_t plen6;
 	uint16_t code;
 	int len, rc;
 
@@ -239,6 +240,12 @@ static int config_exchange(struct tscf_conn *c, uint64_t tsid, uint64_t assoc,
 	t = tscf_msg_find(&m, TSCF_TLV_INTERNAL_IPV4_MASK, NULL);
 	if (t && !tscf_tlv_u32(t, &mask))
 		cfg->plen4 = (unsigned int)__builtin_popcount(mask);
+	t = tscf_msg_find(&m, TSCF_TLV_INTERNAL_IPV6, NULL);
+	if (t)
+		tscf_tlv_in6(t, &cfg->ip6);
+	t = tscf_msg_find(&m, TSCF_TLV_INTERNAL_IPV6_PLEN, NULL);
+	if (t && !tscf_tlv_u8(t, &plen6))
+		cfg->plen6 = plen6;
 	t = tscf_msg_find(&m, TSCF_TLV_KEEPALIVE, NULL);
 	if (!t || tscf_tlv_u32(t, &cfg->keepalive) || !cfg->keepalive)
 		cfg->keepalive = 30;

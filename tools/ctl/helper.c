@@ -116,7 +116,7 @@ static int clear_config(struct helper *h, struct tscf_conn *c, bool *resumed,
 	}
 	if (conn_config(c, 0, 0, &cfg, err, errlen))
 		return -1;
-	rc = link_flush4(h->ifindex, &cfg.ip4);
+	rc = link_flush(h->ifindex, &cfg);
 	if (rc)
 		logmsg("%s: cannot remove old addresses: %s", h->o->dev, nl_geterror(rc));
 	h->cfg = cfg;
@@ -135,15 +135,15 @@ static int clear_up(struct helper *h)
 		logmsg("%s: %s", h->o->dev, err);
 		return -1;
 	}
-	rc = link_setup(h->ifindex, &h->cfg.ip4, h->cfg.plen4, h->cfg.mtu);
+	err[0] = 0;
+	rc = link_setup(h->ifindex, &h->cfg, err, sizeof(err));
+	if (err[0])
+		logmsg("%s: %s", h->o->dev, err);
 	if (rc) {
-		logmsg("%s: cannot set the internal address: %s", h->o->dev,
-		       nl_geterror(rc));
 		conn_close(&c);
 		return -1;
 	}
-	rc = tnl_attach(&h->cmd, h->ifindex, c.fd, h->cfg.tsid, &h->cfg.ip4, err,
-		       sizeof(err));
+	rc = tnl_attach(&h->cmd, h->ifindex, c.fd, &h->cfg, err, sizeof(err));
 	close(c.fd);
 	if (rc) {
 		logmsg("%s: attach failed: %s%s%s", h->o->dev, tnl_strerror(rc),
@@ -219,10 +219,9 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 	}
 	tls_handover(&c);
 	/* The twin carries no address of its own, but must be up to receive. */
-	rc = link_setup(h->twin, &(struct in_addr){ 0 }, 0, cfg.mtu);
+	rc = link_setup(h->twin, &(struct tscf_config){ .mtu = cfg.mtu }, err, sizeof(err));
 	if (!rc)
-		rc = tnl_attach(&h->cmd, h->twin, c.fd, cfg.tsid, &cfg.ip4, err,
-				sizeof(err));
+		rc = tnl_attach(&h->cmd, h->twin, c.fd, &cfg, err, sizeof(err));
 	close(c.fd);
 	if (rc) {
 		logmsg("%s: attach to the twin failed: %s%s%s", h->o->dev,
@@ -396,8 +395,8 @@ static void shutdown_tunnels(struct helper *h)
 	if (h->clear.up && !h->enc_only)
 		tnl_detach(&h->cmd, h->ifindex);
 	/* Kept while the tunnel was down, for a resume: not any more. */
-	if (!h->enc_only && h->cfg.plen4)
-		link_unaddr(h->ifindex, &h->cfg.ip4, h->cfg.plen4);
+	if (!h->enc_only)
+		link_unaddr(h->ifindex, &h->cfg);
 	logmsg("%s: released and detached", h->o->dev);
 }
 

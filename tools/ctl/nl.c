@@ -130,8 +130,8 @@ static struct nl_msg *new_msg(struct tscf_nl *nl, int cmd, int flags)
 	return msg;
 }
 
-int tnl_attach(struct tscf_nl *nl, int ifindex, int fd, uint64_t tsid,
-	      const struct in_addr *ip4, char *err, size_t errlen)
+int tnl_attach(struct tscf_nl *nl, int ifindex, int fd, const struct tscf_config *cfg,
+	       char *err, size_t errlen)
 {
 	struct nl_msg *msg = new_msg(nl, TSCF_CMD_TUNNEL_ATTACH, 0);
 	struct nlattr *nest;
@@ -139,9 +139,11 @@ int tnl_attach(struct tscf_nl *nl, int ifindex, int fd, uint64_t tsid,
 	nla_put_u32(msg, TSCF_A_IFINDEX, ifindex);
 	nest = nla_nest_start(msg, TSCF_A_TUNNEL);
 	nla_put_u32(msg, TSCF_TUNNEL_A_FD, fd);
-	nla_put_u64(msg, TSCF_TUNNEL_A_TSID, tsid);
-	if (ip4 && ip4->s_addr)
-		nla_put(msg, TSCF_TUNNEL_A_INTERNAL_IPV4, 4, ip4);
+	nla_put_u64(msg, TSCF_TUNNEL_A_TSID, cfg->tsid);
+	if (cfg->ip4.s_addr)
+		nla_put(msg, TSCF_TUNNEL_A_INTERNAL_IPV4, 4, &cfg->ip4);
+	if (!IN6_IS_ADDR_UNSPECIFIED(&cfg->ip6))
+		nla_put(msg, TSCF_TUNNEL_A_INTERNAL_IPV6, 16, &cfg->ip6);
 	/* If this helper dies, nobody keeps the tunnel alive: let it go too. */
 	nla_put_flag(msg, TSCF_TUNNEL_A_OWNED);
 	nla_nest_end(msg, nest);

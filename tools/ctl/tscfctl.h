@@ -26,8 +26,9 @@ struct tscf_nl {
 
 int tnl_open(struct tscf_nl *nl, bool events);
 void tnl_close(struct tscf_nl *nl);
-int tnl_attach(struct tscf_nl *nl, int ifindex, int fd, uint64_t tsid,
-	      const struct in_addr *ip4, char *err, size_t errlen);
+struct tscf_config;
+int tnl_attach(struct tscf_nl *nl, int ifindex, int fd, const struct tscf_config *cfg,
+	       char *err, size_t errlen);
 int tnl_detach(struct tscf_nl *nl, int ifindex);
 int tnl_set_linger(struct tscf_nl *nl, int ifindex, uint32_t ms, char *err,
 		   size_t errlen);
@@ -62,6 +63,8 @@ struct tscf_config {
 	uint64_t tsid;
 	struct in_addr ip4;
 	unsigned int plen4;
+	struct in6_addr ip6;		/* :: when the server gave none */
+	unsigned int plen6;
 	uint32_t keepalive;
 	uint16_t mtu;
 };
@@ -88,10 +91,9 @@ int dtls_connect(struct tscf_conn *c, const char *host, uint16_t port,
 		 const char *ca, char *err, size_t errlen);
 
 /* addr.c: rtnetlink */
-int link_setup(int ifindex, const struct in_addr *ip4, unsigned int plen,
-	       unsigned int mtu);
-int link_unaddr(int ifindex, const struct in_addr *ip4, unsigned int plen);
-int link_flush4(int ifindex, const struct in_addr *keep);
+int link_setup(int ifindex, const struct tscf_config *cfg, char *err, size_t errlen);
+int link_unaddr(int ifindex, const struct tscf_config *cfg);
+int link_flush(int ifindex, const struct tscf_config *keep);
 
 /* helper.c */
 struct helper_opts {
