@@ -6,19 +6,16 @@
 # wire, and the encrypted tunnel is released when no socket needs it.
 TSCF_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$TSCF_TOP/selftests/lib.sh"
-CTL="$TSCF_TOP/tools/tscfctl"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 say "A UE and a tunneling server (tscfd) on one link; tscfd serves TCP/UDP on port 4000 and TLS on 4001, DTTE enabled"
 tscfd_topology demo DTTE
 ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-ip netns exec "$SRV" tshark -q -i veth-srv -w "$TMPD/wire.pcapng" -f 'tcp or udp' 2>"$TMPD/tshark.err" &
-cap=$!
-wait_for 20 grep -q Capturing "$TMPD/tshark.err"
+capture_start "$SRV" veth-srv "$TMPD/wire.pcapng"
+cap=$CAPTURE
 run ip -n "$UE" link add tscf0 type tscf
-ifindex=$(ip netns exec "$UE" cat /sys/class/net/tscf0/ifindex)
-ip netns exec "$UE" $TSCF_NL raw 2 1:u32:$ifindex 13:u32:2000	# linger 2 s
+run ip netns exec "$UE" "$CTL" set tscf0 linger 2000
 
 say "1. The clear tunnel comes up first (UDP): configuration exchange, address, attach"
 ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport udp ca "$TMPD/ca.pem" \
@@ -74,13 +71,13 @@ wait_for 15 grep -q 'encrypted tunnel released' "$TMPD/ctl.log" && grep 'release
 ip netns exec "$SRV" "$TSCFD" --stats -s "$TMPD/tscfd.sock" | grep -E '^(tunnels|encrypted_tunnels|dtte_granted|flow_bind):' | sed 's/^/   tscfd /'
 
 say "5. The capture on the UE-server link: which payloads were readable?"
-kill -INT $cap; wait $cap 2>/dev/null
+capture_stop $cap
 for m in HELLO-clear HELLO-preferred SECRET-only; do
-	n=$(tshark -r "$TMPD/wire.pcapng" -Y "frame contains \"$m\"" 2>/dev/null | wc -l)
+	n=$(capture_count "$TMPD/wire.pcapng" "frame contains \"$m\"")
 	printf '   %-18s readable in %s frame(s)\n' "$m" "$n"
 done
 printf '   TLS records on port 4001: %s\n' \
-	"$(tshark -r "$TMPD/wire.pcapng" -Y 'tcp.port == 4001 && tls.record' 2>/dev/null | wc -l)"
+	"$(capture_count "$TMPD/wire.pcapng" 'tcp.port == 4001 && tls.record')"
 
 say "6. tscfctl down: configuration release, detach"
 run ip netns exec "$UE" "$CTL" down tscf0

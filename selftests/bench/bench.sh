@@ -73,6 +73,14 @@ done
 stats "wireguard: first ping, handshake included" "$wg_first"
 stats "wireguard: ping, session up" "$wg_up"
 
+# latency_rows CASE FILE: the two rows of one dtte_latency.py run.
+latency_rows() {
+	for k in send echo; do
+		stats "tscf: setsockopt(encrypted-only) to first $k, $1" \
+			"$(python3 -c "import json,sys; print(*json.load(open(sys.argv[1]))['first_${k}_ms'])" "$2")"
+	done
+}
+
 # Run inside the UE namespace: the python helpers talk to the service.
 dtte_latency() {
 	py="python3 $TSCF_TOP/selftests/bench/dtte_latency.py 10.100.0.1 7000"
@@ -88,14 +96,8 @@ dtte_latency() {
 	wait_for 30 has_tunnel "$UE" tscf0s || fail "no encrypted tunnel for the holder"
 	ip netns exec "$UE" $py 20 > "$TMPD/lat-up" || fail "latency, tunnel up"
 	kill $holder
-	mv "$TMPD/lat-up" "$TMPD/lat-tunnel up"
-	mv "$TMPD/lat-demand" "$TMPD/lat-on demand"
-	for f in "tunnel up" "on demand"; do
-		for k in send echo; do
-			stats "tscf: setsockopt(encrypted-only) to first $k, $f" \
-				"$(python3 -c "import json,sys; print(*json.load(open(sys.argv[1]))['first_${k}_ms'])" "$TMPD/lat-$f")"
-		done
-	done
+	latency_rows "tunnel up" "$TMPD/lat-up"
+	latency_rows "on demand" "$TMPD/lat-demand"
 	ip netns exec "$UE" "$CTL" set tscf0 linger 5000
 }
 

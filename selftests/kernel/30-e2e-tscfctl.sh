@@ -12,10 +12,8 @@ ue_tscf0
 
 ip netns exec "$SRV" iperf3 -s -D -I "$TMPD/iperf.pid"
 at_exit "[ -f $TMPD/iperf.pid ] && kill \$(cat $TMPD/iperf.pid) 2>/dev/null"
-ip netns exec "$SRV" tshark -q -i veth-srv -w "$TMPD/cap.pcapng" -f 'tcp or udp' 2>"$TMPD/tshark.err" &
-cap=$!
-at_exit "kill $cap 2>/dev/null"
-wait_for 20 grep -q Capturing "$TMPD/tshark.err" || fail "tshark did not start: $(cat "$TMPD/tshark.err")"
+capture_start "$SRV" veth-srv "$TMPD/cap.pcapng"
+cap=$CAPTURE
 
 for tr in udp tcp; do
 	tscfctl_up $tr "$TMPD/ctl-$tr.log"
@@ -71,10 +69,10 @@ done
 wait_for 10 tscfd_stat_is tunnels 0 ||
 	fail "tunnels left on the server"
 
-kill -INT $cap; wait $cap 2>/dev/null
-plain=$(tshark -r "$TMPD/cap.pcapng" -Y 'frame contains "PLAINTEXT-MARK"' 2>/dev/null | wc -l)
-canary=$(tshark -r "$TMPD/cap.pcapng" -Y 'frame contains "CANARY"' 2>/dev/null | wc -l)
-tls=$(tshark -r "$TMPD/cap.pcapng" -Y 'tcp.port == 4001 && tls.record.content_type == 23' 2>/dev/null | wc -l)
+capture_stop $cap
+plain=$(capture_count "$TMPD/cap.pcapng" 'frame contains "PLAINTEXT-MARK"')
+canary=$(capture_count "$TMPD/cap.pcapng" 'frame contains "CANARY"')
+tls=$(capture_count "$TMPD/cap.pcapng" 'tcp.port == 4001 && tls.record.content_type == 23')
 log "capture: $plain clear frames with the plain mark, $canary with the canary, $tls TLS records on 4001"
 [ "$plain" -ge 2 ] || fail "the capture does not show clear traffic"
 expect_eq "canary frames on the wire" "$canary" 0

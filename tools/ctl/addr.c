@@ -17,9 +17,11 @@ static int with_route(int (*fn)(struct nl_sock *, void *), void *arg)
 	struct nl_sock *sk = nl_socket_alloc();
 	int rc;
 
-	if (!sk || nl_connect(sk, NETLINK_ROUTE))
+	if (!sk)
 		return -NLE_NOMEM;
-	rc = fn(sk, arg);
+	rc = nl_connect(sk, NETLINK_ROUTE);
+	if (!rc)
+		rc = fn(sk, arg);
 	nl_socket_free(sk);
 	return rc;
 }
@@ -79,9 +81,14 @@ static int one_addr(int ifindex, int family, const void *addr, unsigned int plen
 	return with_route(do_addr, &a);
 }
 
-static bool has_ip6(const struct tscf_config *cfg)
+static int session_ip4(int ifindex, const struct tscf_config *cfg, bool del)
 {
-	return !IN6_IS_ADDR_UNSPECIFIED(&cfg->ip6);
+	return one_addr(ifindex, AF_INET, &cfg->ip4, cfg->plen4 ? cfg->plen4 : 32, del);
+}
+
+static int session_ip6(int ifindex, const struct tscf_config *cfg, bool del)
+{
+	return one_addr(ifindex, AF_INET6, &cfg->ip6, cfg->plen6 ? cfg->plen6 : 128, del);
 }
 
 /* Up, MTU, and the session's addresses; 0 or a libnl error. */
@@ -92,26 +99,27 @@ int link_setup(int ifindex, const struct tscf_config *cfg, char *err, size_t err
 
 	rc = with_route(do_link, &a);
 	if (!rc && cfg->ip4.s_addr)
-		rc = one_addr(ifindex, AF_INET, &cfg->ip4, cfg->plen4 ? cfg->plen4 : 32,
-			      false);
+		rc = session_ip4(ifindex, cfg, false);
 	if (rc) {
 		snprintf(err, errlen, "cannot set the internal address: %s", nl_geterror(rc));
 		return rc;
 	}
-	/* A device with IPv6 disabled still carries the session's IPv4. */
-	if (has_ip6(cfg) &&
-	    one_addr(ifindex, AF_INET6, &cfg->ip6, cfg->plen6 ? cfg->plen6 : 128, false))
-		snprintf(err, errlen, "IPv6 is disabled on the device: its internal "
-			 "IPv6 address is not used");
+	/* A device with IPv6 disabled (say) still carries the session's IPv4. */
+	if (tscf_config_has_ip6(cfg)) {
+		rc = session_ip6(ifindex, cfg, false);
+		if (rc)
+			snprintf(err, errlen, "cannot set the internal IPv6 address, "
+				 "IPv4 only: %s", nl_geterror(rc));
+	}
 	return 0;
 }
 
 int link_unaddr(int ifindex, const struct tscf_config *cfg)
 {
 	if (cfg->ip4.s_addr)
-		one_addr(ifindex, AF_INET, &cfg->ip4, cfg->plen4 ? cfg->plen4 : 32, true);
-	if (has_ip6(cfg))
-		one_addr(ifindex, AF_INET6, &cfg->ip6, cfg->plen6 ? cfg->plen6 : 128, true);
+		session_ip4(ifindex, cfg, true);
+	if (tscf_config_has_ip6(cfg))
+		session_ip6(ifindex, cfg, true);
 	return 0;
 }
 

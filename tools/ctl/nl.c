@@ -142,7 +142,7 @@ int tnl_attach(struct tscf_nl *nl, int ifindex, int fd, const struct tscf_config
 	nla_put_u64(msg, TSCF_TUNNEL_A_TSID, cfg->tsid);
 	if (cfg->ip4.s_addr)
 		nla_put(msg, TSCF_TUNNEL_A_INTERNAL_IPV4, 4, &cfg->ip4);
-	if (!IN6_IS_ADDR_UNSPECIFIED(&cfg->ip6))
+	if (tscf_config_has_ip6(cfg))
 		nla_put(msg, TSCF_TUNNEL_A_INTERNAL_IPV6, 16, &cfg->ip6);
 	/* If this helper dies, nobody keeps the tunnel alive: let it go too. */
 	nla_put_flag(msg, TSCF_TUNNEL_A_OWNED);

@@ -232,12 +232,14 @@ static void on_monitor(const struct tscf_ev *ev, void *arg)
 {
 	bool json = *(bool *)arg;
 	char dev[IF_NAMESIZE] = "-";
+	const char *event = event_names[ev->event < ARRAY_SIZE(event_names) ? ev->event : 0];
+	const char *reason = reasons[ev->reason < ARRAY_SIZE(reasons) ? ev->reason : 0];
 	struct tscf_msg m;
 
 	if (ev->ifindex)
 		if_indextoname(ev->ifindex, dev);
 	if (ev->cmd == TSCF_CMD_SOCK_EVENT && ev->sock) {
-		print_sock(ev->sock, json, event_names[ev->event % 6]);
+		print_sock(ev->sock, json, event);
 		if (json)
 			printf("\n");
 	} else if (ev->cmd == TSCF_CMD_CTRL_RECV && !tscf_msg_decode(ev->frame, ev->frame_len, &m)) {
@@ -247,12 +249,11 @@ static void on_monitor(const struct tscf_ev *ev, void *arg)
 	} else if (ev->cmd == TSCF_CMD_TUNNEL_EVENT) {
 		printf(json ? "{\"event\": \"tunnel-%s\", \"dev\": \"%s\", \"tsid\": \"%016llx\", \"reason\": \"%s\"}\n" :
 		       "%s: tunnel %s TSID %016llx (%s)\n",
-		       json ? event_names[ev->event % 6] : dev, json ? dev : event_names[ev->event % 6],
-		       (unsigned long long)ev->tsid, reasons[ev->reason < ARRAY_SIZE(reasons) ? ev->reason : 0]);
+		       json ? event : dev, json ? dev : event, (unsigned long long)ev->tsid, reason);
 	} else if (ev->cmd == TSCF_CMD_ENC_DEMAND) {
 		printf(json ? "{\"event\": \"demand\", \"dev\": \"%s\", \"demand\": %u}\n" :
 		       "%s: encryption demand %u\n", dev, ev->demand);
-	} else if (ev->cmd < (int)(sizeof(cmd_names) / sizeof(cmd_names[0])) && cmd_names[ev->cmd]) {
+	} else if ((size_t)ev->cmd < ARRAY_SIZE(cmd_names) && cmd_names[ev->cmd]) {
 		printf("%s: %s\n", dev, cmd_names[ev->cmd]);
 	}
 	fflush(stdout);

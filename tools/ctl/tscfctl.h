@@ -69,6 +69,11 @@ struct tscf_config {
 	uint16_t mtu;
 };
 
+static inline bool tscf_config_has_ip6(const struct tscf_config *cfg)
+{
+	return !IN6_IS_ADDR_UNSPECIFIED(&cfg->ip6);
+}
+
 int conn_open(struct tscf_conn *c, const char *addr, uint16_t port,
 	      bool stream, char *err, size_t errlen);
 int conn_config(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
