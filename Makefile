@@ -9,6 +9,8 @@
 #   make bench      iperf3 through veth, WireGuard and each tscf path (table)
 #   make vm-shell   a shell in the test VM with tscf.ko loaded
 #   make sparse     build the module with W=1 and sparse (C=2)
+#   make check-debug  the kernel suite on a debug kernel (KASAN, lockdep,
+#                   PROVE_RCU, kmemleak), built once into /opt/tscf-cache
 #
 # Kernel build variables: KVER (kernel version to build for and boot in the
 # VM) and KDIR (its build tree).  Default: the running kernel when its
@@ -22,7 +24,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 export KVER
 
 .PHONY: all kmod tools server clean check demo deps vm-shell fuzz sparse bench \
-	check-host check-kernel
+	check-host check-kernel check-debug
 
 all: kmod tools server
 
@@ -56,6 +58,9 @@ check-host: all
 
 check-kernel: all
 	@sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/kernel
+
+check-debug: all
+	@sh selftests/vm/debug-lane.sh
 
 demo: deps
 	$(MAKE) all

@@ -1,6 +1,10 @@
 #!/bin/sh
-# make check: the host suite, then the kernel suite in one VM boot.
-# Ends with "N passed, M failed" over both; exits non-zero on any failure.
+# make check: the host suite, then the kernel suite in one VM boot on
+# Debian's kernel, then the same kernel suite on the debug kernel (KASAN,
+# lockdep, PROVE_RCU, kmemleak, UBSAN; built once and cached, see
+# selftests/vm/debug-kernel.sh).  TSCF_NO_DEBUG_LANE=1 skips that lane
+# (and says so).  Ends with "N passed, M failed" over all lanes; exits
+# non-zero on any failure.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -40,6 +44,20 @@ echo "== kernel tests (VM, kernel ${KVER:-default})"
 } 2>&1 | tee "$log"
 tally kernel "$(cat "$log.rc")"
 rm -f "$log.rc"
+
+if [ -n "${TSCF_NO_DEBUG_LANE:-}" ]; then
+	echo "== debug-kernel lane SKIPPED (TSCF_NO_DEBUG_LANE is set)"
+else
+	echo "== kernel tests (VM, debug kernel)"
+	lane_start=$(date +%s)
+	{
+		sh selftests/vm/debug-lane.sh
+		echo $? > "$log.rc"
+	} 2>&1 | tee "$log"
+	tally debug-kernel "$(cat "$log.rc")"
+	rm -f "$log.rc"
+	echo "== debug lane: $(( $(date +%s) - lane_start ))s"
+fi
 
 echo "== $(( $(date +%s) - start ))s"
 echo "$pass passed, $fail failed"

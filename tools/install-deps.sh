@@ -28,6 +28,12 @@ tshark
 nftables
 wireguard-tools
 sip-tester
+linux-source-6.1
+bc
+bison
+flex
+libelf-dev
+xz-utils
 "
 
 missing=""

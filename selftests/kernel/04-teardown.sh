@@ -3,7 +3,7 @@
 # queued at them, and the module can be loaded again.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
-ko="$TSCF_TOP/kmod/tscf.ko"
+ko="${TSCF_KO:-$TSCF_TOP/kmod/tscf.ko}"
 a=$(tscf_netns td-a)
 b=$(tscf_netns td-b)
 

@@ -4,7 +4,7 @@
 # fails on any kernel warning, and the module must load again).
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
-ko="$TSCF_TOP/kmod/tscf.ko"
+ko="${TSCF_KO:-$TSCF_TOP/kmod/tscf.ko}"
 ue_srv_topology td
 tmp=$(mktemp -d)
 at_exit "rm -rf $tmp"

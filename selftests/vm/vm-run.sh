@@ -7,15 +7,21 @@
 #     with tmpfs on /tmp, /run, /var, /root, so every host tool runs in the
 #     guest; the repository is mounted again at its own path, so a clone
 #     under /tmp (say) stays visible;
-#   - loads tls.ko and the freshly built kmod/tscf.ko;
+#   - loads tls.ko and the freshly built module (TSCF_KO, default
+#     kmod/tscf.ko; a debug kernel needs the module built against its tree);
 #   - runs the command from the repository root, output on our stdout;
 #   - fails if the guest hangs past VM_TIMEOUT seconds, or if the kernel
-#     log has a WARNING, BUG, Oops, KASAN, UBSAN, refcount_t or lockdep
-#     report (those lines are printed).
+#     log has a report header (WARNING:, BUG:, Oops, KASAN:, UBSAN:,
+#     refcount_t:, a lockdep or RCU splat, a hung task; the lines are
+#     printed);
+#   - on a kernel with kmemleak (the debug lane), scans for leaks after the
+#     command and fails on any unreferenced object whose allocation
+#     backtrace passes through tscf.ko.
 #
 # Usage: vm-run.sh [--shell] [CMD [ARGS...]]
-# Env:   KVER, VMLINUZ, VM_TIMEOUT (s, default 900), VM_MEM (default 2G),
-#        VM_SMP (default 2), VM_APPEND (extra kernel command line)
+# Env:   KVER, VMLINUZ, TSCF_KO, VM_TIMEOUT (s, default 900), VM_MEM
+#        (default 2G), VM_SMP (default 2), VM_APPEND (extra kernel command
+#        line)
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,7 +42,12 @@ KVER=${KVER:-$(newest_kver)}
 VMLINUZ=${VMLINUZ:-/boot/vmlinuz-$KVER}
 VM_TIMEOUT=${VM_TIMEOUT:-900}
 [ -r "$VMLINUZ" ] || { echo "vm-run: cannot read kernel $VMLINUZ" >&2; exit 2; }
-[ -f "$top/kmod/tscf.ko" ] || { echo "vm-run: kmod/tscf.ko not built (run make)" >&2; exit 2; }
+TSCF_KO=${TSCF_KO:-$top/kmod/tscf.ko}
+[ -f "$TSCF_KO" ] || { echo "vm-run: $TSCF_KO not built (run make)" >&2; exit 2; }
+case "$TSCF_KO" in
+"$top"/*) ;;
+*) echo "vm-run: TSCF_KO must be inside the repository ($top)" >&2; exit 2 ;;
+esac
 
 shell=0
 if [ "${1:-}" = "--shell" ]; then
@@ -94,7 +105,7 @@ mkdir -p "$run/out"
 } > "$run/cmd"
 
 append="console=ttyS0 panic=-1 oops=panic tscfvm_top=$top tscfvm_run=$run"
-append="$append tscfvm_shell=$shell loglevel=4 ${VM_APPEND:-}"
+append="$append tscfvm_shell=$shell tscfvm_ko=$TSCF_KO loglevel=4 ${VM_APPEND:-}"
 
 set -- -accel tcg -nodefaults -no-reboot -display none -monitor none \
 	-m "${VM_MEM:-2G}" -smp "${VM_SMP:-2}" -cpu max \
@@ -134,7 +145,9 @@ if [ ! -f "$run/out/rc" ]; then
 fi
 
 status=$(cat "$run/out/rc")
-bad=$(grep -E 'WARNING:|BUG:|Oops|KASAN|UBSAN|refcount_t|lockdep' \
+# Report headers only: a debug kernel's boot log names lockdep and KASAN
+# in passing ("RCU lockdep checking is enabled").
+bad=$(grep -E 'WARNING:|BUG:|Oops|KASAN:|UBSAN:|refcount_t:|general protection fault|possible circular locking dependency|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|INFO: task .* blocked for more than' \
 	"$run/out/dmesg" || true)
 if [ -n "$bad" ]; then
 	echo "vm-run: kernel log has reports:" >&2
@@ -142,5 +155,18 @@ if [ -n "$bad" ]; then
 	echo "vm-run: full kernel log tail:" >&2
 	tail -n 80 "$run/out/dmesg" >&2
 	[ "$status" = 0 ] && status=1
+fi
+if [ -s "$run/out/kmemleak" ]; then
+	# A leak report is attributed to tscf when its allocation backtrace
+	# passes through the module.
+	leaks=$(awk '/^unreferenced object/ { if (blk ~ /\[tscf\]/) n++; blk = "" }
+		{ blk = blk "\n" $0 }
+		END { if (blk ~ /\[tscf\]/) n++; print n + 0 }' "$run/out/kmemleak")
+	total=$(grep -c '^unreferenced object' "$run/out/kmemleak" || true)
+	echo "vm-run: kmemleak: $total unreferenced objects, $leaks from tscf" >&2
+	if [ "$leaks" != 0 ]; then
+		cat "$run/out/kmemleak" >&2
+		[ "$status" = 0 ] && status=1
+	fi
 fi
 exit "$status"

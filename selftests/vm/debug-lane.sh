@@ -1,0 +1,30 @@
+#!/bin/sh
+# debug-lane.sh: the kernel suite on the debug kernel (KASAN, lockdep,
+# PROVE_RCU, DEBUG_ATOMIC_SLEEP, kmemleak, UBSAN, DEBUG_NET).
+#   debug-lane.sh [TEST...]     default: every test in selftests/kernel
+# Builds (once, cached outside the tree) the kernel with debug-kernel.sh,
+# builds tscf.ko against it in build/kmod-<release>/ (the stock build in
+# kmod/ stays as it is), and runs the tests in the VM on it.  The VM runner
+# fails the run on any kernel report and on kmemleak leaks from tscf.
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+
+vars=$(sh selftests/vm/debug-kernel.sh)
+eval "$vars"
+out="$top/build/kmod-$KVER"
+mkdir -p "$out"
+# A copy of the module's sources: Kbuild writes its objects beside them.
+for d in kmod uapi tools/lib; do
+	mkdir -p "$out/$d"
+	find "$d" -maxdepth 1 -type f \( -name '*.[ch]' -o -name Kbuild \) \
+		-exec cp -p {} "$out/$d/" \;
+done
+cp -p Kbuild "$out/"
+make -s -C "$KDIR" M="$out" modules >"$out/build.log" 2>&1 || {
+	cat "$out/build.log" >&2; echo "debug-lane: module build failed" >&2; exit 1; }
+
+[ $# -gt 0 ] || set -- selftests/kernel
+export KVER VMLINUZ
+TSCF_KO="$out/kmod/tscf.ko" VM_MEM=${VM_MEM:-3G} VM_TIMEOUT=${VM_TIMEOUT:-3000} \
+	exec sh selftests/vm/vm-run.sh sh selftests/run-tests.sh "$@"
