@@ -15,11 +15,9 @@ eval "$vars"
 out="$top/build/kmod-$KVER"
 mkdir -p "$out"
 # A copy of the module's sources: Kbuild writes its objects beside them.
-for d in kmod uapi tools/lib; do
-	mkdir -p "$out/$d"
-	find "$d" -maxdepth 1 -type f \( -name '*.[ch]' -o -name Kbuild \) \
-		-exec cp -p {} "$out/$d/" \;
-done
+rm -rf "$out/kmod" "$out/uapi" "$out/tools"
+find kmod uapi tools/lib -type f \( -name '*.[ch]' -o -name Kbuild \) |
+	tar -cf - -T - | tar -C "$out" -xpf -
 cp -p Kbuild "$out/"
 make -s -C "$KDIR" M="$out" modules >"$out/build.log" 2>&1 || {
 	cat "$out/build.log" >&2; echo "debug-lane: module build failed" >&2; exit 1; }
