@@ -195,6 +195,7 @@ tscfd_conf() {
 	cat > "$1" <<CONF
 tun-name tscfs0
 control-socket $2/tscfd.sock
+user ${TSCFD_USER:-root}
 keepalive-interval ${TSCFD_KEEPALIVE:-10}
 datagram-keepalive-timeout ${TSCFD_UDP_TIMEOUT:-90}
 
