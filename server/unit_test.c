@@ -80,6 +80,7 @@ static void test_pool_small(void)
 	expect(!tscfd_pool_get(&p, &b) && b.v4.s_addr == a[5].v4.s_addr,
 	       "a released address comes back");
 	expect(tscfd_pool_get(&p, &b) != 0, "full again after a double release");
+	free(p.used);
 }
 
 static void test_pool_full_refusal(void)
@@ -100,6 +101,7 @@ static void test_pool_full_refusal(void)
 	printf("# refusal from a full pool of %u: %.3f us each\n", p.size, us);
 	expect(refused == 2000, "a full pool refuses");
 	expect(us < 5, "refusal from a full pool takes constant time (< 5 us)");
+	free(p.used);
 }
 
 int main(void)
