@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Lifetime and limits of tscfd, seen from clients (host tests 28 to 32).
+
+  tscfd_stress.py SCENARIO --addr A --port N [--pid PID] [options]
+
+Scenarios:
+  batch      one epoll batch holds an event that closes another tunnel
+             (resume, DISABLE_DTTE, the timer) and that tunnel's own event:
+             tscfd is stopped (SIGSTOP) while both are queued, then resumed
+  expire     N tunnels that expire behind N live ones; a probe measures the
+             longest answer time of the loop meanwhile
+  ciphers    the TLS port refuses CBC-SHA1 suites and accepts AEAD ones
+  idle       open N TCP connections to a port and hold them until --hold
+             exists (prints "held" when open)
+  preauth    N connections each announce a long frame before configuration
+  flood      spoofed-source CONFIG_REQs (raw socket, sources in --spoof
+             prefix) at --rate per second while a legitimate client
+             configures; prints the legitimate client's time
+
+Uses the protocol client of tscf_client.py (an implementation of
+docs/PROTOCOL.md independent of tools/lib).  Prints one JSON line of
+results; exits non-zero with a message on the first surprise.
+"""
+import argparse
+import ipaddress
+import json
+import os
+import random
+import resource
+import select
+import signal
+import socket
+import ssl
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tscf_client as tc  # noqa: E402
+from tscf_client import Fail, check, ctrl, tlv, code_of, Tunnel  # noqa: E402
+
+
+def stopped(pid):
+    """Context: tscfd stopped, so that what is sent queues in one batch."""
+    class Stop:
+        def __enter__(self):
+            os.kill(pid, signal.SIGSTOP)
+            time.sleep(0.1)
+
+        def __exit__(self, *exc):
+            time.sleep(0.2)  # let every datagram and segment land
+            os.kill(pid, signal.SIGCONT)
+    return Stop()
+
+
+def alive(a):
+    """The server still answers a new client."""
+    t = Tunnel('tcp', a.addr, a.port)
+    code, _ = t.config()
+    check(code == tc.SUCCESS, "server stopped serving")
+    t.request(tc.RELEASE_REQ)
+
+
+def sc_batch(a):
+    res = {}
+    # 1. Resume on UDP closes the TCP tunnel whose data is queued behind.
+    old = Tunnel('tcp', a.addr, a.port)
+    code, _ = old.config()
+    check(code == tc.SUCCESS, "clear config")
+    new = Tunnel('udp', a.addr, a.port)
+    with stopped(a.pid):
+        new.send(ctrl(tc.CONFIG_REQ, old.tsid, 1))
+        time.sleep(0.05)
+        old.send(ctrl(tc.KEEPALIVE_REQ, old.tsid, 2))
+    f = new.recv(3)
+    check(f, "no answer to the resume")
+    m = tc.parse_ctrl(f)
+    check(code_of(m) == tc.SUCCESS, f"resume answered {code_of(m)}")
+    new.tsid = m['tsid']
+    check(code_of(new.request(tc.KEEPALIVE_REQ)) == tc.SUCCESS, "keepalive after resume")
+    res['resume'] = 'ok'
+    # 2. DISABLE_DTTE on the clear tunnel closes the encrypted one, whose
+    #    keepalive is queued behind it.
+    c = Tunnel('tcp', a.addr, a.port)
+    code, _ = c.config()
+    check(code == tc.SUCCESS, "clear config")
+    m = c.request(tc.SERVICE_REQ, [tlv(tc.TLV['SERVICE_TYPE'], struct.pack('!H', 1))])
+    check(code_of(m) == tc.SUCCESS, f"DTTE answer {code_of(m)}")
+    reserved = struct.unpack('!Q', tc.get(m, 'RESERVED_TSID'))[0]
+    e = Tunnel('tls', a.addr, a.port + 1, ca=a.ca)
+    code, _ = e.config([tlv(tc.TLV['ASSOC_TSID'], struct.pack('!Q', c.tsid)),
+                        tlv(tc.TLV['RESERVED_TSID'], struct.pack('!Q', reserved))])
+    check(code == tc.SUCCESS, f"encrypted config {code}")
+    with stopped(a.pid):
+        c.send(ctrl(tc.SERVICE_REQ, c.tsid, 50, [tlv(tc.TLV['SERVICE_TYPE'], struct.pack('!H', 2))]))
+        time.sleep(0.05)
+        e.send(ctrl(tc.KEEPALIVE_REQ, e.tsid, 51))
+    check(c.recv(3) is not None, "no answer to DISABLE_DTTE")
+    res['disable'] = 'ok'
+    # 3. The timer closes an unconfigured connection whose bytes are
+    #    queued behind the timer's event.
+    h = socket.create_connection((a.addr, a.port))
+    time.sleep(10.3)
+    with stopped(a.pid):
+        time.sleep(1.5)     # the timer fires while tscfd is stopped
+        h.send(b'\x10\x01')  # then a partial header arrives
+    time.sleep(0.5)
+    res['timer'] = 'ok'
+    alive(a)
+    return res
+
+
+def config_many(socks, addr, port, deadline):
+    """CONFIG_REQ on every socket (pipelined); their TSIDs."""
+    ep = select.epoll()
+    fd_idx = {s.fileno(): k for k, s in enumerate(socks)}
+    for s in socks:
+        ep.register(s.fileno(), select.EPOLLIN)
+    tsids, sent_at, i, window = {}, {}, 0, 512
+    while len(tsids) < len(socks) and time.time() < deadline:
+        while i < len(socks) and len(sent_at) < window:
+            socks[i].send(ctrl(tc.CONFIG_REQ, tc.ALL_ONES, 1))
+            sent_at[i] = time.time()
+            i += 1
+        for fd, _ in ep.poll(0.5):
+            k = fd_idx[fd]
+            try:
+                m = tc.parse_ctrl(socks[k].recv(65536))
+            except BlockingIOError:
+                continue
+            check(code_of(m) == tc.SUCCESS, f"config code {code_of(m)}")
+            tsids[k] = m['tsid']
+            sent_at.pop(k, None)
+        now = time.time()
+        for k, t0 in list(sent_at.items()):
+            if now - t0 > 2 and k not in tsids:
+                socks[k].send(ctrl(tc.CONFIG_REQ, tc.ALL_ONES, 1))
+                sent_at[k] = now
+    ep.close()
+    check(len(tsids) == len(socks), f"only {len(tsids)} of {len(socks)} configured")
+    return [tsids[k] for k in range(len(socks))]
+
+
+def udp_socks(n, addr, port):
+    out = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect((addr, port))
+        s.setblocking(False)
+        out.append(s)
+    return out
+
+
+def sc_expire(a):
+    """--count tunnels go silent and expire after --timeout while --count
+    others, opened after them, keep alive; a probe tunnel measures the
+    longest keepalive round trip over the whole time."""
+    n = a.count
+    resource.setrlimit(resource.RLIMIT_NOFILE, (2 * n + 1024, 2 * n + 1024))
+    probe = Tunnel('udp', a.addr, a.port)
+    code, _ = probe.config()
+    check(code == tc.SUCCESS, "probe config")
+    t0 = time.time()
+    dying = udp_socks(n, a.addr, a.port)
+    config_many(dying, a.addr, a.port, t0 + 120)
+    t_dying = time.time() - t0
+    live = udp_socks(n, a.addr, a.port)
+    live_tsids = config_many(live, a.addr, a.port, t0 + 240)
+    # The dying ones expire a timeout after their last frame: watch until
+    # then plus 3 s, keeping the live ones (and the probe) alive.
+    end = t0 + t_dying + a.timeout + 3
+    worst, seq, last_live = 0.0, 1000, 0.0
+    while time.time() < end:
+        now = time.time()
+        if now - last_live > a.timeout / 3:
+            for s, tsid in zip(live, live_tsids):
+                s.send(ctrl(tc.KEEPALIVE_REQ, tsid, 7))
+            last_live = now
+        seq += 1
+        sent = time.time()
+        probe.send(ctrl(tc.KEEPALIVE_REQ, probe.tsid, seq))
+        while True:
+            f = probe.recv(10)
+            check(f is not None, "probe: no keepalive answer in 10 s")
+            if tc.parse_ctrl(f)['seq'] == seq:
+                break
+        worst = max(worst, time.time() - sent)
+        time.sleep(0.02)
+    return {'expiring': n, 'live': n, 'configured_in_s': round(t_dying, 1),
+            'worst_loop_stall_ms': round(worst * 1000, 1)}
+
+
+def tls_try(a, ciphers):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(a.ca)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(ciphers)
+    s = socket.create_connection((a.addr, a.port + 1), timeout=5)
+    try:
+        w = ctx.wrap_socket(s, server_hostname=a.addr)
+        got = w.cipher()[0]
+        w.close()
+        return got
+    except (ssl.SSLError, ConnectionResetError):
+        return None
+
+
+def sc_ciphers(a):
+    weak = ['AES128-SHA', 'AES256-SHA', 'ECDHE-RSA-AES128-SHA', 'ECDHE-RSA-AES256-SHA',
+            'AES128-SHA256', 'ECDHE-RSA-AES128-SHA256', 'AES128-GCM-SHA256']
+    for c in weak:
+        got = tls_try(a, c)
+        check(got is None, f"TLS 1.2 with {c} accepted")
+    good = tls_try(a, 'ECDHE-RSA-AES128-GCM-SHA256')
+    check(good == 'ECDHE-RSA-AES128-GCM-SHA256', f"AES-GCM refused ({good})")
+    good2 = tls_try(a, 'ECDHE-RSA-CHACHA20-POLY1305')
+    check(good2 == 'ECDHE-RSA-CHACHA20-POLY1305', f"CHACHA20 refused ({good2})")
+    return {'refused': weak, 'accepted': [good, good2]}
+
+
+def sc_idle(a):
+    resource.setrlimit(resource.RLIMIT_NOFILE, (a.count + 1024, a.count + 1024))
+    socks, refused = [], 0
+    for _ in range(a.count):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect((a.addr, a.port))
+        except BlockingIOError:
+            pass
+        socks.append(s)
+    time.sleep(1)
+    if a.hold:
+        open(a.hold + '.ready', 'w').close()
+        end = time.time() + 120
+        while not os.path.exists(a.hold) and time.time() < end:
+            time.sleep(0.05)
+    for s in socks:
+        s.close()
+    return {'opened': len(socks), 'refused': refused}
+
+
+def sc_preauth(a):
+    """Each connection announces an IPv4 frame of 65535 bytes (or, with
+    --ctrl, a control frame with one long TLV) before any configuration
+    and sends most of it, then holds the connection until --hold exists."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (a.count + 1024, a.count + 1024))
+    socks = []
+    for _ in range(a.count):
+        s = socket.create_connection((a.addr, a.port), timeout=5)
+        if a.ctrl:
+            hdr = struct.pack('!BBHQI', 0x10, tc.CONFIG_REQ, 1, tc.ALL_ONES, 1)
+            s.sendall(hdr + struct.pack('!HH', 99, 4000) + b'x' * 1000)
+        else:
+            ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 65535, 0, 0, 64, 17, 0,
+                             socket.inet_aton('10.100.0.2'), socket.inet_aton('10.100.0.1'))
+            try:
+                s.sendall(ip + b'y' * 60000)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        socks.append(s)
+    open(a.hold + '.ready', 'w').close()
+    end = time.time() + 60
+    while not os.path.exists(a.hold) and time.time() < end:
+        time.sleep(0.05)
+    closed = 0
+    for s in socks:
+        s.settimeout(0.01)
+        try:
+            closed += s.recv(1) == b''
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            closed += 1
+        s.close()
+    return {'connections': a.count, 'closed_by_server': closed}
+
+
+def checksum(b):
+    if len(b) % 2:
+        b += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    s += s >> 16
+    return ~s & 0xffff
+
+
+def spoofed(src, sport, dst, dport, payload):
+    udp = struct.pack('!HHHH', sport, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), random.getrandbits(16), 0,
+                     64, 17, 0, socket.inet_aton(src), socket.inet_aton(dst))
+    ip = ip[:10] + struct.pack('!H', checksum(ip)) + ip[12:]
+    return ip + udp
+
+
+def legit_time(a, transport):
+    t0 = time.time()
+    t = Tunnel(transport, a.addr, a.port)
+    code, _ = t.config()
+    dt = time.time() - t0
+    check(code == tc.SUCCESS, f"legitimate {transport} client refused: code {code}")
+    t.request(tc.RELEASE_REQ)
+    return dt
+
+
+def sc_flood(a):
+    """--rate spoofed CONFIG_REQs per second for --seconds, sources drawn
+    from --spoof; every second a legitimate client (UDP, then TCP)
+    configures and its time is recorded."""
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    net = ipaddress.ip_network(a.spoof)
+    hosts = net.num_addresses - 2
+    sent, worst, times = 0, 0.0, []
+    start = time.time()
+    next_legit = start + 0.5
+    req = ctrl(tc.CONFIG_REQ, tc.ALL_ONES, 1)
+    while time.time() - start < a.seconds:
+        slot = time.time()
+        for _ in range(a.rate // 100):
+            src = str(net.network_address + 1 + random.randrange(hosts))
+            raw.sendto(spoofed(src, random.randrange(1024, 65535), a.addr, a.port, req),
+                       (a.addr, 0))
+            sent += 1
+        if time.time() >= next_legit:
+            for tr in ('udp', 'tcp'):
+                dt = legit_time(a, tr)
+                times.append(dt)
+                worst = max(worst, dt)
+            next_legit = time.time() + 1
+        left = 0.01 - (time.time() - slot)
+        if left > 0:
+            time.sleep(left)
+    elapsed = time.time() - start
+    return {'spoofed_sent': sent, 'rate_per_s': round(sent / elapsed),
+            'legit_attempts': len(times), 'legit_worst_s': round(worst, 3),
+            'legit_median_s': round(sorted(times)[len(times) // 2], 3)}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('scenario', choices=['batch', 'expire', 'ciphers', 'idle', 'preauth', 'flood'])
+    p.add_argument('--addr', required=True)
+    p.add_argument('--port', type=int, required=True)
+    p.add_argument('--pid', type=int)
+    p.add_argument('--ca')
+    p.add_argument('--count', type=int, default=1000)
+    p.add_argument('--timeout', type=float, default=8)
+    p.add_argument('--hold')
+    p.add_argument('--ctrl', action='store_true')
+    p.add_argument('--spoof', default='10.10.128.0/17')
+    p.add_argument('--rate', type=int, default=10000)
+    p.add_argument('--seconds', type=float, default=5)
+    a = p.parse_args()
+    try:
+        res = globals()['sc_' + a.scenario](a)
+    except (Fail, OSError, ssl.SSLError) as e:
+        print(f"tscfd_stress {a.scenario}: {e}", file=sys.stderr)
+        sys.exit(1)
+    print(json.dumps(res), flush=True)
+
+
+if __name__ == '__main__':
+    main()
