@@ -19,6 +19,7 @@
 
 #define STREAM_READ		(128 * 1024)
 #define TX_BACKLOG_MAX		(512 * 1024)	/* per stream tunnel */
+#define UDP_RCVBUF		(4 << 20)
 /*
  * TLS 1.2: forward secrecy and AEAD only (what kTLS offloads); TLS 1.3
  * suites are all AEAD and keep OpenSSL's default list.
@@ -153,6 +154,9 @@ int tscfd_listen_all(struct tscfd_config *conf)
 				  f->port, strerror(-(f->tcp_fd < 0 ? f->tcp_fd : f->udp_fd)));
 			return -1;
 		}
+		/* Room for a burst: a client's retransmission is not lost in it. */
+		setsockopt(f->udp_fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ UDP_RCVBUF },
+			   sizeof(int));
 		add_handle(EV_TCP_LISTEN, f->tcp_fd, f);
 		add_handle(EV_UDP, f->udp_fd, f);
 		if (f->cert[0]) {

@@ -32,15 +32,24 @@ static struct tscfd_tunnel *all_tunnels;
 static struct tscfd_tunnel *reap_list;	/* closed, freed after the batch */
 static unsigned int ntunnels, nsessions;
 
+/* One write per line: stderr is unbuffered, and a flood logs a lot. */
 void tscfd_log(const char *fmt, ...)
 {
+	char line[512];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	fputs("tscfd: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	n = vsnprintf(line + 7, sizeof(line) - 8, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(line) - 9)
+		n = sizeof(line) - 9;
+	memcpy(line, "tscfd: ", 7);
+	line[7 + n] = '\n';
+	if (write(STDERR_FILENO, line, 8 + n) < 0)
+		return;	/* nowhere to report it */
 }
 
 static uint32_t hash64(uint64_t v)

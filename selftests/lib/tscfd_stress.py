@@ -331,9 +331,22 @@ def spoofed(src, sport, dst, dport, payload):
 
 
 def legit_time(a, transport):
+    """Seconds to configure; over UDP the request is sent again every
+    second, as tscfctl does."""
     t0 = time.time()
     t = Tunnel(transport, a.addr, a.port)
-    code, _ = t.config()
+    if transport == 'udp':
+        t.send(ctrl(tc.CONFIG_REQ, tc.ALL_ONES, 1))
+        while True:
+            f = t.recv(1)
+            if f:
+                break
+            check(time.time() - t0 < 10, "legitimate udp client: no answer in 10 s")
+            t.send(ctrl(tc.CONFIG_REQ, tc.ALL_ONES, 1))
+        m = tc.parse_ctrl(f)
+        code, t.tsid = code_of(m), m['tsid']
+    else:
+        code, _ = t.config()
     dt = time.time() - t0
     check(code == tc.SUCCESS, f"legitimate {transport} client refused: code {code}")
     t.request(tc.RELEASE_REQ)
@@ -347,17 +360,21 @@ def sc_flood(a):
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     net = ipaddress.ip_network(a.spoof)
     hosts = net.num_addresses - 2
+    req = ctrl(tc.CONFIG_REQ, tc.ALL_ONES, 1)
+    # Built beforehand, each from another source address and port.
+    total = int(a.rate * a.seconds)
+    pkts = [spoofed(str(net.network_address + 1 + random.randrange(hosts)),
+                    random.randrange(1024, 65535), a.addr, a.port, req)
+            for _ in range(total)]
+    dst = (a.addr, 0)
     sent, worst, times = 0, 0.0, []
     start = time.time()
     next_legit = start + 0.5
-    req = ctrl(tc.CONFIG_REQ, tc.ALL_ONES, 1)
-    while time.time() - start < a.seconds:
+    while time.time() - start < a.seconds and sent < total:
         slot = time.time()
-        for _ in range(a.rate // 100):
-            src = str(net.network_address + 1 + random.randrange(hosts))
-            raw.sendto(spoofed(src, random.randrange(1024, 65535), a.addr, a.port, req),
-                       (a.addr, 0))
-            sent += 1
+        for pkt in pkts[sent:sent + a.rate // 100]:
+            raw.sendto(pkt, dst)
+        sent = min(total, sent + a.rate // 100)
         if time.time() >= next_legit:
             for tr in ('udp', 'tcp'):
                 dt = legit_time(a, tr)
