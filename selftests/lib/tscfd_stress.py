@@ -14,6 +14,7 @@ Scenarios:
   idle       open N TCP connections to a port and hold them until --hold
              exists (prints "held" when open)
   preauth    N connections each announce a long frame before configuration
+  backlog    tunnels that do not read ask for many replies
   flood      spoofed-source CONFIG_REQs (raw socket, sources in --spoof
              prefix) at --rate per second while a legitimate client
              configures; prints the legitimate client's time
@@ -390,9 +391,36 @@ def sc_flood(a):
             'legit_median_s': round(sorted(times)[len(times) // 2], 3)}
 
 
+def sc_backlog(a):
+    """--count TCP tunnels that never read (4 KB receive buffer) each ask
+    the echo service for 300 replies of 1,200 bytes, then hold until
+    --hold exists."""
+    tuns = []
+    for _ in range(a.count):
+        t = Tunnel('tcp', a.addr, a.port)
+        t.s.close()
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect((a.addr, a.port))
+        t.s = s
+        code, _ = t.config()
+        check(code == tc.SUCCESS, "config")
+        tuns.append(t)
+    payload = b'z' * 1200
+    for i in range(300):
+        for t in tuns:
+            t.send(tc.udp4(t.ip4, '10.100.0.1', 6000, 7000, payload))
+        time.sleep(0.002)
+    open(a.hold + '.ready', 'w').close()
+    end = time.time() + 60
+    while not os.path.exists(a.hold) and time.time() < end:
+        time.sleep(0.05)
+    return {'tunnels': len(tuns), 'requested_bytes': 300 * 1205 * len(tuns)}
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument('scenario', choices=['batch', 'expire', 'ciphers', 'idle', 'preauth', 'flood'])
+    p.add_argument('scenario', choices=['batch', 'expire', 'ciphers', 'idle', 'preauth', 'flood', 'backlog'])
     p.add_argument('--addr', required=True)
     p.add_argument('--port', type=int, required=True)
     p.add_argument('--pid', type=int)
