@@ -52,6 +52,9 @@ static void reload(const char *path)
 	tscfd_conf.stream_idle_secs = next.stream_idle_secs;
 	tscfd_conf.stream_persist_secs = next.stream_persist_secs;
 	tscfd_conf.datagram_timeout_secs = next.datagram_timeout_secs;
+	tscfd_conf.max_handshakes = next.max_handshakes;
+	tscfd_conf.max_preauth_bytes = next.max_preauth_bytes;
+	tscfd_conf.max_backlog_bytes = next.max_backlog_bytes;
 	for (i = 0; i < next.niface; i++) {
 		struct tscfd_iface *n = &next.iface[i];
 

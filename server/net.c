@@ -574,7 +574,7 @@ static ssize_t stream_read(struct tscfd_tunnel *t, uint8_t *buf, size_t len)
 
 /*
  * The rest of a partial frame whose length is known goes into rxbuf, which
- * has room for all of it: 1 if the frame is complete now.
+ * has room for all of it: 1 after progress, 0 if the length is not known.
  */
 static int stream_fill(struct tscfd_tunnel *t)
 {
@@ -593,7 +593,7 @@ static int stream_fill(struct tscfd_tunnel *t)
 	}
 	t->rxlen += n;
 	if (t->rxlen < flen)
-		return -EAGAIN;
+		return 1;	/* read on: TLS may hold the next record */
 	tscfd_tunnel_frame(t, t->rxbuf, flen);
 	if (t->dead)
 		return -EPIPE;
