@@ -61,7 +61,8 @@ check-host: all
 check-host-asan: tools
 	$(MAKE) -C server asan
 	@rm -f build/asan/logs/*
-	@sh build/asan/tree/selftests/run-tests.sh build/asan/tree/selftests/host; rc=$$?; \
+	@TSCF_FLOOD_RATE=$${TSCF_FLOOD_RATE:-3000} \
+	sh build/asan/tree/selftests/run-tests.sh build/asan/tree/selftests/host; rc=$$?; \
 	if ls build/asan/logs/* >/dev/null 2>&1; then \
 		cat build/asan/logs/*; echo "FAIL: sanitizer reports in build/asan/logs"; exit 1; \
 	fi; exit $$rc

@@ -202,6 +202,7 @@ static int run(const char *path)
 	struct tscfd_handle *hs[] = { &tun, &ctl, &sig, &tim };
 	struct epoll_event evs[256];
 	unsigned int i;
+	bool timer_work = false;
 	int n;
 
 	raise_nofile();
@@ -232,7 +233,10 @@ static int run(const char *path)
 
 	for (;;) {
 		tscfd_reap();	/* what the last batch closed */
-		n = epoll_wait(tscfd_epfd, evs, 256, -1);
+		/* Expiries left over: serve what is ready, then go on with them. */
+		n = epoll_wait(tscfd_epfd, evs, 256, timer_work ? 0 : -1);
+		if (timer_work)
+			timer_work = tscfd_tick();
 		for (i = 0; i < (unsigned int)(n > 0 ? n : 0); i++) {
 			struct tscfd_handle *h = evs[i].data.ptr;
 			struct signalfd_siginfo si;
@@ -247,7 +251,7 @@ static int run(const char *path)
 				break;
 			case EV_TIMER:
 				if (read(h->fd, &ticks, sizeof(ticks)) > 0)
-					tscfd_tick();
+					timer_work = tscfd_tick();
 				break;
 			case EV_SIGNAL:
 				if (read(h->fd, &si, sizeof(si)) != sizeof(si))

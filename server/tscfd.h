@@ -184,7 +184,7 @@ struct tscfd_tunnel *tscfd_tunnel_by_peer(const struct sockaddr *peer,
 void tscfd_tunnel_frame(struct tscfd_tunnel *t, const uint8_t *frame,
 			size_t len);
 void tscfd_tun_packet(const uint8_t *pkt, size_t len);
-void tscfd_tick(void);
+bool tscfd_tick(void);	/* true: more timer work, call again soon */
 unsigned int tscfd_tunnel_count(void);
 unsigned int tscfd_session_count(void);
 void tscfd_sessions_stats(unsigned int *with_enc, unsigned int *flows);

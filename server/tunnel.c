@@ -935,22 +935,25 @@ static const char *expired(const struct tscfd_tunnel *t, time_t now)
 	return NULL;
 }
 
-/* One slot: close what expired, move the rest to their new deadline. */
-static void wheel_slot(unsigned int slot, time_t now)
+/*
+ * Tunnels of the slots whose second has come, still to be looked at.  At
+ * most TICK_BUDGET are looked at per call: a mass expiry is spread over
+ * several loop iterations, with the sockets served in between.
+ */
+static struct tscfd_tunnel *due;
+#define TICK_BUDGET	1024
+
+/* Close what expired, move the rest to their new deadline; false if the
+ * budget ran out first. */
+static bool run_due(time_t now, unsigned int *budget)
 {
-	static struct tscfd_tunnel *due;
 	struct tscfd_tunnel *t;
 	const char *why;
 
-	/*
-	 * The slot's tunnels move to a list of their own first: closing one
-	 * may close its sibling, which then leaves this list too.
-	 */
-	due = wheel[slot];
-	wheel[slot] = NULL;
-	if (due)
-		due->wpprev = &due;
 	while ((t = due)) {
+		if (!*budget)
+			return false;
+		--*budget;
 		timer_unlink(t);
 		why = expired(t, now);
 		if (why)
@@ -960,20 +963,38 @@ static void wheel_slot(unsigned int slot, time_t now)
 		else
 			timer_link(&wheel[(now + 1) % WHEEL_SLOTS], t);
 	}
+	return true;
 }
 
-void tscfd_tick(void)
+/*
+ * Once a second, and again at once while it returns true (work left).
+ * A slot's tunnels move to the due list first: closing one may close its
+ * sibling, which then leaves that list too.
+ */
+bool tscfd_tick(void)
 {
 	time_t now = tscfd_now(), sec;
+	unsigned int budget = TICK_BUDGET;
+	unsigned int slot;
 
 	if (!wheel_done)
 		wheel_done = now;
-	tscfd_net_tick();
+	if (!due)
+		tscfd_net_tick();
+	if (!run_due(now, &budget))
+		return true;
 	/* After a long stop, each slot once is every tunnel once. */
 	if (now - wheel_done > WHEEL_SLOTS)
 		wheel_done = now - WHEEL_SLOTS;
 	for (sec = wheel_done + 1; sec <= now; sec++) {
 		wheel_done = sec;
-		wheel_slot((unsigned int)(sec % WHEEL_SLOTS), now);
+		slot = (unsigned int)(sec % WHEEL_SLOTS);
+		due = wheel[slot];
+		wheel[slot] = NULL;
+		if (due)
+			due->wpprev = &due;
+		if (!run_due(now, &budget))
+			return true;
 	}
+	return false;
 }
