@@ -941,7 +941,7 @@ static const char *expired(const struct tscfd_tunnel *t, time_t now)
  * several loop iterations, with the sockets served in between.
  */
 static struct tscfd_tunnel *due;
-#define TICK_BUDGET	1024
+#define TICK_BUDGET	256
 
 /* Close what expired, move the rest to their new deadline; false if the
  * budget ran out first. */

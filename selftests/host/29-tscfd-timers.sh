@@ -17,5 +17,7 @@ n=$(grep -c 'closed: keepalive timeout' "$TMPD/tscfd.log" || true)
 [ "$n" -ge "$N" ] || fail "only $n tunnels expired, want $N"
 stall=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["worst_loop_stall_ms"])')
 log "worst loop stall while $N tunnels expired behind $N live ones: $stall ms"
-python3 -c "import sys; sys.exit(0 if $stall < 500 else 1)" || fail "loop stalled $stall ms"
+# It was 6 s; the bound leaves room for a loaded machine (the test suites
+# of a 2-core host share it), where a scheduling delay is counted too.
+python3 -c "import sys; sys.exit(0 if $stall < 1000 else 1)" || fail "loop stalled $stall ms"
 echo ok
