@@ -5,6 +5,7 @@
 #   make            build everything
 #   make demo       run the demo in a VM
 #   make check      install what is missing, build, run every test
+#   make check-host-asan  the host tests against ASAN+UBSan builds
 #   make fuzz       fuzz the protocol decoder and stream framer
 #   make bench      iperf3 through veth, WireGuard and each tscf path (table)
 #   make vm-shell   a shell in the test VM with tscf.ko loaded
@@ -24,7 +25,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 export KVER
 
 .PHONY: all kmod tools server clean check demo deps vm-shell fuzz sparse bench \
-	check-host check-kernel check-debug
+	check-host check-kernel check-debug check-host-asan
 
 all: kmod tools server
 
@@ -55,6 +56,18 @@ check: deps
 
 check-host: all
 	@sh selftests/run-tests.sh selftests/host
+
+# The host suite against tscfd, tscfctl and the protocol library built with
+# -fsanitize=address,undefined (server/Makefile "asan"); fails on any
+# sanitizer report, kept in build/asan/logs.
+check-host-asan: tools
+	$(MAKE) -C server asan
+	@rm -f build/asan/logs/*
+	@TSCF_FLOOD_RATE=$${TSCF_FLOOD_RATE:-3000} \
+	sh build/asan/tree/selftests/run-tests.sh build/asan/tree/selftests/host; rc=$$?; \
+	if ls build/asan/logs/* >/dev/null 2>&1; then \
+		cat build/asan/logs/*; echo "FAIL: sanitizer reports in build/asan/logs"; exit 1; \
+	fi; exit $$rc
 
 check-kernel: all
 	@sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/kernel

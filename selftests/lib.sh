@@ -195,6 +195,7 @@ tscfd_conf() {
 	cat > "$1" <<CONF
 tun-name tscfs0
 control-socket $2/tscfd.sock
+user ${TSCFD_USER:-root}
 keepalive-interval ${TSCFD_KEEPALIVE:-10}
 datagram-keepalive-timeout ${TSCFD_UDP_TIMEOUT:-90}
 
@@ -232,6 +233,9 @@ while True:
         time.sleep(1)
     s.sendto(b"echo:" + data, peer)' &
 	at_exit "kill $! 2>/dev/null"
+	# A loaded machine starts python slowly: wait until it listens.
+	wait_for 20 sh -c "ip netns exec $SRV ss -Hlun | grep -q '10.100.0.1:7000'" ||
+		fail "the echo service did not start"
 }
 
 # tscfd_start: (re)start tscfd in SRV with $TMPD/tscfd.conf and give its

@@ -185,6 +185,26 @@ static int global_key(struct parser *p, struct tscfd_config *c, const char *key,
 		return parse_uint(p, key, v, 0, 86400, &c->stream_persist_secs);
 	if (!strcmp(key, "datagram-keepalive-timeout"))
 		return parse_uint(p, key, v, 1, 86400, &c->datagram_timeout_secs);
+	if (!strcmp(key, "max-handshakes"))
+		return parse_uint(p, key, v, 1, 100000, &c->max_handshakes);
+	if (!strcmp(key, "max-preauth-memory") || !strcmp(key, "max-send-backlog")) {
+		unsigned int kb;
+
+		if (parse_uint(p, key, v, 64, 16 * 1024 * 1024, &kb))
+			return -EINVAL;
+		*(key[4] == 'p' ? &c->max_preauth_bytes : &c->max_backlog_bytes) =
+			(size_t)kb * 1024;
+		return 0;
+	}
+	if (!strcmp(key, "user") || !strcmp(key, "group")) {
+		char *dst = key[0] == 'u' ? c->user : c->group;
+
+		if (!v || strlen(v) >= sizeof(c->user))
+			return perr(p, "%s: want a name", key);
+		strcpy(dst, v);
+		c->user_set = true;
+		return 0;
+	}
 	return perr(p, "unknown setting '%s'", key);
 }
 
@@ -197,6 +217,9 @@ static void defaults(struct tscfd_config *c)
 	c->stream_idle_secs = 300;	/* the commercial server's defaults */
 	c->stream_persist_secs = 330;
 	c->datagram_timeout_secs = 90;
+	c->max_handshakes = 64;
+	c->max_preauth_bytes = 16u << 20;
+	c->max_backlog_bytes = 256u << 20;
 }
 
 static int check_iface(struct parser *p, struct tscfd_iface *f)

@@ -40,7 +40,8 @@ int tscfd_ctl_listen(const char *path)
 	X(flow_bind) X(rx_packets) X(tx_packets) X(drop_malformed) \
 	X(drop_bad_nibble) X(drop_wrong_tsid) X(drop_spoofed) \
 	X(drop_no_session) X(drop_enc_only_clear) X(drop_unknown_type) \
-	X(drop_no_tunnel) X(drop_tls) X(refused_max_tunnels) X(refused_pool)
+	X(drop_no_tunnel) X(drop_tls) X(refused_max_tunnels) X(refused_pool) \
+	X(accept_emfile) X(handshakes_deferred) X(drop_preauth) X(drop_backlog)
 
 static int render(char *buf, size_t len, bool json)
 {
@@ -50,8 +51,12 @@ static int render(char *buf, size_t len, bool json)
 	tscfd_sessions_stats(&enc, &flows);
 	if (json) {
 		n = snprintf(buf, len, "{\"tunnels\": %u, \"sessions\": %u, "
-			     "\"encrypted_tunnels\": %u, \"flows\": %u",
-			     tscfd_tunnel_count(), tscfd_session_count(), enc, flows);
+			     "\"encrypted_tunnels\": %u, \"flows\": %u, "
+			     "\"handshakes\": %u, \"preauth_bytes\": %zu, "
+			     "\"backlog_bytes\": %zu",
+			     tscfd_tunnel_count(), tscfd_session_count(), enc, flows,
+			     tscfd_handshakes(), tscfd_preauth_bytes(),
+			     tscfd_backlog_bytes());
 #define X(c) n += snprintf(buf + n, len - n, ", \"" #c "\": %llu", \
 			   (unsigned long long)tscfd_stats.c);
 		COUNTERS(X)
@@ -59,8 +64,10 @@ static int render(char *buf, size_t len, bool json)
 		n += snprintf(buf + n, len - n, "}\n");
 		return n;
 	}
-	n = snprintf(buf, len, "tunnels: %u\nsessions: %u\nencrypted_tunnels: %u\nflows: %u\n",
-		     tscfd_tunnel_count(), tscfd_session_count(), enc, flows);
+	n = snprintf(buf, len, "tunnels: %u\nsessions: %u\nencrypted_tunnels: %u\nflows: %u\n"
+		     "handshakes: %u\npreauth_bytes: %zu\nbacklog_bytes: %zu\n",
+		     tscfd_tunnel_count(), tscfd_session_count(), enc, flows,
+		     tscfd_handshakes(), tscfd_preauth_bytes(), tscfd_backlog_bytes());
 #define X(c) n += snprintf(buf + n, len - n, #c ": %llu\n", \
 			   (unsigned long long)tscfd_stats.c);
 	COUNTERS(X)

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/fsuid.h>
 #include <sys/random.h>
 #include <unistd.h>
 #include <openssl/err.h>
@@ -60,6 +61,10 @@ static SSL_CTX *dtls_ctx(struct tscfd_iface *f)
 	if (!ctx)
 		return NULL;
 	SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
+	if (tscfd_tls_ciphers(ctx)) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_COOKIE_EXCHANGE);
 	SSL_CTX_set_cookie_generate_cb(ctx, cookie_generate);
@@ -76,12 +81,23 @@ static int reuse_socket(struct tscfd_iface *f)
 {
 	struct sockaddr_storage ss = f->addr;
 	int one = 1, fd;
+	uid_t uid;
+	gid_t gid;
 
 	if (ss.ss_family == AF_INET)
 		((struct sockaddr_in *)&ss)->sin_port = htons(f->port + 1);
 	else
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(f->port + 1);
+	/*
+	 * SO_REUSEPORT joins only sockets of one owner: when tscfd will drop
+	 * to another user, the listener is that user's from the start, so
+	 * that the per-client sockets made after the drop can join it.
+	 */
+	if (tscfd_drop_target(&tscfd_conf, &uid, &gid) > 0)
+		setfsuid(uid);
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (geteuid() == 0)
+		setfsuid(0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -168,7 +184,7 @@ static void dtls_adopt(struct tscfd_iface *f, SSL *ssl, BIO_ADDR *peer)
 		return;
 	}
 	t->ssl = ssl;
-	t->handshaking = true;
+	tscfd_handshake_begin(t);
 	tscfd_tunnel_watch(t);
 	tscfd_tunnel_handshake(t);
 }
@@ -198,7 +214,8 @@ void tscfd_dtls_accept(struct tscfd_handle *h)
 	BIO_ADDR *peer = BIO_ADDR_new();
 	int i, rc;
 
-	for (i = 0; i < 64 && peer; i++) {
+	/* At max-handshakes the listener is off; more may be queued. */
+	for (i = 0; i < 64 && peer && tscfd_handshakes() < tscfd_conf.max_handshakes; i++) {
 		if (!next_is_client_hello(f->dtls_fd))
 			continue;
 		ERR_clear_error();
@@ -221,9 +238,7 @@ void tscfd_dtls_read(struct tscfd_tunnel *t)
 	static uint8_t buf[TSCF_MAX_FRAME_LEN];
 	int i, n;
 
-	tscfd_current = t;
-	tscfd_current_closed = false;
-	for (i = 0; i < 64; i++) {
+	for (i = 0; i < 64 && !t->dead; i++) {
 		ERR_clear_error();
 		n = SSL_read(t->ssl, buf, sizeof(buf));
 		if (n <= 0) {
@@ -237,7 +252,5 @@ void tscfd_dtls_read(struct tscfd_tunnel *t)
 			return;
 		}
 		tscfd_tunnel_frame(t, buf, (size_t)n);
-		if (tscfd_current_closed)
-			return;
 	}
 }

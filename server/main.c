@@ -6,15 +6,21 @@
  *   tscfd -c FILE -t         check the configuration and exit
  *   tscfd --stats [-j] [-c FILE | -s SOCKET]   counters of a running server
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -46,6 +52,9 @@ static void reload(const char *path)
 	tscfd_conf.stream_idle_secs = next.stream_idle_secs;
 	tscfd_conf.stream_persist_secs = next.stream_persist_secs;
 	tscfd_conf.datagram_timeout_secs = next.datagram_timeout_secs;
+	tscfd_conf.max_handshakes = next.max_handshakes;
+	tscfd_conf.max_preauth_bytes = next.max_preauth_bytes;
+	tscfd_conf.max_backlog_bytes = next.max_backlog_bytes;
 	for (i = 0; i < next.niface; i++) {
 		struct tscfd_iface *n = &next.iface[i];
 
@@ -90,6 +99,78 @@ static int setup_timer(void)
 	return fd;
 }
 
+/*
+ * Whom to run as once the sockets are bound: the configured user and group
+ * (the user's own group if only the user is named), nobody/nogroup by
+ * default; "user root" keeps root.  Only root can change: 0 means no
+ * change, 1 a change to uid and gid, -1 a name that does not exist.
+ */
+int tscfd_drop_target(const struct tscfd_config *conf, uid_t *uid, gid_t *gid)
+{
+	const char *uname = conf->user[0] ? conf->user : "nobody";
+	struct passwd *pw;
+	struct group *gr;
+
+	if (geteuid() != 0 || !strcmp(uname, "root"))
+		return 0;
+	pw = getpwnam(uname);
+	if (!pw) {
+		tscfd_log("user '%s' does not exist", uname);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (conf->group[0] || !conf->user[0]) {
+		const char *gname = conf->group[0] ? conf->group : "nogroup";
+
+		gr = getgrnam(gname);
+		if (gr)
+			*gid = gr->gr_gid;
+		else if (conf->group[0]) {
+			tscfd_log("group '%s' does not exist", gname);
+			return -1;
+		}
+	}
+	return 1;
+}
+
+/*
+ * After binding: become the unprivileged user, keeping CAP_NET_ADMIN only
+ * (the TUN device and the sockets are already open).  Every other
+ * capability leaves the bounding set too, so nothing can regain it.
+ */
+static int drop_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	uid_t uid;
+	gid_t gid;
+	int cap, rc = tscfd_drop_target(&tscfd_conf, &uid, &gid);
+
+	if (rc <= 0)
+		return rc;
+	for (cap = 0; cap <= 63; cap++)
+		if (cap != CAP_NET_ADMIN && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) &&
+		    errno != EINVAL)
+			goto fail;
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(1, &gid) ||
+	    setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
+		goto fail;
+	data[0].effective = data[0].permitted = 1u << CAP_NET_ADMIN;
+	if (syscall(SYS_capset, &hdr, data) || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0))
+		goto fail;
+#ifdef __SANITIZE_ADDRESS__
+	/* LeakSanitizer inspects the process at exit: let it. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
+	tscfd_log("running as uid %u gid %u with CAP_NET_ADMIN only",
+		  (unsigned int)uid, (unsigned int)gid);
+	return 0;
+fail:
+	tscfd_log("cannot drop privileges: %s", strerror(errno));
+	return -1;
+}
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -121,6 +202,7 @@ static int run(const char *path)
 	struct tscfd_handle *hs[] = { &tun, &ctl, &sig, &tim };
 	struct epoll_event evs[256];
 	unsigned int i;
+	bool timer_work = false;
 	int n;
 
 	raise_nofile();
@@ -144,13 +226,17 @@ static int run(const char *path)
 
 		epoll_ctl(tscfd_epfd, EPOLL_CTL_ADD, hs[i]->fd, &ev);
 	}
-	if (tscfd_listen_all(&tscfd_conf))
+	if (tscfd_listen_all(&tscfd_conf) || drop_privileges())
 		return 1;
 	tscfd_log("ready: TUN %s, control socket %s", tscfd_conf.tun_name,
 		  tscfd_conf.ctl_path);
 
 	for (;;) {
-		n = epoll_wait(tscfd_epfd, evs, 256, -1);
+		tscfd_reap();	/* what the last batch closed */
+		/* Expiries left over: serve what is ready, then go on with them. */
+		n = epoll_wait(tscfd_epfd, evs, 256, timer_work ? 0 : -1);
+		if (timer_work)
+			timer_work = tscfd_tick();
 		for (i = 0; i < (unsigned int)(n > 0 ? n : 0); i++) {
 			struct tscfd_handle *h = evs[i].data.ptr;
 			struct signalfd_siginfo si;
@@ -165,7 +251,7 @@ static int run(const char *path)
 				break;
 			case EV_TIMER:
 				if (read(h->fd, &ticks, sizeof(ticks)) > 0)
-					tscfd_tick(time(NULL));
+					timer_work = tscfd_tick();
 				break;
 			case EV_SIGNAL:
 				if (read(h->fd, &si, sizeof(si)) != sizeof(si))

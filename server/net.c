@@ -19,10 +19,25 @@
 
 #define STREAM_READ		(128 * 1024)
 #define TX_BACKLOG_MAX		(512 * 1024)	/* per stream tunnel */
+#define UDP_RCVBUF		(4 << 20)
+/*
+ * TLS 1.2: forward secrecy and AEAD only (what kTLS offloads); TLS 1.3
+ * suites are all AEAD and keep OpenSSL's default list.
+ */
+#define TLS12_CIPHERS	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+			"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+			"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 int tscfd_epfd = -1, tscfd_tunfd = -1;
-static struct tscfd_handle handles[TSCFD_MAX_IFACES * 3];
-static unsigned int nhandles;
+static struct tscfd_handle *handles;	/* listeners: 4 per interface at most */
+static unsigned int nhandles, maxhandles;
+static int reserve_fd = -1;		/* given up to shed a connection on EMFILE */
+static bool accept_paused;		/* EMFILE and no reserve: until the next tick */
+static bool hs_paused;			/* handshakes at the cap: TLS/DTLS listeners off */
+static struct tscfd_tunnel *hs_list;	/* handshakes in flight */
+static unsigned int hs_count;
+static size_t backlog_bytes;		/* sum of every tunnel's txlen */
+static size_t preauth_bytes;		/* rxbuf held by unconfigured tunnels */
 
 static int epoll_set(int op, int fd, uint32_t events, void *ptr)
 {
@@ -61,6 +76,17 @@ static int open_listener(struct tscfd_iface *f, int type, uint16_t port)
 	return fd;
 }
 
+/* AEAD suites only, for TLS and DTLS alike. */
+int tscfd_tls_ciphers(SSL_CTX *ctx)
+{
+	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
+		tscfd_log("cannot set the TLS cipher list: %s",
+			  ERR_reason_error_string(ERR_get_error()));
+		return -1;
+	}
+	return 0;
+}
+
 static SSL_CTX *tls_ctx(struct tscfd_iface *f)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -68,6 +94,10 @@ static SSL_CTX *tls_ctx(struct tscfd_iface *f)
 	if (!ctx)
 		return NULL;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (tscfd_tls_ciphers(ctx)) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	/*
 	 * The client hands its socket to the kernel right after the
 	 * handshake: no session tickets or other post-handshake records.
@@ -75,7 +105,8 @@ static SSL_CTX *tls_ctx(struct tscfd_iface *f)
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_ENABLE_KTLS);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+			 SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1) {
 		tscfd_log("%s: cannot load certificate/key: %s", f->addr_str,
@@ -88,7 +119,11 @@ static SSL_CTX *tls_ctx(struct tscfd_iface *f)
 
 static int add_handle(int type, int fd, struct tscfd_iface *f)
 {
-	struct tscfd_handle *h = &handles[nhandles++];
+	struct tscfd_handle *h;
+
+	if (nhandles == maxhandles)
+		return -ENOSPC;	/* sized from the configuration: not reached */
+	h = &handles[nhandles++];
 
 	h->type = type;
 	h->fd = fd;
@@ -100,6 +135,14 @@ int tscfd_listen_all(struct tscfd_config *conf)
 {
 	unsigned int i;
 
+	/* TCP, UDP, TLS and DTLS listeners per interface. */
+	maxhandles = conf->niface * 4;
+	handles = calloc(maxhandles, sizeof(*handles));
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (!handles || reserve_fd < 0) {
+		tscfd_log("out of memory or file descriptors at start");
+		return -1;
+	}
 	for (i = 0; i < conf->niface; i++) {
 		struct tscfd_iface *f = &conf->iface[i];
 
@@ -111,6 +154,9 @@ int tscfd_listen_all(struct tscfd_config *conf)
 				  f->port, strerror(-(f->tcp_fd < 0 ? f->tcp_fd : f->udp_fd)));
 			return -1;
 		}
+		/* Room for a burst: a client's retransmission is not lost in it. */
+		setsockopt(f->udp_fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ UDP_RCVBUF },
+			   sizeof(int));
 		add_handle(EV_TCP_LISTEN, f->tcp_fd, f);
 		add_handle(EV_UDP, f->udp_fd, f);
 		if (f->cert[0]) {
@@ -137,10 +183,121 @@ int tscfd_listen_all(struct tscfd_config *conf)
 	return 0;
 }
 
+/* A closing tunnel: no more events, no handshake slot, no backlog share. */
 void tscfd_net_forget(struct tscfd_tunnel *t)
 {
 	if (t->fd >= 0)
 		epoll_ctl(tscfd_epfd, EPOLL_CTL_DEL, t->fd, NULL);
+	tscfd_handshake_end(t);
+	backlog_bytes -= t->txlen;
+	t->txlen = 0;
+}
+
+size_t tscfd_backlog_bytes(void)
+{
+	return backlog_bytes;
+}
+
+size_t tscfd_preauth_bytes(void)
+{
+	return preauth_bytes;
+}
+
+/* --- limits: handshakes in flight, accept on EMFILE ------------------- */
+
+static void listeners_set(int type, uint32_t events)
+{
+	unsigned int i;
+
+	for (i = 0; i < nhandles; i++)
+		if (handles[i].type == type)
+			epoll_set(EPOLL_CTL_MOD, handles[i].fd, events, &handles[i]);
+}
+
+unsigned int tscfd_handshakes(void)
+{
+	return hs_count;
+}
+
+/*
+ * Each TLS or DTLS handshake costs CPU in the one loop and OpenSSL's
+ * buffers: at max-handshakes in flight the TLS and DTLS listeners stop
+ * being read, so new clients wait in the kernel until a slot frees.
+ */
+void tscfd_handshake_begin(struct tscfd_tunnel *t)
+{
+	t->handshaking = true;
+	t->hs_next = hs_list;
+	if (hs_list)
+		hs_list->hs_pprev = &t->hs_next;
+	hs_list = t;
+	t->hs_pprev = &hs_list;
+	if (++hs_count >= tscfd_conf.max_handshakes && !hs_paused) {
+		hs_paused = true;
+		tscfd_stats.handshakes_deferred++;
+		listeners_set(EV_TLS_LISTEN, 0);
+		listeners_set(EV_DTLS_LISTEN, 0);
+	}
+}
+
+void tscfd_handshake_end(struct tscfd_tunnel *t)
+{
+	if (!t->hs_pprev)
+		return;
+	*t->hs_pprev = t->hs_next;
+	if (t->hs_next)
+		t->hs_next->hs_pprev = t->hs_pprev;
+	t->hs_next = NULL;
+	t->hs_pprev = NULL;
+	hs_count--;
+	if (hs_paused && hs_count < tscfd_conf.max_handshakes) {
+		hs_paused = false;
+		listeners_set(EV_TLS_LISTEN, EPOLLIN);
+		listeners_set(EV_DTLS_LISTEN, EPOLLIN);
+	}
+}
+
+/* Once a second: DTLS retransmissions, and listeners paused on EMFILE. */
+void tscfd_net_tick(void)
+{
+	struct tscfd_tunnel *t;
+
+	for (t = hs_list; t; t = t->hs_next)
+		if (t->kind == TK_DTLS)
+			DTLSv1_handle_timeout(t->ssl);
+	if (accept_paused) {
+		if (reserve_fd < 0)
+			reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		accept_paused = false;
+		listeners_set(EV_TCP_LISTEN, EPOLLIN);
+		if (!hs_paused)
+			listeners_set(EV_TLS_LISTEN, EPOLLIN);
+	}
+}
+
+/*
+ * Out of file descriptors: the pending connection would keep the listener
+ * readable and the loop spinning.  Give up the reserve descriptor, take
+ * the connection and close it at once, and take the reserve back; with no
+ * reserve left, stop accepting until the next tick.
+ */
+static void accept_shed(struct tscfd_handle *h)
+{
+	int fd;
+
+	tscfd_stats.accept_emfile++;
+	if (reserve_fd >= 0) {
+		close(reserve_fd);
+		fd = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (reserve_fd >= 0)
+			return;
+	}
+	accept_paused = true;
+	listeners_set(EV_TCP_LISTEN, 0);
+	listeners_set(EV_TLS_LISTEN, 0);
 }
 
 /* --- sending --------------------------------------------------------- */
@@ -172,14 +329,18 @@ static int backlog(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
 {
 	uint8_t *nb;
 
-	if (t->txlen + len > TX_BACKLOG_MAX)
+	if (t->txlen + len > TX_BACKLOG_MAX ||
+	    backlog_bytes + len > tscfd_conf.max_backlog_bytes) {
+		tscfd_stats.drop_backlog++;
 		return -ENOBUFS;
+	}
 	nb = realloc(t->txbuf, t->txlen + len);
 	if (!nb)
 		return -ENOMEM;
 	memcpy(nb + t->txlen, buf, len);
 	t->txbuf = nb;
 	t->txlen += len;
+	backlog_bytes += len;
 	epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN | EPOLLOUT, t);
 	return 0;
 }
@@ -198,6 +359,7 @@ static void flush_backlog(struct tscfd_tunnel *t)
 			return;
 		memmove(t->txbuf, t->txbuf + n, t->txlen - n);
 		t->txlen -= n;
+		backlog_bytes -= n;
 	}
 	free(t->txbuf);
 	t->txbuf = NULL;
@@ -208,6 +370,8 @@ int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
 {
 	ssize_t n;
 
+	if (t->dead)
+		return -1;
 	if (t->kind == TK_UDP) {
 		n = sendto(t->iface->udp_fd, buf, len, MSG_DONTWAIT,
 			   (struct sockaddr *)&t->peer, t->peerlen);
@@ -238,8 +402,12 @@ static void accept_stream(struct tscfd_handle *h, int kind)
 
 	fd = accept4(h->fd, (struct sockaddr *)&ss, &len,
 		     SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			accept_shed(h);
 		return;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	t = tscfd_tunnel_new(h->iface, kind, fd, (struct sockaddr *)&ss, len);
 	if (!t) {
@@ -254,7 +422,7 @@ static void accept_stream(struct tscfd_handle *h, int kind)
 		}
 		SSL_set_fd(t->ssl, fd);
 		SSL_set_accept_state(t->ssl);
-		t->handshaking = true;
+		tscfd_handshake_begin(t);
 	}
 	epoll_set(EPOLL_CTL_ADD, fd, EPOLLIN, t);
 }
@@ -291,16 +459,64 @@ static void on_datagram(struct tscfd_handle *h)
 	}
 }
 
+/*
+ * Before its configuration a stream may only send control frames: a frame
+ * announced longer than a control frame ends it, and what all unconfigured
+ * tunnels keep buffered is capped (max-preauth-memory).
+ */
+static int rx_alloc(struct tscfd_tunnel *t, size_t cap)
+{
+	size_t charge = t->configured ? 0 : cap;
+
+	if (charge && preauth_bytes + charge > tscfd_conf.max_preauth_bytes) {
+		tscfd_stats.drop_preauth++;
+		tscfd_tunnel_close(t, "pre-authentication memory cap reached");
+		return -1;
+	}
+	t->rxbuf = malloc(cap);
+	if (!t->rxbuf) {
+		tscfd_tunnel_close(t, "out of memory");
+		return -1;
+	}
+	t->rxcap = cap;
+	t->rx_preauth = charge;
+	preauth_bytes += charge;
+	return 0;
+}
+
+void tscfd_preauth_release(struct tscfd_tunnel *t)
+{
+	preauth_bytes -= t->rx_preauth;
+	t->rx_preauth = 0;
+}
+
+static void rx_free(struct tscfd_tunnel *t)
+{
+	tscfd_preauth_release(t);
+	free(t->rxbuf);
+	t->rxbuf = NULL;
+	t->rxlen = t->rxcap = 0;
+}
+
+/* Frames longer than this are refused on this tunnel now. */
+static size_t frame_limit(const struct tscfd_tunnel *t)
+{
+	return t->configured ? TSCF_MAX_FRAME_LEN : TSCFD_PREAUTH_FRAME;
+}
+
 /* Cut what arrived into frames; keep a partial frame for later. */
 static int stream_frames(struct tscfd_tunnel *t, uint8_t *buf, size_t len)
 {
-	size_t off = 0, flen;
-	int err;
+	size_t off = 0, flen = 0, cap;
+	int err = 0;
 
-	tscfd_current = t;
-	tscfd_current_closed = false;
 	while (off < len) {
 		err = tscf_frame_len(buf + off, len - off, &flen);
+		if (!err && flen > frame_limit(t)) {
+			tscfd_stats.drop_preauth++;
+			tscfd_tunnel_close(t, "frame too long before configuration");
+			return -1;
+		}
 		if (err == -EAGAIN || (!err && off + flen > len))
 			break;
 		if (err) {
@@ -310,20 +526,22 @@ static int stream_frames(struct tscfd_tunnel *t, uint8_t *buf, size_t len)
 		}
 		tscfd_tunnel_frame(t, buf + off, flen);
 		off += flen;
-		if (tscfd_current_closed)	/* by a control message */
+		if (t->dead)	/* by a control message */
 			return -1;
 	}
-	free(t->rxbuf);
-	t->rxbuf = NULL;
+	rx_free(t);
+	if (off == len)
+		return 0;
+	/*
+	 * A partial frame: room for all of it when its length is known, so
+	 * the rest is read straight in behind it (each byte copied once);
+	 * else for the longest frame header that is allowed.
+	 */
+	cap = !err ? flen : TSCF_MAX_CTRL_LEN;
+	if (rx_alloc(t, cap))
+		return -1;
+	memcpy(t->rxbuf, buf + off, len - off);
 	t->rxlen = len - off;
-	if (t->rxlen) {
-		t->rxbuf = malloc(t->rxlen);
-		if (!t->rxbuf) {
-			tscfd_tunnel_close(t, "out of memory");
-			return -1;
-		}
-		memcpy(t->rxbuf, buf + off, t->rxlen);
-	}
 	return 0;
 }
 
@@ -354,15 +572,56 @@ static ssize_t stream_read(struct tscfd_tunnel *t, uint8_t *buf, size_t len)
 	}
 }
 
+/*
+ * The rest of a partial frame whose length is known goes into rxbuf, which
+ * has room for all of it: 1 after progress, 0 if the length is not known.
+ */
+static int stream_fill(struct tscfd_tunnel *t)
+{
+	size_t flen;
+	ssize_t n;
+
+	if (tscf_frame_len(t->rxbuf, t->rxlen, &flen) || flen > t->rxcap)
+		return 0;	/* length unknown yet: the copying path */
+	n = stream_read(t, t->rxbuf + t->rxlen, flen - t->rxlen);
+	if (n == -EAGAIN)
+		return -EAGAIN;
+	if (n <= 0) {
+		tscfd_tunnel_close(t, n == 0 ? "closed by the peer" :
+				   n == -EPROTO ? "TLS error" : "read error");
+		return -EPIPE;
+	}
+	t->rxlen += n;
+	if (t->rxlen < flen)
+		return 1;	/* read on: TLS may hold the next record */
+	tscfd_tunnel_frame(t, t->rxbuf, flen);
+	if (t->dead)
+		return -EPIPE;
+	rx_free(t);
+	return 1;
+}
+
 static void on_stream(struct tscfd_tunnel *t)
 {
-	static uint8_t buf[STREAM_READ + TSCF_MAX_FRAME_LEN];
+	static uint8_t buf[STREAM_READ + TSCF_MAX_CTRL_LEN];
 	ssize_t n;
 	size_t have;
-	int rounds;
+	int rounds, r;
 
-	for (rounds = 0; rounds < 16; rounds++) {
+	for (rounds = 0; rounds < 16 && !t->dead; rounds++) {
+		if (t->rxlen) {
+			r = stream_fill(t);
+			if (r < 0)
+				return;
+			if (r)
+				continue;
+		}
+		/* Only a header shorter than a control frame is copied. */
 		have = t->rxlen;
+		if (have > TSCF_MAX_CTRL_LEN) {	/* stream_fill() takes those */
+			tscfd_tunnel_close(t, "internal error: partial frame");
+			return;
+		}
 		if (have)
 			memcpy(buf, t->rxbuf, have);
 		n = stream_read(t, buf + have, STREAM_READ);
@@ -391,6 +650,7 @@ static void on_handshake(struct tscfd_tunnel *t)
 	r = SSL_do_handshake(t->ssl);
 	if (r == 1) {
 		t->handshaking = false;
+		tscfd_handshake_end(t);
 		tscfd_log("tls peer: handshake done, %s %s", SSL_get_version(t->ssl),
 			  SSL_get_cipher_name(t->ssl));
 		epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN, t);
@@ -420,6 +680,8 @@ void tscfd_tunnel_handshake(struct tscfd_tunnel *t)
 
 static void on_tunnel(struct tscfd_tunnel *t, uint32_t events)
 {
+	if (t->dead)	/* closed earlier in this epoll batch */
+		return;
 	if (t->handshaking) {
 		on_handshake(t);
 		return;

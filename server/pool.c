@@ -2,6 +2,9 @@
 /*
  * Internal address pools: a bitmap per pool, allocated on first use.
  * Index i is the address base + 2 + i (base + 1 is the server's side).
+ * A count of free addresses makes a full pool refuse at once; otherwise
+ * the search goes on from where the last one stopped, a 64-bit word at a
+ * time, so that addresses are handed out round-robin.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,34 +54,60 @@ static int addr_to_index(const struct tscfd_pool *p,
 	return 0;
 }
 
+static bool is_used(const struct tscfd_pool *p, uint32_t i)
+{
+	return p->used[i / 64] & (1ULL << (i % 64));
+}
+
+/* The first free index at or after @from, wrapping; the pool has one. */
+static uint32_t find_free(const struct tscfd_pool *p, uint32_t from)
+{
+	uint32_t words = (p->size + 63) / 64, w = from / 64, n;
+	uint64_t bits = ~p->used[w] & (~0ULL << (from % 64));
+
+	for (n = 0; n <= words; n++) {
+		if (bits) {
+			uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
+
+			if (i < p->size)
+				return i;
+		}
+		w = (w + 1) % words;
+		bits = ~p->used[w];
+	}
+	return p->size;	/* not reached while nfree > 0 */
+}
+
 int tscfd_pool_get(struct tscfd_pool *p, struct tscf_addr *a)
 {
-	uint32_t n;
+	uint32_t i;
 
 	if (!p->set)
 		return -ENOENT;
 	if (!p->used) {
-		p->used = calloc((p->size + 7) / 8, 1);
+		p->used = calloc((p->size + 63) / 64, sizeof(*p->used));
 		if (!p->used)
 			return -ENOMEM;
+		p->nfree = p->size;
 	}
-	for (n = 0; n < p->size; n++) {
-		uint32_t i = (p->next + n) % p->size;
-
-		if (!(p->used[i / 8] & (1u << (i % 8)))) {
-			p->used[i / 8] |= 1u << (i % 8);
-			p->next = i + 1;
-			index_to_addr(p, i, a);
-			return 0;
-		}
-	}
-	return -ENOSPC;
+	if (!p->nfree)
+		return -ENOSPC;
+	i = find_free(p, p->next < p->size ? p->next : 0);
+	if (i >= p->size)
+		return -ENOSPC;
+	p->used[i / 64] |= 1ULL << (i % 64);
+	p->nfree--;
+	p->next = i + 1;
+	index_to_addr(p, i, a);
+	return 0;
 }
 
 void tscfd_pool_put(struct tscfd_pool *p, const struct tscf_addr *a)
 {
 	uint32_t i;
 
-	if (p->used && !addr_to_index(p, a, &i))
-		p->used[i / 8] &= ~(1u << (i % 8));
+	if (p->used && !addr_to_index(p, a, &i) && is_used(p, i)) {
+		p->used[i / 64] &= ~(1ULL << (i % 64));
+		p->nfree++;
+	}
 }

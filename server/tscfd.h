@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
 #include <openssl/ssl.h>
 
@@ -20,6 +21,7 @@
 #define TSCFD_MAX_FLOWS		1024	/* per session */
 #define TSCFD_RESERVE_SECS	30	/* unused DTTE reservation expires */
 #define TSCFD_HANDSHAKE_SECS	10	/* no configuration by then: closed */
+#define TSCFD_PREAUTH_FRAME	TSCF_MAX_CTRL_LEN /* largest frame before configuration */
 
 struct tscfd_pool {
 	bool set;
@@ -28,7 +30,8 @@ struct tscfd_pool {
 	unsigned int plen;
 	uint32_t size;			/* usable addresses */
 	uint32_t next;			/* next index to try */
-	uint8_t *used;			/* bitmap, allocated on first use */
+	uint32_t nfree;			/* a full pool refuses in O(1) */
+	uint64_t *used;			/* bitmap, allocated on first use */
 };
 
 struct tscfd_iface {
@@ -58,6 +61,13 @@ struct tscfd_config {
 	unsigned int datagram_timeout_secs;
 	unsigned int niface;
 	struct tscfd_iface iface[TSCFD_MAX_IFACES];
+	/* limits (docs/SERVER.md, "Limits") */
+	unsigned int max_handshakes;	/* TLS/DTLS handshakes in flight */
+	size_t max_preauth_bytes;	/* buffered by unconfigured tunnels */
+	size_t max_backlog_bytes;	/* send backlog of all tunnels */
+	/* privileges: drop to these after binding; "" keeps root */
+	char user[64], group[64];
+	bool user_set;			/* "user" given: no nobody default */
 };
 
 /* Counters shown by tscfd --stats. */
@@ -72,6 +82,7 @@ struct tscfd_stats {
 	uint64_t drop_spoofed, drop_no_session, drop_enc_only_clear;
 	uint64_t drop_unknown_type, drop_no_tunnel, drop_tls;
 	uint64_t refused_max_tunnels, refused_pool;
+	uint64_t accept_emfile, handshakes_deferred, drop_preauth, drop_backlog;
 };
 
 enum tscfd_transport_kind { TK_UDP = 1, TK_TCP, TK_TLS, TK_DTLS };
@@ -114,7 +125,23 @@ struct tscfd_tunnel {
 	uint8_t *txbuf;			/* stream: bytes the socket refused */
 	size_t txlen;
 	struct tscfd_tunnel *hnext_tsid, *hnext_peer;
-	struct tscfd_tunnel *prev, *next;	/* all tunnels, for the timers */
+	struct tscfd_tunnel *prev, *next;	/* all tunnels */
+	/*
+	 * Lifetime: tscfd_tunnel_close() unlinks the tunnel from every table
+	 * and epoll and marks it dead; it is freed by tscfd_reap() once the
+	 * epoll batch is over, so a pending event never sees freed memory.
+	 * Every handler checks dead after anything that may close.
+	 */
+	bool dead;
+	bool owns_session;		/* freed with it: it was the clear one */
+	struct tscfd_tunnel *reap_next;
+	/* timer wheel slot (tunnel.c), deadline in monotonic seconds */
+	struct tscfd_tunnel *wnext, **wpprev;
+	time_t deadline;
+	/* TLS/DTLS handshakes in flight (net.c) */
+	struct tscfd_tunnel *hs_next, **hs_pprev;
+	size_t rxcap;			/* allocated size of rxbuf */
+	size_t rx_preauth;		/* of it, counted as pre-authentication */
 };
 
 struct tscfd_session {
@@ -144,8 +171,9 @@ void tscfd_pool_put(struct tscfd_pool *p, const struct tscf_addr *a);
 int tscfd_tun_open(const char *name);
 
 /* tunnel.c */
-extern struct tscfd_tunnel *tscfd_current;	/* being read from */
-extern bool tscfd_current_closed;
+time_t tscfd_now(void);		/* monotonic seconds: never steps */
+void tscfd_timer_arm(struct tscfd_tunnel *t);
+void tscfd_reap(void);
 void tscfd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct tscfd_tunnel *tscfd_tunnel_new(struct tscfd_iface *iface, int kind,
 				      int fd, const struct sockaddr *peer,
@@ -156,7 +184,7 @@ struct tscfd_tunnel *tscfd_tunnel_by_peer(const struct sockaddr *peer,
 void tscfd_tunnel_frame(struct tscfd_tunnel *t, const uint8_t *frame,
 			size_t len);
 void tscfd_tun_packet(const uint8_t *pkt, size_t len);
-void tscfd_tick(time_t now);
+bool tscfd_tick(void);	/* true: more timer work, call again soon */
 unsigned int tscfd_tunnel_count(void);
 unsigned int tscfd_session_count(void);
 void tscfd_sessions_stats(unsigned int *with_enc, unsigned int *flows);
@@ -169,6 +197,17 @@ int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
 void tscfd_net_forget(struct tscfd_tunnel *t);
 void tscfd_tunnel_watch(struct tscfd_tunnel *t);
 void tscfd_tunnel_handshake(struct tscfd_tunnel *t);
+void tscfd_handshake_begin(struct tscfd_tunnel *t);
+void tscfd_handshake_end(struct tscfd_tunnel *t);
+unsigned int tscfd_handshakes(void);
+void tscfd_net_tick(void);
+int tscfd_tls_ciphers(SSL_CTX *ctx);
+void tscfd_preauth_release(struct tscfd_tunnel *t);
+size_t tscfd_backlog_bytes(void);
+size_t tscfd_preauth_bytes(void);
+
+/* main.c */
+int tscfd_drop_target(const struct tscfd_config *conf, uid_t *uid, gid_t *gid);
 
 /* dtls.c */
 int tscfd_dtls_open(struct tscfd_iface *f);

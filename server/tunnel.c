@@ -17,29 +17,39 @@
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
 
+#include "siphash.h"
 #include "tscfd.h"
 
 #define HASH_BITS	16
 #define HASH_SIZE	(1u << HASH_BITS)
 #define INNER_MTU	1399	/* tscf.ko's device MTU */
+#define WHEEL_SLOTS	1024	/* timer wheel: one slot per second */
 
 static struct tscfd_tunnel *by_tsid[HASH_SIZE];
 static struct tscfd_tunnel *by_peer[HASH_SIZE];
 static struct tscfd_session *by_ip[HASH_SIZE];
 static struct tscfd_tunnel *all_tunnels;
-struct tscfd_tunnel *tscfd_current;
-bool tscfd_current_closed;
+static struct tscfd_tunnel *reap_list;	/* closed, freed after the batch */
 static unsigned int ntunnels, nsessions;
 
+/* One write per line: stderr is unbuffered, and a flood logs a lot. */
 void tscfd_log(const char *fmt, ...)
 {
+	char line[512];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	fputs("tscfd: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	n = vsnprintf(line + 7, sizeof(line) - 8, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(line) - 9)
+		n = sizeof(line) - 9;
+	memcpy(line, "tscfd: ", 7);
+	line[7 + n] = '\n';
+	if (write(STDERR_FILENO, line, 8 + n) < 0)
+		return;	/* nowhere to report it */
 }
 
 static uint32_t hash64(uint64_t v)
@@ -50,14 +60,23 @@ static uint32_t hash64(uint64_t v)
 	return (uint32_t)v & (HASH_SIZE - 1);
 }
 
+/*
+ * Peers and addresses come from clients: a keyed SipHash, its key drawn at
+ * start, so that nobody can pick values that all land in one chain.
+ */
 static uint32_t hash_bytes(const void *p, size_t n)
 {
-	const uint8_t *b = p;
-	uint64_t h = 1469598103934665603ULL;
+	static struct siphash_key key;
+	static bool keyed;
 
-	while (n--)
-		h = (h ^ *b++) * 1099511628211ULL;
-	return hash64(h);
+	if (!keyed) {
+		if (getrandom(&key, sizeof(key), 0) != sizeof(key)) {
+			tscfd_log("getrandom failed: cannot key the hash tables");
+			abort();
+		}
+		keyed = true;
+	}
+	return (uint32_t)siphash24(&key, p, n) & (HASH_SIZE - 1);
 }
 
 static const char *peer_str(const struct tscfd_tunnel *t)
@@ -219,6 +238,14 @@ void tscfd_sessions_stats(unsigned int *with_enc, unsigned int *flows)
 
 /* --- tunnel lifetime ------------------------------------------------- */
 
+time_t tscfd_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 struct tscfd_tunnel *tscfd_tunnel_new(struct tscfd_iface *iface, int kind,
 				      int fd, const struct sockaddr *peer,
 				      socklen_t peerlen)
@@ -234,7 +261,7 @@ struct tscfd_tunnel *tscfd_tunnel_new(struct tscfd_iface *iface, int kind,
 	t->encrypted = kind == TK_TLS || kind == TK_DTLS;
 	memcpy(&t->peer, peer, peerlen);
 	t->peerlen = peerlen;
-	t->created = t->last_rx = time(NULL);
+	t->created = t->last_rx = tscfd_now();
 	if (kind == TK_UDP) {
 		uint32_t h = peer_hash(peer, peerlen);
 
@@ -248,10 +275,12 @@ struct tscfd_tunnel *tscfd_tunnel_new(struct tscfd_iface *iface, int kind,
 	ntunnels++;
 	iface->ntunnels++;
 	tscfd_stats.tunnels_opened++;
+	tscfd_timer_arm(t);
 	return t;
 }
 
-static void session_free(struct tscfd_session *s)
+/* The session's addresses go back to the pool as soon as it ends. */
+static void session_release(struct tscfd_session *s)
 {
 	if (s->ip4.family) {
 		session_unlink_ip(s, &s->ip4);
@@ -261,21 +290,39 @@ static void session_free(struct tscfd_session *s)
 		session_unlink_ip(s, &s->ip6);
 		tscfd_pool_put(&s->iface->pool6, &s->ip6);
 	}
-	free(s->flows);
-	free(s);
 	nsessions--;
 }
 
+/* Its memory only in tscfd_reap(), with the clear tunnel that owned it. */
+static void session_destroy(struct tscfd_session *s)
+{
+	free(s->flows);
+	free(s);
+}
+
+static void timer_unlink(struct tscfd_tunnel *t);
+
+/*
+ * End a tunnel: out of every table, out of epoll, counted as closed.  Its
+ * memory, socket and TLS state stay valid until tscfd_reap() after the
+ * epoll batch: an event of this batch may still point at it (it sees
+ * dead), and so may the handler that called us.
+ */
 void tscfd_tunnel_close(struct tscfd_tunnel *t, const char *why)
 {
 	struct tscfd_session *s = t->session;
 
+	if (t->dead)
+		return;
+	t->dead = true;
 	tscfd_log("tunnel %016llx %s peer %s closed: %s",
 		  (unsigned long long)t->tsid, kind_str(t->kind), peer_str(t), why);
 	if (s && s->clear == t) {
+		s->clear = NULL;
 		if (s->enc)
 			tscfd_tunnel_close(s->enc, "its clear tunnel closed");
-		session_free(s);
+		session_release(s);
+		t->owns_session = true;
 	} else if (s && s->enc == t) {
 		s->enc = NULL;
 	}
@@ -296,22 +343,36 @@ void tscfd_tunnel_close(struct tscfd_tunnel *t, const char *why)
 		all_tunnels = t->next;
 	if (t->next)
 		t->next->prev = t->prev;
-	tscfd_net_forget(t);
-	if (t->ssl) {
-		if (!t->handshaking)
-			SSL_shutdown(t->ssl);	/* close_notify, best effort */
-		SSL_free(t->ssl);
-	}
-	if (t->fd >= 0)
-		close(t->fd);
-	free(t->rxbuf);
-	free(t->txbuf);
-	if (t == tscfd_current)
-		tscfd_current_closed = true;
+	t->prev = t->next = NULL;
+	timer_unlink(t);
+	tscfd_net_forget(t);	/* out of epoll and the handshake list */
+	if (t->ssl && !t->handshaking)
+		SSL_shutdown(t->ssl);	/* close_notify, best effort */
 	t->iface->ntunnels--;
 	ntunnels--;
 	tscfd_stats.tunnels_closed++;
-	free(t);
+	t->reap_next = reap_list;
+	reap_list = t;
+}
+
+/* After each epoll batch: free what was closed during it. */
+void tscfd_reap(void)
+{
+	struct tscfd_tunnel *t;
+
+	while ((t = reap_list)) {
+		reap_list = t->reap_next;
+		if (t->owns_session)
+			session_destroy(t->session);
+		if (t->ssl)
+			SSL_free(t->ssl);
+		if (t->fd >= 0)
+			close(t->fd);
+		tscfd_preauth_release(t);
+		free(t->rxbuf);
+		free(t->txbuf);
+		free(t);
+	}
 }
 
 /* --- control messages ------------------------------------------------ */
@@ -409,7 +470,7 @@ static uint16_t config_encrypted(struct tscfd_tunnel *t, const struct tscf_msg *
 		return TSCF_RESP_UNKNOWN_TSID;
 	s = clear->session;
 	if (!s->reserved_tsid || s->reserved_tsid != reserved ||
-	    time(NULL) > s->reserve_until)
+	    tscfd_now() > s->reserve_until)
 		return TSCF_RESP_UNKNOWN_TSID;
 	if (!same_host(clear, t))
 		return TSCF_RESP_NOT_ALLOWED;
@@ -532,7 +593,7 @@ static void on_service_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	}
 	tscfd_stats.dtte_granted++;
 	s->reserved_tsid = new_tsid();
-	s->reserve_until = time(NULL) + TSCFD_RESERVE_SECS;
+	s->reserve_until = tscfd_now() + TSCFD_RESERVE_SECS;
 	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_SERVICE_RESP, t->tsid, m->seq);
 	tscf_enc_u16(&e, TSCF_TLV_RESPONSE_CODE, TSCF_RESP_SUCCESS);
 	tscf_enc_u64(&e, TSCF_TLV_RESERVED_TSID, s->reserved_tsid);
@@ -751,7 +812,7 @@ static void on_inner(struct tscfd_tunnel *t, const uint8_t *p, size_t len)
 
 void tscfd_tunnel_frame(struct tscfd_tunnel *t, const uint8_t *frame, size_t len)
 {
-	t->last_rx = time(NULL);
+	t->last_rx = tscfd_now();
 	switch (tscf_frame_kind(frame, len)) {
 	case TSCF_FRAME_CTRL:
 		on_control(t, frame, len);
@@ -799,6 +860,65 @@ void tscfd_tun_packet(const uint8_t *p, size_t len)
 
 /* --- timers ---------------------------------------------------------- */
 
+/*
+ * A hashed timer wheel of one-second slots on the monotonic clock.  Each
+ * tunnel sits in the slot of the earliest second it could expire; traffic
+ * only updates last_rx, and a tunnel found alive when its slot comes round
+ * moves to the slot of its new deadline.  A tick costs what is due in the
+ * seconds it covers, not the number of tunnels, and a step of the wall
+ * clock changes nothing.
+ */
+static struct tscfd_tunnel *wheel[WHEEL_SLOTS];
+static time_t wheel_done;	/* every slot up to this second is handled */
+
+static time_t deadline_of(const struct tscfd_tunnel *t)
+{
+	time_t d;
+
+	if (t->kind == TK_UDP || t->kind == TK_DTLS)
+		d = t->last_rx + (time_t)tscfd_conf.datagram_timeout_secs + 1;
+	else
+		d = t->last_rx + (time_t)(tscfd_conf.stream_idle_secs +
+					  tscfd_conf.stream_persist_secs) + 1;
+	if (!t->configured && t->created + TSCFD_HANDSHAKE_SECS + 1 < d)
+		d = t->created + TSCFD_HANDSHAKE_SECS + 1;
+	return d;
+}
+
+static void timer_unlink(struct tscfd_tunnel *t)
+{
+	if (!t->wpprev)
+		return;
+	*t->wpprev = t->wnext;
+	if (t->wnext)
+		t->wnext->wpprev = t->wpprev;
+	t->wnext = NULL;
+	t->wpprev = NULL;
+}
+
+static void timer_link(struct tscfd_tunnel **head, struct tscfd_tunnel *t)
+{
+	t->wnext = *head;
+	if (*head)
+		(*head)->wpprev = &t->wnext;
+	*head = t;
+	t->wpprev = head;
+}
+
+void tscfd_timer_arm(struct tscfd_tunnel *t)
+{
+	timer_unlink(t);
+	if (t->dead)
+		return;
+	t->deadline = deadline_of(t);
+	if (!wheel_done)
+		wheel_done = tscfd_now();
+	/* A deadline already past is looked at on the next tick. */
+	if (t->deadline <= wheel_done)
+		t->deadline = wheel_done + 1;
+	timer_link(&wheel[t->deadline % WHEEL_SLOTS], t);
+}
+
 static const char *expired(const struct tscfd_tunnel *t, time_t now)
 {
 	time_t idle = now - t->last_rx;
@@ -815,21 +935,66 @@ static const char *expired(const struct tscfd_tunnel *t, time_t now)
 	return NULL;
 }
 
-void tscfd_tick(time_t now)
+/*
+ * Tunnels of the slots whose second has come, still to be looked at.  At
+ * most TICK_BUDGET are looked at per call: a mass expiry is spread over
+ * several loop iterations, with the sockets served in between.
+ */
+static struct tscfd_tunnel *due;
+#define TICK_BUDGET	256
+
+/* Close what expired, move the rest to their new deadline; false if the
+ * budget ran out first. */
+static bool run_due(time_t now, unsigned int *budget)
 {
 	struct tscfd_tunnel *t;
 	const char *why;
 
-	for (t = all_tunnels; t; t = t->next)
-		if (t->kind == TK_DTLS && t->handshaking)
-			DTLSv1_handle_timeout(t->ssl);
-	/* Closing one tunnel may close its sibling: rescan after each. */
-restart:
-	for (t = all_tunnels; t; t = t->next) {
+	while ((t = due)) {
+		if (!*budget)
+			return false;
+		--*budget;
+		timer_unlink(t);
 		why = expired(t, now);
-		if (why) {
+		if (why)
 			tscfd_tunnel_close(t, why);
-			goto restart;
-		}
+		else if (deadline_of(t) > now)
+			tscfd_timer_arm(t);
+		else
+			timer_link(&wheel[(now + 1) % WHEEL_SLOTS], t);
 	}
+	return true;
+}
+
+/*
+ * Once a second, and again at once while it returns true (work left).
+ * A slot's tunnels move to the due list first: closing one may close its
+ * sibling, which then leaves that list too.
+ */
+bool tscfd_tick(void)
+{
+	time_t now = tscfd_now(), sec;
+	unsigned int budget = TICK_BUDGET;
+	unsigned int slot;
+
+	if (!wheel_done)
+		wheel_done = now;
+	if (!due)
+		tscfd_net_tick();
+	if (!run_due(now, &budget))
+		return true;
+	/* After a long stop, each slot once is every tunnel once. */
+	if (now - wheel_done > WHEEL_SLOTS)
+		wheel_done = now - WHEEL_SLOTS;
+	for (sec = wheel_done + 1; sec <= now; sec++) {
+		wheel_done = sec;
+		slot = (unsigned int)(sec % WHEEL_SLOTS);
+		due = wheel[slot];
+		wheel[slot] = NULL;
+		if (due)
+			due->wpprev = &due;
+		if (!run_due(now, &budget))
+			return true;
+	}
+	return false;
 }
