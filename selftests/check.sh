@@ -1,5 +1,6 @@
 #!/bin/sh
-# make check: the host suite, then the kernel suite in one VM boot on
+# make check: the host suite (plain, then against ASAN+UBSan builds), then
+# the kernel suite in one VM boot on
 # Debian's kernel, then the same kernel suite on the debug kernel (KASAN,
 # lockdep, PROVE_RCU, kmemleak, UBSAN; built once and cached, see
 # selftests/vm/debug-kernel.sh).  TSCF_NO_DEBUG_LANE=1 skips that lane
@@ -23,8 +24,9 @@ tally() {
 	pass=$((pass + $(echo "$line" | cut -d' ' -f1)))
 	fail=$((fail + $(echo "$line" | cut -d' ' -f3)))
 	if [ "$2" != 0 ] && [ "$(echo "$line" | cut -d' ' -f3)" = 0 ]; then
-		# All tests passed but the run failed: a kernel report or hang.
-		echo "FAIL: $1 (kernel log report or VM failure, see above)"
+		# All tests passed but the run failed: a kernel or sanitizer
+		# report, a leak, or a VM failure.
+		echo "FAIL: $1 (a report, leak or VM failure, see above)"
 		fail=$((fail + 1))
 	fi
 }
@@ -36,6 +38,14 @@ start=$(date +%s)
 echo "== host tests"
 sh selftests/run-tests.sh selftests/host 2>&1 | tee "$log"
 tally host 0
+
+echo "== host tests (ASAN+UBSan builds of tscfd, tscfctl and the library)"
+{
+	make -s check-host-asan
+	echo $? > "$log.rc"
+} 2>&1 | tee "$log"
+tally host-asan "$(cat "$log.rc")"
+rm -f "$log.rc"
 
 echo "== kernel tests (VM, kernel ${KVER:-default})"
 {
