@@ -155,11 +155,19 @@ struct tscfd_tunnel *tscfd_tunnel_by_peer(const struct sockaddr *peer,
 					  socklen_t len);
 void tscfd_tunnel_frame(struct tscfd_tunnel *t, const uint8_t *frame,
 			size_t len);
-void tscfd_tun_packet(const uint8_t *pkt, size_t len);
 void tscfd_tick(time_t now);
 unsigned int tscfd_tunnel_count(void);
 unsigned int tscfd_session_count(void);
 void tscfd_sessions_stats(unsigned int *with_enc, unsigned int *flows);
+bool tscfd_addr_eq(const struct tscf_addr *a, const struct tscf_addr *b);
+struct tscfd_session *tscfd_session_by_ip(const struct tscf_addr *a);
+
+/* flow.c: flow bindings and the tunnel each inner packet takes */
+uint16_t tscfd_flow_bind(struct tscfd_tunnel *t, const struct tscf_msg *m);
+void tscfd_flow_inner(struct tscfd_tunnel *t, const uint8_t *pkt, size_t len);
+void tscfd_tun_packet(const uint8_t *pkt, size_t len);
+void tscfd_flows_free(struct tscfd_session *s);
+unsigned int tscfd_flow_count(const struct tscfd_session *s);
 
 /* net.c */
 extern int tscfd_epfd, tscfd_tunfd;
