@@ -2,13 +2,110 @@
 /*
  * Flows: the bindings FLOW_BIND makes in a session, and the choice of
  * tunnel for each inner packet, in both directions (docs/PROTOCOL.md).
+ *
+ * The promise is that an encrypted-only flow never crosses the clear
+ * tunnel, so the classification fails closed: a packet whose flow cannot
+ * be read (a non-first fragment whose first fragment was not seen, an
+ * IPv6 header chain that cannot be walked, an ICMP error whose quote
+ * cannot be read) is treated, in a session with any encrypted-only
+ * binding, as encrypted-only.  Non-first fragments take the level of
+ * their first fragment; ICMP errors the level of the datagram they quote.
+ *
+ * Bindings live in a per-session hash table that grows with them; only
+ * the encrypted tunnel may lower a level it set.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 
 #include "tscfd.h"
+
+#define FLOW_BUCKETS_MIN	16
+#define FLOW_BUCKETS_MAX	1024
+#define FRAG_SLOTS		64	/* first fragments remembered per session */
+#define FRAG_SECS		10	/* how long a first fragment is remembered */
+#define IP6_MAX_EXT		8	/* longer extension header chains: unknown */
+
+struct flow {
+	struct flow *next;
+	uint8_t proto, level;
+	bool by_enc;			/* set over the encrypted tunnel */
+	uint16_t lport, rport;		/* rport 0: any remote */
+	struct tscf_addr local, remote;
+};
+
+/* The first fragment of a datagram, for the fragments that follow it. */
+struct frag {
+	struct tscf_addr src, dst;
+	uint32_t id;
+	uint8_t proto, level;
+	time_t until;			/* monotonic; 0: free */
+};
+
+struct tscfd_flowtab {
+	unsigned int n, nbuckets;
+	unsigned int at_level[3];	/* bindings per level */
+	struct flow **buckets;
+	struct frag *frags;		/* FRAG_SLOTS, on the first fragment */
+};
+
+/* What one inner packet says about its flow. */
+struct pkt {
+	struct tscf_addr src, dst;
+	uint8_t proto;
+	bool frag, first;		/* a fragment; the first one */
+	uint8_t frag_proto;		/* IPv4 protocol, IPv6 fragment next header */
+	uint32_t frag_id;
+	const uint8_t *l4;		/* NULL: this packet has no L4 header */
+	size_t l4len;
+};
+
+enum { CLASS_FLOW, CLASS_UNKNOWN };
+
+/* --- keyed hash ------------------------------------------------------ */
+
+static uint64_t hash_key[2];
+
+static uint64_t rotl64(uint64_t v, int n)
+{
+	return v << n | v >> (64 - n);
+}
+
+/*
+ * A keyed hash, so that a client cannot choose flows that all fall in one
+ * bucket: the key is random per process.  It stands in for the server's
+ * SipHash; one function, to be swapped in one place.
+ */
+uint64_t tscfd_flow_hash(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t h, w;
+
+	if (!hash_key[0] && !hash_key[1] &&
+	    getrandom(hash_key, sizeof(hash_key), 0) != sizeof(hash_key)) {
+		hash_key[0] = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
+		hash_key[1] = (uint64_t)getpid() ^ 0xc2b2ae3d27d4eb4fULL;
+	}
+	h = hash_key[0] ^ (n * 0x9e3779b97f4a7c15ULL);
+	while (n) {
+		size_t k = n < 8 ? n : 8;
+
+		w = 0;
+		memcpy(&w, b, k);
+		h = rotl64(h ^ w, 29) * 0xbf58476d1ce4e5b9ULL + hash_key[1];
+		b += k;
+		n -= k;
+	}
+	h ^= h >> 31;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 29;
+	return h;
+}
+
+/* --- bindings -------------------------------------------------------- */
 
 static bool addr_any(const struct tscf_addr *a)
 {
@@ -18,156 +115,520 @@ static bool addr_any(const struct tscf_addr *a)
 		       zero, a->family == 4 ? 4 : 16);
 }
 
-static struct tscfd_flow *flow_find(struct tscfd_session *s,
-				    const struct tscfd_flow *k, bool wildcard)
+/* Encrypted-only protects most, preferred less, unencrypted not at all. */
+static int level_rank(uint8_t level)
 {
-	unsigned int i;
+	return level == TSCF_ENC_ONLY ? 2 : level == TSCF_ENC_PREFERRED ? 1 : 0;
+}
 
-	for (i = 0; i < s->nflows; i++) {
-		struct tscfd_flow *f = &s->flows[i];
+static void addr_bytes(uint8_t *out, const struct tscf_addr *a)
+{
+	memset(out, 0, 16);
+	if (a->family == 4)
+		memcpy(out, &a->v4, 4);
+	else if (a->family == 6)
+		memcpy(out, &a->v6, 16);
+}
 
-		if (f->proto != k->proto || f->lport != k->lport ||
-		    !tscfd_addr_eq(&f->local, &k->local))
-			continue;
-		if (wildcard ? !f->rport :
-		    f->rport == k->rport && tscfd_addr_eq(&f->remote, &k->remote))
+static unsigned int flow_bucket(const struct tscfd_flowtab *tab,
+				const struct flow *k)
+{
+	uint8_t key[38];
+
+	key[0] = k->proto;
+	key[1] = k->local.family;
+	memcpy(key + 2, &k->lport, 2);
+	memcpy(key + 4, &k->rport, 2);
+	addr_bytes(key + 6, &k->local);
+	if (k->rport)
+		addr_bytes(key + 22, &k->remote);
+	else
+		memset(key + 22, 0, 16);
+	return tscfd_flow_hash(key, sizeof(key)) & (tab->nbuckets - 1);
+}
+
+/* The binding of exactly this key (wildcard remote if k->rport is 0). */
+static struct flow *flow_find(const struct tscfd_flowtab *tab,
+			      const struct flow *k)
+{
+	struct flow *f;
+
+	for (f = tab->buckets[flow_bucket(tab, k)]; f; f = f->next)
+		if (f->proto == k->proto && f->lport == k->lport &&
+		    f->rport == k->rport && tscfd_addr_eq(&f->local, &k->local) &&
+		    (!f->rport || tscfd_addr_eq(&f->remote, &k->remote)))
 			return f;
-	}
 	return NULL;
+}
+
+/* The binding a packet of flow k follows: its own, else its socket's. */
+static struct flow *flow_match(const struct tscfd_flowtab *tab,
+			       const struct flow *k)
+{
+	struct flow w = *k, *f = NULL;
+
+	if (k->rport)
+		f = flow_find(tab, k);
+	if (!f) {
+		w.rport = 0;
+		f = flow_find(tab, &w);
+	}
+	return f;
+}
+
+static void flow_unlink(struct tscfd_flowtab *tab, struct flow *f)
+{
+	struct flow **pp = &tab->buckets[flow_bucket(tab, f)];
+
+	for (; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	tab->at_level[f->level]--;
+	tab->n--;
+	free(f);
+}
+
+/* Twice the buckets once there are more bindings than buckets. */
+static void flow_grow(struct tscfd_flowtab *tab)
+{
+	unsigned int old_n = tab->nbuckets, i;
+	struct flow **old = tab->buckets, **nb, *f, *next;
+
+	if (tab->n < old_n || old_n >= FLOW_BUCKETS_MAX)
+		return;
+	nb = calloc(old_n * 2, sizeof(*nb));
+	if (!nb)
+		return;		/* longer chains, still correct */
+	tab->buckets = nb;
+	tab->nbuckets = old_n * 2;
+	for (i = 0; i < old_n; i++)
+		for (f = old[i]; f; f = next) {
+			unsigned int h = flow_bucket(tab, f);
+
+			next = f->next;
+			f->next = nb[h];
+			nb[h] = f;
+		}
+	free(old);
+}
+
+static struct tscfd_flowtab *flowtab_get(struct tscfd_session *s)
+{
+	struct tscfd_flowtab *tab = s->flows;
+
+	if (tab)
+		return tab;
+	tab = calloc(1, sizeof(*tab));
+	if (!tab)
+		return NULL;
+	tab->nbuckets = FLOW_BUCKETS_MIN;
+	tab->buckets = calloc(tab->nbuckets, sizeof(*tab->buckets));
+	if (!tab->buckets) {
+		free(tab);
+		return NULL;
+	}
+	s->flows = tab;
+	return tab;
+}
+
+static uint16_t flow_key(const struct tscfd_session *s, const struct tscf_msg *m,
+			 struct flow *k, uint8_t *level)
+{
+	const struct tscf_tlv *tf = tscf_msg_find(m, TSCF_TLV_FLOW, NULL);
+	const struct tscf_tlv *tl = tscf_msg_find(m, TSCF_TLV_ENC_LEVEL, NULL);
+	struct tscf_flow wf;
+
+	if (!tf || !tl || tscf_tlv_flow(tf, &wf) || tscf_tlv_u8(tl, level) ||
+	    *level > TSCF_ENC_PREFERRED)
+		return TSCF_RESP_BAD_REQUEST;
+	if (!tscfd_addr_eq(&wf.local, &s->ip4) && !tscfd_addr_eq(&wf.local, &s->ip6))
+		return TSCF_RESP_NOT_ALLOWED;
+	memset(k, 0, sizeof(*k));
+	k->proto = wf.proto;
+	k->lport = wf.local_port;
+	k->rport = wf.remote_port;
+	k->local = wf.local;
+	k->remote = wf.remote;
+	if (!k->rport || addr_any(&k->remote))
+		k->rport = 0;	/* wildcard remote */
+	return TSCF_RESP_SUCCESS;
+}
+
+/*
+ * The clear tunnel is readable and writable by anyone on its path: it may
+ * raise a level, but not lower what the encrypted tunnel set, neither on
+ * the binding itself nor by a narrower binding in front of it.
+ */
+static bool lowers_encrypted(const struct tscfd_flowtab *tab,
+			     const struct flow *k, uint8_t level)
+{
+	const struct flow *cur = tab ? flow_match(tab, k) : NULL;
+
+	return cur && cur->by_enc && level_rank(level) < level_rank(cur->level);
 }
 
 uint16_t tscfd_flow_bind(struct tscfd_tunnel *t, const struct tscf_msg *m)
 {
 	struct tscfd_session *s = t->session;
-	const struct tscf_tlv *tf = tscf_msg_find(m, TSCF_TLV_FLOW, NULL);
-	const struct tscf_tlv *tl = tscf_msg_find(m, TSCF_TLV_ENC_LEVEL, NULL);
-	struct tscfd_flow k, *f;
-	struct tscf_flow wf;
+	struct tscfd_flowtab *tab = s->flows;
+	struct flow k, *f;
 	uint8_t level;
+	uint16_t code;
 
-	if (!tf || !tl || tscf_tlv_flow(tf, &wf) || tscf_tlv_u8(tl, &level) ||
-	    level > TSCF_ENC_PREFERRED)
-		return TSCF_RESP_BAD_REQUEST;
-	if (!tscfd_addr_eq(&wf.local, &s->ip4) && !tscfd_addr_eq(&wf.local, &s->ip6))
+	code = flow_key(s, m, &k, &level);
+	if (code != TSCF_RESP_SUCCESS)
+		return code;
+	if (!t->encrypted && lowers_encrypted(tab, &k, level)) {
+		tscfd_stats.refused_flow_lower++;
 		return TSCF_RESP_NOT_ALLOWED;
-	k.proto = wf.proto;
-	k.lport = wf.local_port;
-	k.rport = wf.remote_port;
-	k.local = wf.local;
-	k.remote = wf.remote;
-	k.level = level;
-	if (!k.rport || addr_any(&k.remote))
-		k.rport = 0;	/* wildcard remote */
-
-	f = flow_find(s, &k, !k.rport);
+	}
+	f = tab ? flow_find(tab, &k) : NULL;
 	if (level == TSCF_ENC_UNENCRYPTED) {
 		if (f)
-			*f = s->flows[--s->nflows];
+			flow_unlink(tab, f);
 		return TSCF_RESP_SUCCESS;
 	}
 	if (f) {
+		tab->at_level[f->level]--;
 		f->level = level;
+		tab->at_level[level]++;
+		f->by_enc |= t->encrypted;
 		return TSCF_RESP_SUCCESS;
 	}
-	if (!s->flows) {
-		s->flows = calloc(TSCFD_MAX_FLOWS, sizeof(*s->flows));
-		if (!s->flows)
-			return TSCF_RESP_NO_RESOURCES;
-	}
-	if (s->nflows == TSCFD_MAX_FLOWS)
+	tab = flowtab_get(s);
+	if (!tab || tab->n >= TSCFD_MAX_FLOWS)
 		return TSCF_RESP_NO_RESOURCES;
-	s->flows[s->nflows++] = k;
+	f = malloc(sizeof(*f));
+	if (!f)
+		return TSCF_RESP_NO_RESOURCES;
+	*f = k;
+	f->level = level;
+	f->by_enc = t->encrypted;
+	f->next = tab->buckets[flow_bucket(tab, f)];
+	tab->buckets[flow_bucket(tab, f)] = f;
+	tab->at_level[level]++;
+	tab->n++;
+	flow_grow(tab);
 	return TSCF_RESP_SUCCESS;
 }
 
 void tscfd_flows_free(struct tscfd_session *s)
 {
-	free(s->flows);
+	struct tscfd_flowtab *tab = s->flows;
+	struct flow *f, *next;
+	unsigned int i;
+
+	if (!tab)
+		return;
+	for (i = 0; i < tab->nbuckets; i++)
+		for (f = tab->buckets[i]; f; f = next) {
+			next = f->next;
+			free(f);
+		}
+	free(tab->buckets);
+	free(tab->frags);
+	free(tab);
 	s->flows = NULL;
-	s->nflows = 0;
 }
 
 unsigned int tscfd_flow_count(const struct tscfd_session *s)
 {
-	return s->nflows;
+	return s->flows ? s->flows->n : 0;
 }
 
-/* --- inner packets --------------------------------------------------- */
+/* --- parsing inner packets ------------------------------------------- */
 
-/* Source, destination and ports of an inner packet; false if not IP. */
-static bool packet_flow(const uint8_t *p, size_t len, struct tscfd_flow *f,
-			bool from_client)
+static bool parse_ip4(const uint8_t *p, size_t len, struct pkt *k)
 {
-	struct tscf_addr src, dst;
-	size_t thoff;
-	uint16_t sport = 0, dport = 0;
+	size_t hl = (size_t)(p[0] & 0xf) * 4;
+	uint16_t frag;
 
-	memset(f, 0, sizeof(*f));
-	memset(&src, 0, sizeof(src));
-	memset(&dst, 0, sizeof(dst));
-	if ((p[0] >> 4) == 4) {
-		if (len < 20 || (size_t)(p[0] & 0xf) * 4 > len)
-			return false;
-		src.family = dst.family = 4;
-		memcpy(&src.v4, p + 12, 4);
-		memcpy(&dst.v4, p + 16, 4);
-		f->proto = p[9];
-		thoff = (p[0] & 0xf) * 4;
-	} else if ((p[0] >> 4) == 6) {
-		if (len < 40)
-			return false;
-		src.family = dst.family = 6;
-		memcpy(&src.v6, p + 8, 16);
-		memcpy(&dst.v6, p + 24, 16);
-		f->proto = p[6];
-		thoff = 40;
-	} else {
+	if (len < 20 || hl < 20 || hl > len)
 		return false;
+	k->src.family = k->dst.family = 4;
+	memcpy(&k->src.v4, p + 12, 4);
+	memcpy(&k->dst.v4, p + 16, 4);
+	k->proto = p[9];
+	frag = (uint16_t)(p[6] << 8 | p[7]);
+	k->frag = frag & 0x3fff;	/* more fragments, or an offset */
+	k->first = !(frag & 0x1fff);
+	k->frag_id = (uint32_t)(p[4] << 8 | p[5]);
+	k->frag_proto = k->proto;
+	if (k->first) {
+		k->l4 = p + hl;
+		k->l4len = len - hl;
 	}
-	if ((f->proto == IPPROTO_TCP || f->proto == IPPROTO_UDP) && len >= thoff + 4) {
-		sport = (uint16_t)(p[thoff] << 8 | p[thoff + 1]);
-		dport = (uint16_t)(p[thoff + 2] << 8 | p[thoff + 3]);
-	}
-	/* "local" is always the client's end. */
-	f->local = from_client ? src : dst;
-	f->remote = from_client ? dst : src;
-	f->lport = from_client ? sport : dport;
-	f->rport = from_client ? dport : sport;
 	return true;
 }
 
-static uint8_t flow_level(struct tscfd_session *s, const struct tscfd_flow *k)
+/*
+ * Walks the IPv6 extension headers to the upper-layer header.  A chain it
+ * cannot walk (too long, truncated, ESP) leaves l4 NULL: not classified.
+ */
+static bool parse_ip6(const uint8_t *p, size_t len, struct pkt *k)
 {
-	struct tscfd_flow *f;
+	size_t off = 40;
+	uint8_t nh;
+	int i;
 
-	if (!s->nflows)
-		return TSCF_ENC_UNENCRYPTED;
-	f = flow_find(s, k, false);
-	if (!f)
-		f = flow_find(s, k, true);
-	return f ? f->level : TSCF_ENC_UNENCRYPTED;
+	if (len < 40)
+		return false;
+	k->src.family = k->dst.family = 6;
+	memcpy(&k->src.v6, p + 8, 16);
+	memcpy(&k->dst.v6, p + 24, 16);
+	nh = p[6];
+	for (i = 0; i <= IP6_MAX_EXT; i++) {
+		k->proto = nh;
+		switch (nh) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+			if (off + 2 > len)
+				return true;
+			nh = p[off];
+			off += ((size_t)p[off + 1] + 1) * 8;
+			break;
+		case IPPROTO_AH:
+			if (off + 2 > len)
+				return true;
+			nh = p[off];
+			off += ((size_t)p[off + 1] + 2) * 4;
+			break;
+		case IPPROTO_FRAGMENT:
+			if (off + 8 > len)
+				return true;
+			nh = p[off];
+			k->frag = true;
+			k->first = !((p[off + 2] << 8 | p[off + 3]) & 0xfff8);
+			k->frag_proto = nh;
+			memcpy(&k->frag_id, p + off + 4, 4);
+			off += 8;
+			if (!k->first) {
+				k->proto = nh;
+				return true;
+			}
+			break;
+		case IPPROTO_ESP:
+		case IPPROTO_NONE:
+			return true;
+		default:
+			if (off > len)
+				return true;
+			k->l4 = p + off;
+			k->l4len = len - off;
+			return true;
+		}
+	}
+	return true;
 }
+
+static bool parse_ip(const uint8_t *p, size_t len, struct pkt *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (!len)
+		return false;
+	if ((p[0] >> 4) == 4)
+		return parse_ip4(p, len, k);
+	if ((p[0] >> 4) == 6)
+		return parse_ip6(p, len, k);
+	return false;
+}
+
+static bool icmp_error(const struct pkt *k)
+{
+	if (!k->l4 || k->l4len < 8)
+		return false;
+	if (k->proto == IPPROTO_ICMP && k->src.family == 4)
+		return k->l4[0] == 3 || k->l4[0] == 4 || k->l4[0] == 5 ||
+		       k->l4[0] == 11 || k->l4[0] == 12;
+	if (k->proto == IPPROTO_ICMPV6 && k->src.family == 6)
+		return k->l4[0] < 128;
+	return false;
+}
+
+/* The flow of a parsed packet; "local" is always the client's end. */
+static int pkt_flow(const struct pkt *k, bool from_client, struct flow *f)
+{
+	uint16_t sport = 0, dport = 0;
+
+	memset(f, 0, sizeof(*f));
+	if (!k->l4)
+		return CLASS_UNKNOWN;
+	f->proto = k->proto;
+	if (k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP) {
+		if (k->l4len < 4)
+			return CLASS_UNKNOWN;
+		sport = (uint16_t)(k->l4[0] << 8 | k->l4[1]);
+		dport = (uint16_t)(k->l4[2] << 8 | k->l4[3]);
+	}
+	f->local = from_client ? k->src : k->dst;
+	f->remote = from_client ? k->dst : k->src;
+	f->lport = from_client ? sport : dport;
+	f->rport = from_client ? dport : sport;
+	return CLASS_FLOW;
+}
+
+/*
+ * An ICMP error belongs to the flow of the datagram it quotes, which went
+ * the other way.  A quote that cannot be read, or that is not the same
+ * client's, is not classified.
+ */
+static int icmp_flow(const struct pkt *k, bool from_client, struct flow *f)
+{
+	const struct tscf_addr *client = from_client ? &k->src : &k->dst;
+	struct pkt q;
+
+	if (!parse_ip(k->l4 + 8, k->l4len - 8, &q) || q.src.family != k->src.family ||
+	    icmp_error(&q) || pkt_flow(&q, !from_client, f) != CLASS_FLOW)
+		return CLASS_UNKNOWN;
+	return tscfd_addr_eq(&f->local, client) ? CLASS_FLOW : CLASS_UNKNOWN;
+}
+
+/* --- fragments ------------------------------------------------------- */
+
+static time_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static struct frag *frag_slot(struct tscfd_flowtab *tab, const struct pkt *k,
+			      bool *match)
+{
+	uint8_t key[37];
+	struct frag *fr;
+
+	addr_bytes(key, &k->src);
+	addr_bytes(key + 16, &k->dst);
+	memcpy(key + 32, &k->frag_id, 4);
+	key[36] = k->frag_proto;
+	fr = &tab->frags[tscfd_flow_hash(key, sizeof(key)) % FRAG_SLOTS];
+	*match = fr->until >= mono_now() && fr->proto == k->frag_proto &&
+		 fr->id == k->frag_id && tscfd_addr_eq(&fr->src, &k->src) &&
+		 tscfd_addr_eq(&fr->dst, &k->dst);
+	return fr;
+}
+
+/*
+ * Remembers the level of a first fragment.  Two datagrams with the same
+ * identification keep the higher level, so that a forged first fragment
+ * cannot lower the fragments of another.  An evicted entry only makes its
+ * fragments unknown, which fails closed.
+ */
+static void frag_note(struct tscfd_flowtab *tab, const struct pkt *k,
+		      uint8_t level)
+{
+	struct frag *fr;
+	bool match;
+
+	if (!tab->frags) {
+		tab->frags = calloc(FRAG_SLOTS, sizeof(*tab->frags));
+		if (!tab->frags)
+			return;
+	}
+	fr = frag_slot(tab, k, &match);
+	if (match && level_rank(fr->level) > level_rank(level))
+		level = fr->level;
+	fr->src = k->src;
+	fr->dst = k->dst;
+	fr->id = k->frag_id;
+	fr->proto = k->frag_proto;
+	fr->level = level;
+	fr->until = mono_now() + FRAG_SECS;
+}
+
+static bool frag_level(struct tscfd_flowtab *tab, const struct pkt *k,
+		       uint8_t *level)
+{
+	struct frag *fr;
+	bool match;
+
+	if (!tab->frags)
+		return false;
+	fr = frag_slot(tab, k, &match);
+	if (match)
+		*level = fr->level;
+	return match;
+}
+
+/* --- the level of a packet ------------------------------------------- */
+
+/* What an unclassified packet gets: the most any binding of the session asks. */
+static uint8_t unknown_level(const struct tscfd_flowtab *tab)
+{
+	if (tab->at_level[TSCF_ENC_ONLY])
+		return TSCF_ENC_ONLY;
+	if (tab->at_level[TSCF_ENC_PREFERRED])
+		return TSCF_ENC_PREFERRED;
+	return TSCF_ENC_UNENCRYPTED;
+}
+
+/* *unknown: the packet could not be classified (and got unknown_level). */
+static uint8_t pkt_level(struct tscfd_session *s, const struct pkt *k,
+			 bool from_client, bool *unknown)
+{
+	struct tscfd_flowtab *tab = s->flows;
+	struct flow f, *b;
+	uint8_t level = TSCF_ENC_UNENCRYPTED;
+	int class;
+
+	*unknown = false;
+	if (!tab || !tab->n)
+		return TSCF_ENC_UNENCRYPTED;
+	if (k->frag && !k->first) {
+		if (frag_level(tab, k, &level))
+			return level;
+		*unknown = true;
+		tscfd_stats.unclassified++;
+		return unknown_level(tab);
+	}
+	class = icmp_error(k) ? icmp_flow(k, from_client, &f) :
+				pkt_flow(k, from_client, &f);
+	if (class != CLASS_FLOW) {
+		*unknown = true;
+		tscfd_stats.unclassified++;
+		level = unknown_level(tab);
+	} else {
+		b = flow_match(tab, &f);
+		level = b ? b->level : TSCF_ENC_UNENCRYPTED;
+	}
+	if (k->frag)
+		frag_note(tab, k, level);
+	return level;
+}
+
+/* --- both directions ------------------------------------------------- */
 
 void tscfd_flow_inner(struct tscfd_tunnel *t, const uint8_t *p, size_t len)
 {
 	struct tscfd_session *s = t->session;
-	struct tscfd_flow k;
+	struct pkt k;
+	uint8_t level;
+	bool unknown;
 
 	if (!t->configured || !s) {
 		tscfd_stats.drop_no_session++;
 		return;
 	}
-	if (!packet_flow(p, len, &k, true)) {
+	if (!parse_ip(p, len, &k)) {
 		tscfd_stats.drop_malformed++;
 		return;
 	}
 	/* Anti-spoofing: the source must be the session's own address. */
-	if (!tscfd_addr_eq(&k.local, &s->ip4) && !tscfd_addr_eq(&k.local, &s->ip6)) {
+	if (!tscfd_addr_eq(&k.src, &s->ip4) && !tscfd_addr_eq(&k.src, &s->ip6)) {
 		tscfd_stats.drop_spoofed++;
 		return;
 	}
-	if (!t->encrypted && flow_level(s, &k) == TSCF_ENC_ONLY) {
-		tscfd_stats.drop_enc_only_clear++;
+	level = pkt_level(s, &k, true, &unknown);
+	if (!t->encrypted && level == TSCF_ENC_ONLY) {
+		if (unknown)
+			tscfd_stats.drop_unclassified++;
+		else
+			tscfd_stats.drop_enc_only_clear++;
 		return;
 	}
 	if (write(tscfd_tunfd, p, len) == (ssize_t)len)
@@ -179,19 +640,20 @@ void tscfd_tun_packet(const uint8_t *p, size_t len)
 {
 	struct tscfd_session *s;
 	struct tscfd_tunnel *t;
-	struct tscfd_flow k;
+	struct pkt k;
 	uint8_t level;
+	bool unknown;
 
-	if (!len || !packet_flow(p, len, &k, false)) {
+	if (!parse_ip(p, len, &k)) {
 		tscfd_stats.drop_malformed++;
 		return;
 	}
-	s = tscfd_session_by_ip(&k.local);
+	s = tscfd_session_by_ip(&k.dst);
 	if (!s) {
 		tscfd_stats.drop_no_session++;
 		return;
 	}
-	level = flow_level(s, &k);
+	level = pkt_level(s, &k, false, &unknown);
 	if (level == TSCF_ENC_ONLY)
 		t = s->enc;		/* never the clear tunnel */
 	else if (level == TSCF_ENC_PREFERRED && s->enc)
@@ -199,7 +661,10 @@ void tscfd_tun_packet(const uint8_t *p, size_t len)
 	else
 		t = s->clear;
 	if (!t || !t->configured) {
-		tscfd_stats.drop_no_tunnel++;
+		if (unknown)
+			tscfd_stats.drop_unclassified++;
+		else
+			tscfd_stats.drop_no_tunnel++;
 		return;
 	}
 	if (!tscfd_send_frame(t, p, len))

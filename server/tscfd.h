@@ -72,15 +72,10 @@ struct tscfd_stats {
 	uint64_t drop_spoofed, drop_no_session, drop_enc_only_clear;
 	uint64_t drop_unknown_type, drop_no_tunnel, drop_tls;
 	uint64_t refused_max_tunnels, refused_pool;
+	uint64_t refused_flow_lower, unclassified, drop_unclassified;
 };
 
 enum tscfd_transport_kind { TK_UDP = 1, TK_TCP, TK_TLS, TK_DTLS };
-
-struct tscfd_flow {
-	uint8_t proto, level;
-	uint16_t lport, rport;		/* rport 0: any remote */
-	struct tscf_addr local, remote;
-};
 
 struct tscfd_session;
 
@@ -124,8 +119,7 @@ struct tscfd_session {
 	bool dtte;			/* assigned-services when it came up */
 	uint64_t reserved_tsid;
 	time_t reserve_until;
-	unsigned int nflows;
-	struct tscfd_flow *flows;	/* allocated on the first FLOW_BIND */
+	struct tscfd_flowtab *flows;	/* flow.c; on the first FLOW_BIND */
 	struct tscfd_session *hnext4;
 };
 
@@ -168,6 +162,7 @@ void tscfd_flow_inner(struct tscfd_tunnel *t, const uint8_t *pkt, size_t len);
 void tscfd_tun_packet(const uint8_t *pkt, size_t len);
 void tscfd_flows_free(struct tscfd_session *s);
 unsigned int tscfd_flow_count(const struct tscfd_session *s);
+uint64_t tscfd_flow_hash(const void *p, size_t len);
 
 /* net.c */
 extern int tscfd_epfd, tscfd_tunfd;
