@@ -36,6 +36,7 @@ struct tscfd_iface {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	uint16_t port;			/* N: TCP and UDP; N + 1: TLS, DTLS */
+	struct tscf_addr advertise;	/* in CONN_INFO: advertise-address or address */
 	char cert[256], key[256];
 	struct tscfd_pool pool4, pool6;
 	struct tscf_addr dns[TSCFD_MAX_DNS];

@@ -530,13 +530,8 @@ static void on_service_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	tscf_enc_u64(&e, TSCF_TLV_RESERVED_TSID, s->reserved_tsid);
 	{
 		struct tscf_conn_info ci = { .transport = TSCF_TRANSPORT_TLS,
-					     .port = f->port + 1 };
+					     .port = f->port + 1, .addr = f->advertise };
 
-		ci.addr.family = f->addr.ss_family == AF_INET ? 4 : 6;
-		if (ci.addr.family == 4)
-			ci.addr.v4 = ((struct sockaddr_in *)&f->addr)->sin_addr;
-		else
-			ci.addr.v6 = ((struct sockaddr_in6 *)&f->addr)->sin6_addr;
 		tscf_enc_conn_info(&e, &ci);
 		if (f->dtls_fd >= 0) {
 			ci.transport = TSCF_TRANSPORT_DTLS;
