@@ -29,12 +29,17 @@
 #define FRAG_SECS		10	/* how long a first fragment is remembered */
 #define IP6_MAX_EXT		8	/* longer extension header chains: unknown */
 
+/*
+ * A binding: 42 bytes, kept in an array that grows with the bindings
+ * (a session at its 1,024 costs about 45 KiB, one with a few next to
+ * nothing), chained into buckets by index.
+ */
 struct flow {
-	struct flow *next;
-	uint8_t proto, level;
+	uint16_t next;			/* index + 1 of the next in the chain */
+	uint8_t proto, level, family;
 	bool by_enc;			/* set over the encrypted tunnel */
 	uint16_t lport, rport;		/* rport 0: any remote */
-	struct tscf_addr local, remote;
+	uint8_t local[16], remote[16];	/* remote zero when rport is 0 */
 };
 
 /* The first fragment of a datagram, for the fragments that follow it. */
@@ -46,9 +51,10 @@ struct frag {
 };
 
 struct tscfd_flowtab {
-	unsigned int n, nbuckets;
+	unsigned int n, cap, nbuckets;
 	unsigned int at_level[3];	/* bindings per level */
-	struct flow **buckets;
+	struct flow *slots;		/* n used of cap */
+	uint16_t *buckets;		/* index + 1 of the first; 0: empty */
 	struct frag *frags;		/* FRAG_SLOTS, on the first fragment */
 };
 
@@ -130,34 +136,47 @@ static void addr_bytes(uint8_t *out, const struct tscf_addr *a)
 		memcpy(out, &a->v6, 16);
 }
 
+static void flow_set_addrs(struct flow *f, const struct tscf_addr *local,
+			   const struct tscf_addr *remote)
+{
+	f->family = local->family;
+	addr_bytes(f->local, local);
+	if (f->rport)
+		addr_bytes(f->remote, remote);
+	else
+		memset(f->remote, 0, sizeof(f->remote));
+}
+
 static unsigned int flow_bucket(const struct tscfd_flowtab *tab,
 				const struct flow *k)
 {
 	uint8_t key[38];
 
 	key[0] = k->proto;
-	key[1] = k->local.family;
+	key[1] = k->family;
 	memcpy(key + 2, &k->lport, 2);
 	memcpy(key + 4, &k->rport, 2);
-	addr_bytes(key + 6, &k->local);
-	if (k->rport)
-		addr_bytes(key + 22, &k->remote);
-	else
-		memset(key + 22, 0, 16);
+	memcpy(key + 6, k->local, 16);
+	memcpy(key + 22, k->remote, 16);
 	return tscfd_flow_hash(key, sizeof(key)) & (tab->nbuckets - 1);
+}
+
+static bool flow_same(const struct flow *a, const struct flow *b)
+{
+	return a->proto == b->proto && a->family == b->family &&
+	       a->lport == b->lport && a->rport == b->rport &&
+	       !memcmp(a->local, b->local, 16) && !memcmp(a->remote, b->remote, 16);
 }
 
 /* The binding of exactly this key (wildcard remote if k->rport is 0). */
 static struct flow *flow_find(const struct tscfd_flowtab *tab,
 			      const struct flow *k)
 {
-	struct flow *f;
+	unsigned int i = tab->buckets[flow_bucket(tab, k)];
 
-	for (f = tab->buckets[flow_bucket(tab, k)]; f; f = f->next)
-		if (f->proto == k->proto && f->lport == k->lport &&
-		    f->rport == k->rport && tscfd_addr_eq(&f->local, &k->local) &&
-		    (!f->rport || tscfd_addr_eq(&f->remote, &k->remote)))
-			return f;
+	for (; i; i = tab->slots[i - 1].next)
+		if (flow_same(&tab->slots[i - 1], k))
+			return &tab->slots[i - 1];
 	return NULL;
 }
 
@@ -171,47 +190,74 @@ static struct flow *flow_match(const struct tscfd_flowtab *tab,
 		f = flow_find(tab, k);
 	if (!f) {
 		w.rport = 0;
+		memset(w.remote, 0, sizeof(w.remote));
 		f = flow_find(tab, &w);
 	}
 	return f;
 }
 
-static void flow_unlink(struct tscfd_flowtab *tab, struct flow *f)
+/* The link that points at slot i (index + 1) in its chain. */
+static uint16_t *flow_link(struct tscfd_flowtab *tab, unsigned int i)
 {
-	struct flow **pp = &tab->buckets[flow_bucket(tab, f)];
+	uint16_t *pp = &tab->buckets[flow_bucket(tab, &tab->slots[i])];
 
-	for (; *pp; pp = &(*pp)->next)
-		if (*pp == f) {
-			*pp = f->next;
-			break;
-		}
-	tab->at_level[f->level]--;
-	tab->n--;
-	free(f);
+	while (*pp != i + 1)
+		pp = &tab->slots[*pp - 1].next;
+	return pp;
 }
 
-/* Twice the buckets once there are more bindings than buckets. */
-static void flow_grow(struct tscfd_flowtab *tab)
+/* Unlinks f; the last slot moves into its place. */
+static void flow_remove(struct tscfd_flowtab *tab, struct flow *f)
 {
-	unsigned int old_n = tab->nbuckets, i;
-	struct flow **old = tab->buckets, **nb, *f, *next;
+	unsigned int i = (unsigned int)(f - tab->slots), last = tab->n - 1;
 
-	if (tab->n < old_n || old_n >= FLOW_BUCKETS_MAX)
-		return;
-	nb = calloc(old_n * 2, sizeof(*nb));
-	if (!nb)
-		return;		/* longer chains, still correct */
-	tab->buckets = nb;
-	tab->nbuckets = old_n * 2;
-	for (i = 0; i < old_n; i++)
-		for (f = old[i]; f; f = next) {
-			unsigned int h = flow_bucket(tab, f);
+	*flow_link(tab, i) = f->next;
+	tab->at_level[f->level]--;
+	if (i != last) {
+		*flow_link(tab, last) = (uint16_t)(i + 1);
+		tab->slots[i] = tab->slots[last];
+	}
+	tab->n--;
+}
 
-			next = f->next;
-			f->next = nb[h];
-			nb[h] = f;
+static void flow_rehash(struct tscfd_flowtab *tab)
+{
+	unsigned int i, h;
+
+	memset(tab->buckets, 0, tab->nbuckets * sizeof(*tab->buckets));
+	for (i = 0; i < tab->n; i++) {
+		h = flow_bucket(tab, &tab->slots[i]);
+		tab->slots[i].next = tab->buckets[h];
+		tab->buckets[h] = (uint16_t)(i + 1);
+	}
+}
+
+/* Room for one more binding: the array and the buckets double. */
+static bool flow_room(struct tscfd_flowtab *tab)
+{
+	unsigned int cap = tab->cap ? tab->cap * 2 : 8;
+	struct flow *slots;
+	uint16_t *b;
+
+	if (tab->n >= TSCFD_MAX_FLOWS)
+		return false;
+	if (tab->n == tab->cap) {
+		slots = realloc(tab->slots, cap * sizeof(*slots));
+		if (!slots)
+			return false;
+		tab->slots = slots;
+		tab->cap = cap;
+	}
+	if (tab->n >= tab->nbuckets && tab->nbuckets < FLOW_BUCKETS_MAX) {
+		b = calloc(tab->nbuckets * 2, sizeof(*b));
+		if (b) {	/* else longer chains, still correct */
+			free(tab->buckets);
+			tab->buckets = b;
+			tab->nbuckets *= 2;
+			flow_rehash(tab);
 		}
-	free(old);
+	}
+	return true;
 }
 
 static struct tscfd_flowtab *flowtab_get(struct tscfd_session *s)
@@ -249,10 +295,9 @@ static uint16_t flow_key(const struct tscfd_session *s, const struct tscf_msg *m
 	k->proto = wf.proto;
 	k->lport = wf.local_port;
 	k->rport = wf.remote_port;
-	k->local = wf.local;
-	k->remote = wf.remote;
-	if (!k->rport || addr_any(&k->remote))
+	if (!k->rport || addr_any(&wf.remote))
 		k->rport = 0;	/* wildcard remote */
+	flow_set_addrs(k, &wf.local, &wf.remote);
 	return TSCF_RESP_SUCCESS;
 }
 
@@ -287,7 +332,7 @@ uint16_t tscfd_flow_bind(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	f = tab ? flow_find(tab, &k) : NULL;
 	if (level == TSCF_ENC_UNENCRYPTED) {
 		if (f)
-			flow_unlink(tab, f);
+			flow_remove(tab, f);
 		return TSCF_RESP_SUCCESS;
 	}
 	if (f) {
@@ -298,35 +343,25 @@ uint16_t tscfd_flow_bind(struct tscfd_tunnel *t, const struct tscf_msg *m)
 		return TSCF_RESP_SUCCESS;
 	}
 	tab = flowtab_get(s);
-	if (!tab || tab->n >= TSCFD_MAX_FLOWS)
+	if (!tab || !flow_room(tab))
 		return TSCF_RESP_NO_RESOURCES;
-	f = malloc(sizeof(*f));
-	if (!f)
-		return TSCF_RESP_NO_RESOURCES;
+	f = &tab->slots[tab->n];
 	*f = k;
 	f->level = level;
 	f->by_enc = t->encrypted;
 	f->next = tab->buckets[flow_bucket(tab, f)];
-	tab->buckets[flow_bucket(tab, f)] = f;
+	tab->buckets[flow_bucket(tab, f)] = (uint16_t)(++tab->n);
 	tab->at_level[level]++;
-	tab->n++;
-	flow_grow(tab);
 	return TSCF_RESP_SUCCESS;
 }
 
 void tscfd_flows_free(struct tscfd_session *s)
 {
 	struct tscfd_flowtab *tab = s->flows;
-	struct flow *f, *next;
-	unsigned int i;
 
 	if (!tab)
 		return;
-	for (i = 0; i < tab->nbuckets; i++)
-		for (f = tab->buckets[i]; f; f = next) {
-			next = f->next;
-			free(f);
-		}
+	free(tab->slots);
 	free(tab->buckets);
 	free(tab->frags);
 	free(tab);
@@ -463,10 +498,11 @@ static int pkt_flow(const struct pkt *k, bool from_client, struct flow *f)
 		sport = (uint16_t)(k->l4[0] << 8 | k->l4[1]);
 		dport = (uint16_t)(k->l4[2] << 8 | k->l4[3]);
 	}
-	f->local = from_client ? k->src : k->dst;
-	f->remote = from_client ? k->dst : k->src;
 	f->lport = from_client ? sport : dport;
 	f->rport = from_client ? dport : sport;
+	f->family = k->src.family;
+	addr_bytes(f->local, from_client ? &k->src : &k->dst);
+	addr_bytes(f->remote, from_client ? &k->dst : &k->src);
 	return CLASS_FLOW;
 }
 
@@ -477,13 +513,14 @@ static int pkt_flow(const struct pkt *k, bool from_client, struct flow *f)
  */
 static int icmp_flow(const struct pkt *k, bool from_client, struct flow *f)
 {
-	const struct tscf_addr *client = from_client ? &k->src : &k->dst;
+	uint8_t client[16];
 	struct pkt q;
 
 	if (!parse_ip(k->l4 + 8, k->l4len - 8, &q) || q.src.family != k->src.family ||
 	    icmp_error(&q) || pkt_flow(&q, !from_client, f) != CLASS_FLOW)
 		return CLASS_UNKNOWN;
-	return tscfd_addr_eq(&f->local, client) ? CLASS_FLOW : CLASS_UNKNOWN;
+	addr_bytes(client, from_client ? &k->src : &k->dst);
+	return memcmp(f->local, client, 16) ? CLASS_UNKNOWN : CLASS_FLOW;
 }
 
 /* --- fragments ------------------------------------------------------- */
