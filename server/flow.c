@@ -544,7 +544,7 @@ static struct frag *frag_slot(struct tscfd_flowtab *tab, const struct pkt *k,
 	memcpy(key + 32, &k->frag_id, 4);
 	key[36] = k->frag_proto;
 	fr = &tab->frags[tscfd_flow_hash(key, sizeof(key)) % FRAG_SLOTS];
-	*match = fr->until >= mono_now() && fr->proto == k->frag_proto &&
+	*match = fr->until && fr->until >= mono_now() && fr->proto == k->frag_proto &&
 		 fr->id == k->frag_id && tscfd_addr_eq(&fr->src, &k->src) &&
 		 tscfd_addr_eq(&fr->dst, &k->dst);
 	return fr;
