@@ -232,6 +232,9 @@ while True:
         time.sleep(1)
     s.sendto(b"echo:" + data, peer)' &
 	at_exit "kill $! 2>/dev/null"
+	# Python starts slowly on a loaded host: a test's first packet must find it.
+	wait_for 20 sh -c "ip netns exec $SRV ss -Hlun | grep -q '10.100.0.1:7000'" ||
+		fail "the echo service did not start"
 }
 
 # tscfd_start: (re)start tscfd in SRV with $TMPD/tscfd.conf and give its

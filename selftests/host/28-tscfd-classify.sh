@@ -51,7 +51,9 @@ while True:
         socket.inet_pton(socket.AF_INET6, data.decode()) + frag + body
     tun.sendto(v6, ("tscfs0", 0x86dd))' &
 at_exit "kill $! 2>/dev/null"
-sleep 0.5
+for port in 10.100.0.1:7100 '\[fd00:100::1\]:7006' 10.100.0.1:7200; do
+	wait_for 20 sh -c "ip netns exec $SRV ss -Hlun | grep -q '$port'" || fail "service $port did not start"
+done
 
 for tr in tcp udp; do
 	out=$(ip netns exec "$UE" $TSCF_CLIENT dtte --classify --transport $tr --addr 10.10.0.2 \
