@@ -165,6 +165,22 @@ static void tscf_flow_announce(struct tscf_sk *e, struct tscf_tunnel *t,
 		tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
 }
 
+/*
+ * Whether this socket's last binding went over an encrypted tunnel at a
+ * level above unencrypted.  The server lets only an encrypted tunnel
+ * lower such a level (the clear one is open to anyone on its path).
+ */
+static bool tscf_flow_bound_enc(struct tscf_sk *e, struct tscf_tunnel *clear)
+{
+	bool bound;
+
+	spin_lock_bh(&e->lock);
+	bound = e->note.tsid && e->note.tsid != clear->tsid &&
+		e->note.level != TSCF_ENC_UNENCRYPTED;
+	spin_unlock_bh(&e->lock);
+	return bound;
+}
+
 static void tscf_flow_block(struct net_device *dev, struct sk_buff *skb)
 {
 	struct tscf_dev *td = netdev_priv(dev);
@@ -190,11 +206,11 @@ void tscf_flow_xmit(struct net_device *dev, struct sk_buff *skb)
 			level = READ_ONCE(e->level);
 	}
 	clear = rcu_dereference_bh(td->tunnel);
+	twin = rcu_dereference_bh(td->twin);
+	if (twin && e)
+		enc = rcu_dereference_bh(((struct tscf_dev *)netdev_priv(twin))->tunnel);
 
 	if (level != TSCF_ENC_UNENCRYPTED) {
-		twin = rcu_dereference_bh(td->twin);
-		if (twin)
-			enc = rcu_dereference_bh(((struct tscf_dev *)netdev_priv(twin))->tunnel);
 		if (enc) {
 			tscf_flow_announce(e, enc, skb, level);
 			tscf_dev_xmit_tunnel(enc, skb);
@@ -209,8 +225,22 @@ void tscf_flow_xmit(struct net_device *dev, struct sk_buff *skb)
 		tscf_xmit_no_tunnel(skb, dev);
 		return;
 	}
-	if (e)
+	/*
+	 * A socket lowered to unencrypted is unbound over the encrypted
+	 * tunnel, and the packet that caused it follows there, in order, so
+	 * the server has the unbinding before the flow takes the clear
+	 * tunnel.  Without an encrypted tunnel the note stays, for the next
+	 * one: a clear unbinding would only be refused.
+	 */
+	if (e && level == TSCF_ENC_UNENCRYPTED && tscf_flow_bound_enc(e, clear)) {
+		if (enc) {
+			tscf_flow_announce(e, enc, skb, TSCF_ENC_UNENCRYPTED);
+			tscf_dev_xmit_tunnel(enc, skb);
+			return;
+		}
+	} else if (e) {
 		tscf_flow_announce(e, clear, skb, level);
+	}
 	tscf_dev_xmit_tunnel(clear, skb);
 }
 

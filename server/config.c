@@ -92,6 +92,36 @@ static int parse_pool(struct parser *p, const char *key, const char *v,
 	return 0;
 }
 
+static bool addr_unspecified(const struct tscf_addr *a)
+{
+	return a->family == 4 ? !a->v4.s_addr : IN6_IS_ADDR_UNSPECIFIED(&a->v6);
+}
+
+/*
+ * The address CONN_INFO names for port N+1: advertise-address, else the
+ * bound one.  A wildcard bind has no address a client could use (nor
+ * does a NATed one, which is what advertise-address is for).
+ */
+static int iface_advertise(struct parser *p, struct tscfd_iface *f)
+{
+	struct tscf_addr bound = {};
+
+	if (f->advertise.family)
+		return 0;
+	if (f->addr.ss_family == AF_INET) {
+		bound.family = 4;
+		bound.v4 = ((struct sockaddr_in *)&f->addr)->sin_addr;
+	} else {
+		bound.family = 6;
+		bound.v6 = ((struct sockaddr_in6 *)&f->addr)->sin6_addr;
+	}
+	if (addr_unspecified(&bound) && f->dtte)
+		return perr(p, "tscf-interface ending here: a wildcard address with DTTE "
+			    "needs advertise-address (the address clients reach)");
+	f->advertise = bound;
+	return 0;
+}
+
 static int iface_key(struct parser *p, struct tscfd_iface *f, const char *key,
 		     char *v, char *rest)
 {
@@ -115,6 +145,12 @@ static int iface_key(struct parser *p, struct tscfd_iface *f, const char *key,
 			sin6->sin6_addr = a.v6;
 			f->addrlen = sizeof(*sin6);
 		}
+		return 0;
+	}
+	if (!strcmp(key, "advertise-address")) {
+		if (!v || parse_addr(v, &f->advertise) || addr_unspecified(&f->advertise))
+			return perr(p, "advertise-address: '%s' is not a usable IP address",
+				    v ? v : "");
 		return 0;
 	}
 	if (!strcmp(key, "port")) {
@@ -232,7 +268,7 @@ static int check_iface(struct parser *p, struct tscfd_iface *f)
 		return perr(p, "tscf-interface ending here has no local-address-pool");
 	if (!f->cert[0] != !f->key[0])
 		return perr(p, "tscf-interface ending here: certificate and private-key go together");
-	return 0;
+	return iface_advertise(p, f);
 }
 
 int tscfd_config_load(const char *path, struct tscfd_config *conf,

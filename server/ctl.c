@@ -41,7 +41,8 @@ int tscfd_ctl_listen(const char *path)
 	X(drop_bad_nibble) X(drop_wrong_tsid) X(drop_spoofed) \
 	X(drop_no_session) X(drop_enc_only_clear) X(drop_unknown_type) \
 	X(drop_no_tunnel) X(drop_tls) X(refused_max_tunnels) X(refused_pool) \
-	X(accept_emfile) X(handshakes_deferred) X(drop_preauth) X(drop_backlog)
+	X(accept_emfile) X(handshakes_deferred) X(drop_preauth) X(drop_backlog) \
+	X(refused_flow_lower) X(unclassified) X(drop_unclassified)
 
 static int render(char *buf, size_t len, bool json)
 {

@@ -39,6 +39,7 @@ struct tscfd_iface {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	uint16_t port;			/* N: TCP and UDP; N + 1: TLS, DTLS */
+	struct tscf_addr advertise;	/* in CONN_INFO: advertise-address or address */
 	char cert[256], key[256];
 	struct tscfd_pool pool4, pool6;
 	struct tscf_addr dns[TSCFD_MAX_DNS];
@@ -83,15 +84,10 @@ struct tscfd_stats {
 	uint64_t drop_unknown_type, drop_no_tunnel, drop_tls;
 	uint64_t refused_max_tunnels, refused_pool;
 	uint64_t accept_emfile, handshakes_deferred, drop_preauth, drop_backlog;
+	uint64_t refused_flow_lower, unclassified, drop_unclassified;
 };
 
 enum tscfd_transport_kind { TK_UDP = 1, TK_TCP, TK_TLS, TK_DTLS };
-
-struct tscfd_flow {
-	uint8_t proto, level;
-	uint16_t lport, rport;		/* rport 0: any remote */
-	struct tscf_addr local, remote;
-};
 
 struct tscfd_session;
 
@@ -151,8 +147,7 @@ struct tscfd_session {
 	bool dtte;			/* assigned-services when it came up */
 	uint64_t reserved_tsid;
 	time_t reserve_until;
-	unsigned int nflows;
-	struct tscfd_flow *flows;	/* allocated on the first FLOW_BIND */
+	struct tscfd_flowtab *flows;	/* flow.c; on the first FLOW_BIND */
 	struct tscfd_session *hnext4;
 };
 
@@ -183,11 +178,20 @@ struct tscfd_tunnel *tscfd_tunnel_by_peer(const struct sockaddr *peer,
 					  socklen_t len);
 void tscfd_tunnel_frame(struct tscfd_tunnel *t, const uint8_t *frame,
 			size_t len);
-void tscfd_tun_packet(const uint8_t *pkt, size_t len);
 bool tscfd_tick(void);	/* true: more timer work, call again soon */
 unsigned int tscfd_tunnel_count(void);
 unsigned int tscfd_session_count(void);
 void tscfd_sessions_stats(unsigned int *with_enc, unsigned int *flows);
+bool tscfd_addr_eq(const struct tscf_addr *a, const struct tscf_addr *b);
+struct tscfd_session *tscfd_session_by_ip(const struct tscf_addr *a);
+
+/* flow.c: flow bindings and the tunnel each inner packet takes */
+uint16_t tscfd_flow_bind(struct tscfd_tunnel *t, const struct tscf_msg *m);
+void tscfd_flow_inner(struct tscfd_tunnel *t, const uint8_t *pkt, size_t len);
+void tscfd_tun_packet(const uint8_t *pkt, size_t len);
+void tscfd_flows_free(struct tscfd_session *s);
+unsigned int tscfd_flow_count(const struct tscfd_session *s);
+uint64_t tscfd_flow_hash(const void *p, size_t len);
 
 /* net.c */
 extern int tscfd_epfd, tscfd_tunfd;

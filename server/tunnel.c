@@ -169,20 +169,12 @@ static uint32_t ip_hash(const struct tscf_addr *a)
 	return a->family == 4 ? hash_bytes(&a->v4, 4) : hash_bytes(&a->v6, 16);
 }
 
-static bool addr_eq(const struct tscf_addr *a, const struct tscf_addr *b)
+bool tscfd_addr_eq(const struct tscf_addr *a, const struct tscf_addr *b)
 {
 	if (a->family != b->family)
 		return false;
 	return a->family == 4 ? a->v4.s_addr == b->v4.s_addr :
 				!memcmp(&a->v6, &b->v6, 16);
-}
-
-static bool addr_any(const struct tscf_addr *a)
-{
-	static const uint8_t zero[16];
-
-	return !memcmp(a->family == 4 ? (const void *)&a->v4 : (const void *)&a->v6,
-		       zero, a->family == 4 ? 4 : 16);
 }
 
 static void session_link_ip(struct tscfd_session *s, const struct tscf_addr *a)
@@ -193,12 +185,12 @@ static void session_link_ip(struct tscfd_session *s, const struct tscf_addr *a)
 	by_ip[h] = s;
 }
 
-static struct tscfd_session *session_by_ip(const struct tscf_addr *a)
+struct tscfd_session *tscfd_session_by_ip(const struct tscf_addr *a)
 {
 	struct tscfd_session *s = by_ip[ip_hash(a)];
 
 	for (; s; s = s->hnext4)
-		if (addr_eq(&s->ip4, a) || addr_eq(&s->ip6, a))
+		if (tscfd_addr_eq(&s->ip4, a) || tscfd_addr_eq(&s->ip6, a))
 			return s;
 	return NULL;
 }
@@ -232,7 +224,7 @@ void tscfd_sessions_stats(unsigned int *with_enc, unsigned int *flows)
 	for (t = all_tunnels; t; t = t->next)
 		if (t->session && t->session->clear == t) {
 			*with_enc += !!t->session->enc;
-			*flows += t->session->nflows;
+			*flows += tscfd_flow_count(t->session);
 		}
 }
 
@@ -296,7 +288,7 @@ static void session_release(struct tscfd_session *s)
 /* Its memory only in tscfd_reap(), with the clear tunnel that owned it. */
 static void session_destroy(struct tscfd_session *s)
 {
-	free(s->flows);
+	tscfd_flows_free(s);
 	free(s);
 }
 
@@ -599,13 +591,8 @@ static void on_service_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	tscf_enc_u64(&e, TSCF_TLV_RESERVED_TSID, s->reserved_tsid);
 	{
 		struct tscf_conn_info ci = { .transport = TSCF_TRANSPORT_TLS,
-					     .port = f->port + 1 };
+					     .port = f->port + 1, .addr = f->advertise };
 
-		ci.addr.family = f->addr.ss_family == AF_INET ? 4 : 6;
-		if (ci.addr.family == 4)
-			ci.addr.v4 = ((struct sockaddr_in *)&f->addr)->sin_addr;
-		else
-			ci.addr.v6 = ((struct sockaddr_in6 *)&f->addr)->sin6_addr;
 		tscf_enc_conn_info(&e, &ci);
 		if (f->dtls_fd >= 0) {
 			ci.transport = TSCF_TRANSPORT_DTLS;
@@ -616,67 +603,6 @@ static void on_service_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	tscfd_log("tunnel %016llx peer %s: DTTE granted, encrypted tunnel %016llx reserved",
 		  (unsigned long long)t->tsid, peer_str(t),
 		  (unsigned long long)s->reserved_tsid);
-}
-
-static struct tscfd_flow *flow_find(struct tscfd_session *s,
-				    const struct tscfd_flow *k, bool wildcard)
-{
-	unsigned int i;
-
-	for (i = 0; i < s->nflows; i++) {
-		struct tscfd_flow *f = &s->flows[i];
-
-		if (f->proto != k->proto || f->lport != k->lport ||
-		    !addr_eq(&f->local, &k->local))
-			continue;
-		if (wildcard ? !f->rport :
-		    f->rport == k->rport && addr_eq(&f->remote, &k->remote))
-			return f;
-	}
-	return NULL;
-}
-
-static uint16_t flow_bind(struct tscfd_session *s, const struct tscf_msg *m)
-{
-	const struct tscf_tlv *tf = tscf_msg_find(m, TSCF_TLV_FLOW, NULL);
-	const struct tscf_tlv *tl = tscf_msg_find(m, TSCF_TLV_ENC_LEVEL, NULL);
-	struct tscfd_flow k, *f;
-	struct tscf_flow wf;
-	uint8_t level;
-
-	if (!tf || !tl || tscf_tlv_flow(tf, &wf) || tscf_tlv_u8(tl, &level) ||
-	    level > TSCF_ENC_PREFERRED)
-		return TSCF_RESP_BAD_REQUEST;
-	if (!addr_eq(&wf.local, &s->ip4) && !addr_eq(&wf.local, &s->ip6))
-		return TSCF_RESP_NOT_ALLOWED;
-	k.proto = wf.proto;
-	k.lport = wf.local_port;
-	k.rport = wf.remote_port;
-	k.local = wf.local;
-	k.remote = wf.remote;
-	k.level = level;
-	if (!k.rport || addr_any(&k.remote))
-		k.rport = 0;	/* wildcard remote */
-
-	f = flow_find(s, &k, !k.rport);
-	if (level == TSCF_ENC_UNENCRYPTED) {
-		if (f)
-			*f = s->flows[--s->nflows];
-		return TSCF_RESP_SUCCESS;
-	}
-	if (f) {
-		f->level = level;
-		return TSCF_RESP_SUCCESS;
-	}
-	if (!s->flows) {
-		s->flows = calloc(TSCFD_MAX_FLOWS, sizeof(*s->flows));
-		if (!s->flows)
-			return TSCF_RESP_NO_RESOURCES;
-	}
-	if (s->nflows == TSCFD_MAX_FLOWS)
-		return TSCF_RESP_NO_RESOURCES;
-	s->flows[s->nflows++] = k;
-	return TSCF_RESP_SUCCESS;
 }
 
 static void on_control(struct tscfd_tunnel *t, const uint8_t *frame, size_t len)
@@ -718,7 +644,7 @@ static void on_control(struct tscfd_tunnel *t, const uint8_t *frame, size_t len)
 	case TSCF_CM_FLOW_BIND_REQ:
 		tscfd_stats.flow_bind++;
 		reply_code(t, TSCF_CM_FLOW_BIND_RESP, t->tsid, m.seq,
-			   flow_bind(t->session, &m));
+			   tscfd_flow_bind(t, &m));
 		break;
 	case TSCF_CM_CONFIG_REQ:
 		on_config_req(t, &m);
@@ -726,88 +652,6 @@ static void on_control(struct tscfd_tunnel *t, const uint8_t *frame, size_t len)
 	default:
 		tscfd_stats.drop_unknown_type++;
 	}
-}
-
-/* --- inner packets --------------------------------------------------- */
-
-/* Source, destination and ports of an inner packet; false if not IP. */
-static bool packet_flow(const uint8_t *p, size_t len, struct tscfd_flow *f,
-			bool from_client)
-{
-	struct tscf_addr src, dst;
-	size_t thoff;
-	uint16_t sport = 0, dport = 0;
-
-	memset(f, 0, sizeof(*f));
-	memset(&src, 0, sizeof(src));
-	memset(&dst, 0, sizeof(dst));
-	if ((p[0] >> 4) == 4) {
-		if (len < 20 || (size_t)(p[0] & 0xf) * 4 > len)
-			return false;
-		src.family = dst.family = 4;
-		memcpy(&src.v4, p + 12, 4);
-		memcpy(&dst.v4, p + 16, 4);
-		f->proto = p[9];
-		thoff = (p[0] & 0xf) * 4;
-	} else if ((p[0] >> 4) == 6) {
-		if (len < 40)
-			return false;
-		src.family = dst.family = 6;
-		memcpy(&src.v6, p + 8, 16);
-		memcpy(&dst.v6, p + 24, 16);
-		f->proto = p[6];
-		thoff = 40;
-	} else {
-		return false;
-	}
-	if ((f->proto == IPPROTO_TCP || f->proto == IPPROTO_UDP) && len >= thoff + 4) {
-		sport = (uint16_t)(p[thoff] << 8 | p[thoff + 1]);
-		dport = (uint16_t)(p[thoff + 2] << 8 | p[thoff + 3]);
-	}
-	/* "local" is always the client's end. */
-	f->local = from_client ? src : dst;
-	f->remote = from_client ? dst : src;
-	f->lport = from_client ? sport : dport;
-	f->rport = from_client ? dport : sport;
-	return true;
-}
-
-static uint8_t flow_level(struct tscfd_session *s, const struct tscfd_flow *k)
-{
-	struct tscfd_flow *f;
-
-	if (!s->nflows)
-		return TSCF_ENC_UNENCRYPTED;
-	f = flow_find(s, k, false);
-	if (!f)
-		f = flow_find(s, k, true);
-	return f ? f->level : TSCF_ENC_UNENCRYPTED;
-}
-
-static void on_inner(struct tscfd_tunnel *t, const uint8_t *p, size_t len)
-{
-	struct tscfd_session *s = t->session;
-	struct tscfd_flow k;
-
-	if (!t->configured || !s) {
-		tscfd_stats.drop_no_session++;
-		return;
-	}
-	if (!packet_flow(p, len, &k, true)) {
-		tscfd_stats.drop_malformed++;
-		return;
-	}
-	/* Anti-spoofing: the source must be the session's own address. */
-	if (!addr_eq(&k.local, &s->ip4) && !addr_eq(&k.local, &s->ip6)) {
-		tscfd_stats.drop_spoofed++;
-		return;
-	}
-	if (!t->encrypted && flow_level(s, &k) == TSCF_ENC_ONLY) {
-		tscfd_stats.drop_enc_only_clear++;
-		return;
-	}
-	if (write(tscfd_tunfd, p, len) == (ssize_t)len)
-		tscfd_stats.rx_packets++;
 }
 
 void tscfd_tunnel_frame(struct tscfd_tunnel *t, const uint8_t *frame, size_t len)
@@ -819,43 +663,11 @@ void tscfd_tunnel_frame(struct tscfd_tunnel *t, const uint8_t *frame, size_t len
 		break;
 	case TSCF_FRAME_IPV4:
 	case TSCF_FRAME_IPV6:
-		on_inner(t, frame, len);
+		tscfd_flow_inner(t, frame, len);
 		break;
 	default:
 		tscfd_stats.drop_bad_nibble++;
 	}
-}
-
-/* A packet from the service network: to the tunnel its flow is bound to. */
-void tscfd_tun_packet(const uint8_t *p, size_t len)
-{
-	struct tscfd_session *s;
-	struct tscfd_tunnel *t;
-	struct tscfd_flow k;
-	uint8_t level;
-
-	if (!len || !packet_flow(p, len, &k, false)) {
-		tscfd_stats.drop_malformed++;
-		return;
-	}
-	s = session_by_ip(&k.local);
-	if (!s) {
-		tscfd_stats.drop_no_session++;
-		return;
-	}
-	level = flow_level(s, &k);
-	if (level == TSCF_ENC_ONLY)
-		t = s->enc;		/* never the clear tunnel */
-	else if (level == TSCF_ENC_PREFERRED && s->enc)
-		t = s->enc;
-	else
-		t = s->clear;
-	if (!t || !t->configured) {
-		tscfd_stats.drop_no_tunnel++;
-		return;
-	}
-	if (!tscfd_send_frame(t, p, len))
-		tscfd_stats.tx_packets++;
 }
 
 /* --- timers ---------------------------------------------------------- */

@@ -39,7 +39,7 @@ only=$!
 wait_for 10 grep -q '"path"' "$tmp/only" || fail "encrypted-only app did not start"
 ip netns exec "$UE" $APP --proto udp --dst 10.100.0.1 --port 7000 --lport 6002 \
 	level:2 path echo:pref-1 \
-	wait:"$tmp/twin-up" path echo:pref-2 level:0 echo:pref-3 level:2 \
+	wait:"$tmp/twin-up" path echo:pref-2 level:0 echo:pref-3 echo:pref-3b level:2 \
 	wait:"$tmp/twin-down" path echo:pref-4 > "$tmp/pref" 2>&1 &
 pref=$!
 wait_for 15 grep -q 'pref-1' "$tmp/pref" || fail "preferred app did not send"
@@ -47,7 +47,7 @@ wait_for 15 grep -q 'pref-1' "$tmp/pref" || fail "preferred app did not send"
 ip netns exec "$UE" $TSCF_PEER client tscf0s --transport ktls --addr 10.10.0.2 --port 4301 \
 	--tsid 0x20 || fail "attach encrypted"
 touch "$tmp/twin-up"
-wait_for 20 grep -q 'pref-3' "$tmp/pref" || fail "preferred app stuck"
+wait_for 20 grep -q 'pref-3b' "$tmp/pref" || fail "preferred app stuck"
 wait_for 20 grep -q 'canary-2' "$tmp/only" || fail "only app stuck"
 sleep 1
 ip netns exec "$UE" $TSCF_NL detach tscf0s || fail "detach encrypted"
@@ -67,12 +67,18 @@ tail -n 1 "$tmp/only" | grep -q '"errno": "ENETUNREACH"' || fail "only: send aft
 
 # Encrypted-preferred: clear, encrypted, clear again when set unencrypted,
 # back to clear when the twin goes.
-for m in pref-1 pref-2 pref-3 pref-4; do
+for m in pref-1 pref-2 pref-3 pref-3b pref-4; do
 	grep -q "\"recv\": \"echo:$m\", \"ok\": true" "$tmp/pref" || fail "pref: no echo for $m"
 done
 grep -q 'payload.*pref-1' "$tmp/clear" || fail "pref-1 not on the clear tunnel"
 grep -q 'payload.*pref-2' "$tmp/enc" || fail "pref-2 not on the encrypted tunnel"
-grep -q 'payload.*pref-3' "$tmp/clear" || fail "pref-3 not back on the clear tunnel"
+# Lowered to unencrypted: the unbinding goes over the encrypted tunnel
+# (the server lets only it lower what it bound) with the packet that
+# caused it behind it; the next packet takes the clear tunnel.
+grep -q '"payload": "pref-3"' "$tmp/enc" || fail "pref-3 not behind its unbinding on the encrypted tunnel"
+awk '/"type": 9/ && /"level": 0/ { bind = NR } /"payload": "pref-3"/ { exit !(bind && bind < NR) }' "$tmp/enc" ||
+	fail "no level-0 FLOW_BIND on the encrypted tunnel before pref-3"
+grep -q '"payload": "pref-3b"' "$tmp/clear" || fail "pref-3b not back on the clear tunnel"
 grep -q 'payload.*pref-4' "$tmp/clear" || fail "pref-4 not on the clear tunnel after fallback"
 
 # The canary never reached the clear server; it reached the encrypted one,
@@ -81,7 +87,7 @@ grep -q canary "$tmp/clear" && fail "canary crossed the clear tunnel"
 grep -q 'payload.*canary-2' "$tmp/enc" || fail "canary-2 missing on the encrypted tunnel"
 awk '/"type": 9/ { bind = NR } /canary-2/ { if (!bind || bind > NR) exit 1; exit 0 }' "$tmp/enc" ||
 	fail "no FLOW_BIND before the moved flow's first packet"
-grep -q '"type": 9' "$tmp/clear" || fail "no FLOW_BIND back to clear for pref-3"
+grep -q '"type": 9' "$tmp/clear" || fail "no FLOW_BIND back to clear for pref-3b"
 
 # Counters: the clear canary was dropped on arrival, the sends were blocked.
 stats=$(ip netns exec "$UE" $TSCF_NL dev tscf0)

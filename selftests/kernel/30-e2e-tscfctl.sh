@@ -42,7 +42,7 @@ for tr in udp tcp; do
 	if [ $tr = tcp ]; then
 		# The explicit way: tscfctl up DEV encrypted, then ping and iperf3
 		# through tscf0s.
-		ip netns exec "$UE" "$CTL" up tscf0 encrypted ca "$TMPD/ca.pem" > "$TMPD/enc.log" 2>&1 &
+		ip netns exec "$UE" "$CTL" up tscf0 encrypted server 10.10.0.2 ca "$TMPD/ca.pem" > "$TMPD/enc.log" 2>&1 &
 		enc=$!
 		wait_for 20 grep -q 'encrypted tunnel up' "$TMPD/enc.log" || fail "up encrypted: $(cat "$TMPD/enc.log")"
 		ip netns exec "$UE" "$CTL" show tscf0s | grep -q 'tunnel: up, TSID [0-9a-f]*, tls' || fail "show tscf0s"

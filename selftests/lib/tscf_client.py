@@ -68,7 +68,7 @@ def get(msg, name):
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tunnel_peer import frame_len, udp4_packet as udp4  # noqa: E402
+from tunnel_peer import csum, frame_len, udp4_packet as udp4  # noqa: E402
 
 
 class Tunnel:
@@ -143,6 +143,8 @@ class Tunnel:
             check(m['tsid'] not in (0, ALL_ONES), "assigned TSID is 0 or all ones")
             self.tsid = m['tsid']
             self.ip4 = socket.inet_ntoa(get(m, 'IPV4'))
+            v6 = get(m, 'IPV6')
+            self.ip6 = socket.inet_ntop(socket.AF_INET6, v6) if v6 else None
         return code, m
 
 
@@ -191,6 +193,8 @@ def sc_dtte(a):
     result = {'clear': c.tsid, 'enc': e.tsid, 'ip4': c.ip4}
     if a.flows:
         result.update(flows(a, c, e))
+    if a.classify:
+        result.update(classify(a, c, e))
     return result
 
 
@@ -250,6 +254,80 @@ def flows(a, c, e):
     else:
         check(c.recv(1) is None, "wrong TSID answered")
     return {'flows': 'ok'}
+
+
+def udp6(src, dst, sport, dport, payload):
+    s6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+    udp_len = 8 + len(payload)
+    pseudo = s6 + d6 + struct.pack('!IxxxB', udp_len, 17)
+    udp = struct.pack('!HHHH', sport, dport, udp_len, 0) + payload
+    c = csum(pseudo + udp) or 0xffff
+    udp = udp[:6] + struct.pack('!H', c) + udp[8:]
+    return struct.pack('!IHBB', 0x60000000, udp_len, 17, 64) + s6 + d6 + udp
+
+
+def bind6(t, ip6, lport, level):
+    fl = struct.pack('!BBHHH', 17, 6, 0, lport, 0) + socket.inet_pton(socket.AF_INET6, ip6) + bytes(16)
+    return code_of(t.request(FLOW_BIND_REQ, [tlv(TLV['FLOW'], fl),
+                                             tlv(TLV['ENC_LEVEL'], bytes([level]))]))
+
+
+def inner_packets(t, timeout):
+    """The inner packets that arrive on tunnel t within timeout."""
+    got, end = [], time.time() + timeout
+    while time.time() < end:
+        f = t.recv(max(0.01, end - time.time()))
+        if not f:
+            break
+        if f[0] >> 4 in (4, 6):
+            got.append(f)
+    return got
+
+
+def classify(a, c, e):
+    """Return traffic of encrypted-only flows that the server cannot read
+    ports from (fragments, IPv6 extension headers, ICMP errors) never takes
+    the clear tunnel; the clear tunnel cannot lower an encrypted binding.
+    Needs the services that 28-tscfd-classify.sh starts."""
+    ip, ip6 = c.ip4, c.ip6
+    check(ip6, "no IPv6 address: the test needs an IPv6 pool")
+    check(bind(e, ip, 6001, 1) == SUCCESS, "encrypted-only bind")
+    check(bind6(e, ip6, 6006, 1) == SUCCESS, "encrypted-only bind (IPv6)")
+    res = {}
+    # 1. A reply of 3,000 bytes, fragmented by the service host.
+    e.send(udp4(ip, a.service, 6001, 7100, b'big'))
+    enc, clear = inner_packets(e, 2), inner_packets(c, 0.5)
+    check(not clear, f"{len(clear)} packet(s) of an encrypted-only reply in clear")
+    size = sum(len(p) - (p[0] & 0xf) * 4 for p in enc if p[0] >> 4 == 4)
+    check(len(enc) >= 3 and size >= 3000, f"fragmented reply: {len(enc)} packets, {size} bytes encrypted")
+    res['fragments_encrypted'] = len(enc)
+    # 2. IPv6 with hop-by-hop and destination options before UDP.
+    e.send(udp6(ip6, a.service6, 6006, 7006, b'ext'))
+    enc, clear = inner_packets(e, 2), inner_packets(c, 0.5)
+    check(not clear, "an IPv6 reply with extension headers went in clear")
+    check(any(p[0] >> 4 == 6 and p[6] == 0 and b'echo6:ext' in p for p in enc),
+          "the IPv6 reply with extension headers did not arrive encrypted")
+    # 3. ICMP errors quoting an encrypted-only datagram.
+    e.send(udp4(ip, a.service, 6001, 7999, b'closed-port'))
+    e.send(udp6(ip6, a.service6, 6006, 7999, b'closed-port6'))
+    enc, clear = inner_packets(e, 2), inner_packets(c, 0.5)
+    check(not clear, f"ICMP error quoting an encrypted-only datagram in clear: {clear[0][:48].hex() if clear else ''}")
+    check(any(p[0] >> 4 == 4 and p[9] == 1 for p in enc), "no ICMP error on the encrypted tunnel")
+    check(any(p[0] >> 4 == 6 and p[6] == 58 for p in enc), "no ICMPv6 error on the encrypted tunnel")
+    # 4. The clear tunnel cannot lower what the encrypted tunnel bound.
+    check(bind(c, ip, 6001, 0) == 5, "level-0 bind on the clear tunnel not refused")
+    check(bind(c, ip, 6001, 2) == 5, "lowering bind on the clear tunnel not refused")
+    e.send(udp4(ip, a.service, 6001, 7000, b'still-only'))
+    check(expect_inner(e, b'echo:still-only'), "encrypted-only reply not encrypted after a clear unbind")
+    check(not expect_inner(c, b'echo:still-only', 0.5), "encrypted-only reply in clear after a clear unbind")
+    # 5. Fragments whose first fragment never came (the service host's
+    # injector writes them straight into tscfd's TUN): encrypted or dropped.
+    e.send(udp4(ip, a.service, 6001, 7200, ip6.encode()))
+    enc, clear = inner_packets(e, 2), inner_packets(c, 0.5)
+    check(not clear, "a fragment without its first fragment went in clear")
+    check(sum(b'orphan' in p for p in enc) == 2, "the orphan fragments did not arrive encrypted")
+    check(bind(e, ip, 6001, 0) == SUCCESS, "the encrypted tunnel may unbind")
+    return res
 
 
 def sc_resume(a):
@@ -394,6 +472,8 @@ def main():
     p.add_argument('--expect-prefix', default='10.100.0.')
     p.add_argument('--expect-unavailable', action='store_true')
     p.add_argument('--flows', action='store_true')
+    p.add_argument('--classify', action='store_true')
+    p.add_argument('--service6', default='fd00:100::1')
     p.add_argument('--count', type=int, default=10000)
     p.add_argument('--hold')
     p.add_argument('--hold-secs', type=float, default=0)

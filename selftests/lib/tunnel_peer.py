@@ -107,6 +107,8 @@ def report(frame):
     if nib == 1 and len(frame) >= 16:
         rec['type'] = frame[1]
         rec['tsid'] = struct.unpack_from('!Q', frame, 4)[0]
+        if frame[1] == 9:       # FLOW_BIND_REQ: ENC_LEVEL is its last TLV
+            rec['level'] = frame[-1]
     if nib == 4 and len(frame) >= 28:
         rec['payload'] = frame[28:].decode('latin-1')
     print(json.dumps(rec), flush=True)

@@ -209,7 +209,7 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 	}
 	inet_ntop(ci.addr.family == 4 ? AF_INET : AF_INET6, &ci.addr.v4, host,
 		  sizeof(host));
-	if (tls_connect(&c, host, ci.port, h->o->ca, true, err, sizeof(err)) ||
+	if (tls_connect(&c, h->o, &ci, true, err, sizeof(err)) ||
 	    conn_config(&c, h->clear.tsid, reserved, &cfg, err, sizeof(err))) {
 		conn_close(&c);
 		logmsg("%s: encrypted tunnel to %s port %u: %s", h->o->dev, host,
@@ -483,6 +483,8 @@ int helper_run(const struct helper_opts *o, bool enc_only)
 
 	if (helper_init(&h))
 		return 1;
+	if (!o->ca && !o->system_ca)
+		logmsg("%s: no 'ca FILE': an encrypted tunnel will be refused", o->dev);
 	if (!enc_only && clear_up(&h))
 		return 1;
 	if (enc_only) {
@@ -608,8 +610,8 @@ int cmd_probe(const struct helper_opts *o)
 	}
 	inet_ntop(ci.addr.family == 4 ? AF_INET : AF_INET6, &ci.addr.v4, host,
 		  sizeof(host));
-	if ((o->dtls ? dtls_connect(&e, host, ci.port, o->ca, err, sizeof(err)) :
-	     tls_connect(&e, host, ci.port, o->ca, false, err, sizeof(err)))) {
+	if ((o->dtls ? dtls_connect(&e, o, &ci, err, sizeof(err)) :
+	     tls_connect(&e, o, &ci, false, err, sizeof(err)))) {
 		conn_release(&c, cfg.tsid);
 		die("DTTE granted, but the encrypted tunnel failed: %s", err);
 	}

@@ -2,13 +2,15 @@
 /*
  * tscfctl: configure tscf tunnels (see docs/tscfctl.md).
  *
- *   tscfctl up DEV server ADDR port N transport udp|tcp [ca FILE] [--pidfile F] [--daemon]
- *   tscfctl up DEV encrypted [ca FILE] [--daemon]
+ *   tscfctl up DEV server ADDR port N transport udp|tcp [TRUST] [--pidfile F] [--daemon]
+ *   tscfctl up DEV encrypted server ADDR [TRUST] [--daemon]
  *   tscfctl down DEV
  *   tscfctl set DEV linger MS
  *   tscfctl show [DEV] [-j]
  *   tscfctl monitor [-j]
- *   tscfctl probe server ADDR port N transport udp|tcp [ca FILE] [enc tls|dtls]
+ *   tscfctl probe server ADDR port N transport udp|tcp [TRUST] [enc tls|dtls]
+ *
+ * TRUST: ca FILE | system-ca, [server-name NAME], [allow-redirect]
  */
 #include <net/if.h>
 #include <stdarg.h>
@@ -61,13 +63,14 @@ void logmsg(const char *fmt, ...)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: tscfctl up DEV server ADDR port N transport udp|tcp [ca FILE] [--pidfile F] [--daemon]\n"
-		"       tscfctl up DEV encrypted [ca FILE] [--daemon]\n"
+		"usage: tscfctl up DEV server ADDR port N transport udp|tcp [TRUST] [--pidfile F] [--daemon]\n"
+		"       tscfctl up DEV encrypted server ADDR [TRUST] [--daemon]\n"
 		"       tscfctl down DEV\n"
 		"       tscfctl set DEV linger MS\n"
 		"       tscfctl show [DEV] [-j]\n"
 		"       tscfctl monitor [-j]\n"
-		"       tscfctl probe server ADDR port N transport udp|tcp [ca FILE] [enc tls|dtls]\n");
+		"       tscfctl probe server ADDR port N transport udp|tcp [TRUST] [enc tls|dtls]\n"
+		"TRUST: ca FILE (or system-ca), [server-name NAME] [allow-redirect]\n");
 	exit(2);
 }
 
@@ -87,6 +90,10 @@ static void parse_kv(int argc, char **argv, struct helper_opts *o, bool *enc)
 			o->daemon = true;
 			continue;
 		}
+		if (!strcmp(k, "system-ca") || !strcmp(k, "allow-redirect")) {
+			*(k[0] == 's' ? &o->system_ca : &o->allow_redirect) = true;
+			continue;
+		}
 		if (!v)
 			usage();
 		if (!strcmp(k, "server"))
@@ -95,6 +102,8 @@ static void parse_kv(int argc, char **argv, struct helper_opts *o, bool *enc)
 			o->port = (uint16_t)atoi(v);
 		else if (!strcmp(k, "transport") && (!strcmp(v, "udp") || !strcmp(v, "tcp")))
 			o->stream = !strcmp(v, "tcp");
+		else if (!strcmp(k, "server-name"))
+			o->server_name = v;
 		else if (!strcmp(k, "ca"))
 			o->ca = v;
 		else if (!strcmp(k, "enc") && (!strcmp(v, "tls") || !strcmp(v, "dtls")))

@@ -88,12 +88,15 @@ int conn_service(struct tscf_conn *c, uint64_t tsid, uint64_t *reserved,
 void conn_close(struct tscf_conn *c);
 uint32_t next_seq(void);
 
-/* tls.c */
-int tls_connect(struct tscf_conn *c, const char *host, uint16_t port,
-		const char *ca, bool need_ktls, char *err, size_t errlen);
+/* tls.c: the encrypted tunnel to the address CONN_INFO names, verified
+ * as the server the user configured */
+struct helper_opts;
+int tls_connect(struct tscf_conn *c, const struct helper_opts *o,
+		const struct tscf_conn_info *ci, bool need_ktls, char *err,
+		size_t errlen);
 void tls_handover(struct tscf_conn *c);
-int dtls_connect(struct tscf_conn *c, const char *host, uint16_t port,
-		 const char *ca, char *err, size_t errlen);
+int dtls_connect(struct tscf_conn *c, const struct helper_opts *o,
+		 const struct tscf_conn_info *ci, char *err, size_t errlen);
 
 /* addr.c: rtnetlink */
 int link_setup(int ifindex, const struct tscf_config *cfg, char *err, size_t errlen);
@@ -107,6 +110,9 @@ struct helper_opts {
 	uint16_t port;
 	bool stream;
 	const char *ca;
+	const char *server_name;	/* the identity verified; default server */
+	bool system_ca;			/* trust the system store (opt-in) */
+	bool allow_redirect;		/* CONN_INFO may name another address */
 	const char *pidfile;
 	bool daemon;			/* detach once up, log to syslog */
 	bool dtls;			/* probe: the encrypted tunnel over DTLS */
