@@ -40,7 +40,10 @@ int tscfd_ctl_listen(const char *path)
 	X(flow_bind) X(rx_packets) X(tx_packets) X(drop_malformed) \
 	X(drop_bad_nibble) X(drop_wrong_tsid) X(drop_spoofed) \
 	X(drop_no_session) X(drop_enc_only_clear) X(drop_unknown_type) \
-	X(drop_no_tunnel) X(drop_tls) X(refused_max_tunnels) X(refused_pool)
+	X(drop_no_tunnel) X(drop_tls) X(refused_max_tunnels) X(refused_pool) \
+	X(unverified_rx_bytes) X(unverified_tx_bytes) X(cookie_sent) \
+	X(drop_unverified) X(refused_version) X(config_resent) \
+	X(refused_dtte_binding) X(refused_disable_dtte)
 
 static int render(char *buf, size_t len, bool json)
 {

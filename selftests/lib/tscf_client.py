@@ -10,24 +10,33 @@ Each scenario asserts what it sees and exits non-zero with a message on the
 first surprise; it prints one JSON line of results on success.
 """
 import argparse
+import hashlib
 import json
 import os
+import random
 import resource
 import select
 import socket
 import ssl
 import struct
 import sys
+import threading
 import time
 
 CONFIG_REQ, CONFIG_RESP, RELEASE_REQ, RELEASE_RESP = 1, 2, 3, 4
 KEEPALIVE_REQ, KEEPALIVE_RESP, SERVICE_REQ, SERVICE_RESP = 5, 6, 7, 8
-FLOW_BIND_REQ, FLOW_BIND_RESP = 9, 10
+FLOW_BIND_REQ, FLOW_BIND_RESP, COOKIE = 9, 10, 11
 TLV = dict(IPV4=1, IPV4_MASK=2, IPV6=3, IPV6_PLEN=4, DNS=5, KEEPALIVE=6,
            SERVICE_TYPE=7, RESPONSE_CODE=8, CONN_INFO=9, ASSOC_TSID=10,
-           RESERVED_TSID=11, FLOW=12, ENC_LEVEL=13, MTU=14)
+           RESERVED_TSID=11, FLOW=12, ENC_LEVEL=13, MTU=14, ERROR_TEXT=15,
+           VERSION=16, PADDING=17, COOKIE=18, DTTE_COMMIT=19, DTTE_SECRET=20,
+           RESUME_COMMIT=21, RESUME_SECRET=22, LIFETIME=23)
 ALL_ONES = (1 << 64) - 1
 SUCCESS, BAD_REQUEST, SERVICE_UNAVAILABLE, UNKNOWN_TSID = 0, 1, 2, 3
+NO_RESOURCES, NOT_ALLOWED, UNSUPPORTED_VERSION = 4, 5, 6
+ENABLE_DTTE, DISABLE_DTTE = 1, 2
+VERSION = 2             # the control protocol version this client speaks
+DGRAM_MIN = 128         # a UDP CONFIG_REQ is at least this long
 
 
 class Fail(Exception):
@@ -40,12 +49,30 @@ def check(cond, what):
 
 
 def tlv(t, value):
+    if isinstance(t, str):
+        t = TLV[t]
     return struct.pack('!HH', t, len(value)) + value
 
 
 def ctrl(cm_type, tsid, seq, tlvs=()):
     body = b''.join(tlvs)
     return struct.pack('!BBHQI', 0x10, cm_type, len(tlvs), tsid, seq) + body
+
+
+def padded(tlvs, minimum=DGRAM_MIN):
+    """TLVs plus a PADDING TLV so that the control frame is >= minimum."""
+    size = 16 + sum(len(t) for t in tlvs)
+    if size >= minimum:
+        return list(tlvs)
+    return list(tlvs) + [tlv('PADDING', bytes(max(0, minimum - size - 4)))]
+
+
+def version_tlv(v=VERSION):
+    return tlv('VERSION', bytes([v]))
+
+
+def sha256(b):
+    return hashlib.sha256(b).digest()
 
 
 def parse_ctrl(frame):
@@ -57,7 +84,7 @@ def parse_ctrl(frame):
         tlvs.append((t, frame[off + 4:off + 4 + ln]))
         off += 4 + ln
     check(off == len(frame), "control frame length does not match its TLVs")
-    return {'type': typ, 'tsid': tsid, 'seq': seq, 'tlvs': tlvs}
+    return {'type': typ, 'tsid': tsid, 'seq': seq, 'tlvs': tlvs, 'raw': frame}
 
 
 def get(msg, name):
@@ -72,10 +99,11 @@ from tunnel_peer import frame_len, udp4_packet as udp4  # noqa: E402
 
 
 class Tunnel:
-    seq = 0
+    seq = random.randrange(1, 1 << 30)
 
     def __init__(self, transport, addr, port, ca=None, server_name=None):
         self.transport = transport
+        self.addr, self.port, self.ca = addr, port, ca
         fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
         if transport == 'udp':
             self.s = socket.socket(fam, socket.SOCK_DGRAM)
@@ -89,6 +117,10 @@ class Tunnel:
                 self.s = ctx.wrap_socket(self.s, server_hostname=server_name or addr)
         self.buf = b''
         self.tsid = ALL_ONES
+        self.cookie = None          # UDP: the server's return-routability cookie
+        self.resume_secret = None   # the server holds its SHA-256
+        self.dtte_secret = None     # revealed only inside TLS
+        self.last_request = None
 
     def send(self, frame):
         if self.transport == 'udp':
@@ -122,28 +154,96 @@ class Tunnel:
                 return b''
             self.buf += data
 
-    def request(self, cm_type, tlvs=(), tsid=None):
+    def request(self, cm_type, tlvs=(), tsid=None, answers=None):
+        """Send a request (resent every second on UDP, as PROTOCOL.md says)
+        and return the answer with its Sequence."""
         Tunnel.seq += 1
         seq = Tunnel.seq
-        self.send(ctrl(cm_type, self.tsid if tsid is None else tsid, seq, tlvs))
-        while True:
-            f = self.recv()
-            check(f is not None, f"no answer to control type {cm_type}")
-            check(f != b'', f"server closed the tunnel on control type {cm_type}")
-            if f[0] >> 4 == 1:
-                m = parse_ctrl(f)
-                if m['seq'] == seq:
-                    check(m['type'] == cm_type + 1, f"answer type {m['type']} to {cm_type}")
-                    return m
+        frame = ctrl(cm_type, self.tsid if tsid is None else tsid, seq, tlvs)
+        self.last_request = frame
+        answers = answers or {cm_type + 1}
+        tries = 5 if self.transport == 'udp' else 1
+        for _ in range(tries):
+            self.send(frame)
+            while True:
+                f = self.recv(1.0 if self.transport == 'udp' else 3.0)
+                if f is None:
+                    break
+                check(f != b'', f"server closed the tunnel on control type {cm_type}")
+                if f[0] >> 4 == 1:
+                    m = parse_ctrl(f)
+                    if m['seq'] == seq:
+                        check(m['type'] in answers, f"answer type {m['type']} to {cm_type}")
+                        return m
+        raise Fail(f"no answer to control type {cm_type}")
 
-    def config(self, tlvs=()):
-        m = self.request(CONFIG_REQ, tlvs, tsid=ALL_ONES)
-        code = struct.unpack('!H', get(m, 'RESPONSE_CODE'))[0]
+    def config_request(self, tlvs=(), tsid=ALL_ONES):
+        """A CONFIG_REQ as PROTOCOL.md 2.5 says: VERSION; over UDP a probe
+        without secrets first to get a cookie, then the request with it,
+        both padded to DGRAM_MIN bytes."""
+        udp = self.transport == 'udp'
+        if udp and self.cookie is None:
+            m = self.request(CONFIG_REQ, padded([version_tlv()]), tsid=ALL_ONES,
+                             answers={CONFIG_RESP, COOKIE})
+            if m['type'] == CONFIG_RESP:
+                return m        # no cookie asked for: the caller judges
+            self.cookie = get(m, 'COOKIE')
+            check(self.cookie is not None and len(self.cookie) == 16, "COOKIE without a 16-byte cookie")
+        for _ in range(2):
+            body = [version_tlv()] + list(tlvs)
+            if udp:
+                body = padded(body + [tlv('COOKIE', self.cookie)])
+            m = self.request(CONFIG_REQ, body, tsid=tsid, answers={CONFIG_RESP, COOKIE})
+            if m['type'] == CONFIG_RESP:
+                return m
+            self.cookie = get(m, 'COOKIE')      # rotated: once more
+        raise Fail("the server keeps asking for a cookie")
+
+    def configured(self, m):
+        code = code_of(m)
         if code == SUCCESS:
             check(m['tsid'] not in (0, ALL_ONES), "assigned TSID is 0 or all ones")
             self.tsid = m['tsid']
             self.ip4 = socket.inet_ntoa(get(m, 'IPV4'))
+        return code
+
+    def config(self, tlvs=(), resume=True):
+        """A new clear session (committing to a resume secret), or with
+        ASSOC/RESERVED/DTTE_SECRET the encrypted tunnel."""
+        secret = os.urandom(32)
+        extra = list(tlvs) + ([tlv('RESUME_COMMIT', sha256(secret))] if resume else [])
+        m = self.config_request(extra)
+        code = self.configured(m)
+        if code == SUCCESS and resume:
+            self.resume_secret = secret
         return code, m
+
+    def resume(self, tsid, secret):
+        """Resume clear tunnel TSID here, revealing secret (None: no proof)
+        and committing to the next one."""
+        nxt = os.urandom(32)
+        extra = [tlv('RESUME_COMMIT', sha256(nxt))]
+        if secret is not None:
+            extra.insert(0, tlv('RESUME_SECRET', secret))
+        m = self.config_request(extra, tsid=tsid)
+        code = self.configured(m)
+        if code == SUCCESS:
+            self.resume_secret = nxt
+        return code, m
+
+    def enable_dtte(self, secret=None):
+        """SERVICE_REQ ENABLE_DTTE committing to a DTTE secret (new unless given)."""
+        self.dtte_secret = secret or self.dtte_secret or os.urandom(32)
+        return self.request(SERVICE_REQ, [tlv('SERVICE_TYPE', struct.pack('!H', ENABLE_DTTE)),
+                                          tlv('DTTE_COMMIT', sha256(self.dtte_secret))])
+
+    def encrypted(self, clear, reserved, secret, port=None):
+        """Configure this TLS tunnel as clear's encrypted tunnel."""
+        tlvs = [tlv('ASSOC_TSID', struct.pack('!Q', clear.tsid)),
+                tlv('RESERVED_TSID', struct.pack('!Q', reserved))]
+        if secret is not None:
+            tlvs.append(tlv('DTTE_SECRET', secret))
+        return self.config(tlvs, resume=False)
 
 
 def code_of(m):
@@ -172,7 +272,7 @@ def sc_dtte(a):
     c = Tunnel(a.transport, a.addr, a.port)
     code, _ = c.config()
     check(code == SUCCESS, "clear config")
-    m = c.request(SERVICE_REQ, [tlv(TLV['SERVICE_TYPE'], struct.pack('!H', 1))])
+    m = c.enable_dtte()
     if a.expect_unavailable:
         check(code_of(m) == SERVICE_UNAVAILABLE, f"service answer {code_of(m)}, want SERVICE_UNAVAILABLE")
         return {'service': 'unavailable'}
@@ -182,9 +282,11 @@ def sc_dtte(a):
     check(ci is not None and ci[0] == 3, "no TLS connection info")
     port = struct.unpack('!H', ci[2:4])[0]
     check(port == a.port + 1, f"encrypted port {port}, want {a.port + 1}")
+    lifetime = get(m, 'LIFETIME')
+    check(lifetime is not None and struct.unpack('!I', lifetime)[0] > 0,
+          "no reservation lifetime in the SERVICE_RESP")
     e = Tunnel('tls', a.addr, port, ca=a.ca)
-    code, em = e.config([tlv(TLV['ASSOC_TSID'], struct.pack('!Q', c.tsid)),
-                         tlv(TLV['RESERVED_TSID'], struct.pack('!Q', reserved))])
+    code, em = e.encrypted(c, reserved, c.dtte_secret)
     check(code == SUCCESS, f"encrypted config code {code}")
     check(e.tsid == reserved, "encrypted TSID is not the reserved one")
     check(e.ip4 == c.ip4, f"encrypted address {e.ip4} != clear {c.ip4}")
@@ -261,8 +363,8 @@ def sc_resume(a):
     check(code == SUCCESS, "clear config")
     other = 'udp' if a.transport == 'tcp' else 'tcp'
     new = Tunnel(other, a.addr, a.port)
-    m = new.request(CONFIG_REQ, tsid=old.tsid)
-    check(code_of(m) == SUCCESS, f"resume answered {code_of(m)}")
+    code, m = new.resume(old.tsid, old.resume_secret)
+    check(code == SUCCESS, f"resume answered {code}")
     check(m['tsid'] == old.tsid, "resume gave another TSID")
     ip4 = socket.inet_ntoa(get(m, 'IPV4'))
     check(ip4 == old.ip4, f"resume gave another address: {ip4}, had {old.ip4}")
@@ -274,8 +376,8 @@ def sc_resume(a):
     k = new.request(KEEPALIVE_REQ)
     check(code_of(k) == SUCCESS, "keepalive on the resumed tunnel")
     stranger = Tunnel(a.transport, a.addr, a.port)
-    m = stranger.request(CONFIG_REQ, tsid=old.tsid ^ 0x5a5a)
-    check(code_of(m) == UNKNOWN_TSID, f"unknown TSID answered {code_of(m)}")
+    code, m = stranger.resume(old.tsid ^ 0x5a5a, old.resume_secret)
+    check(code == UNKNOWN_TSID, f"unknown TSID answered {code}")
     check(m['tsid'] == ALL_ONES, "a refused resume carries a TSID")
     r = new.request(RELEASE_REQ)
     check(code_of(r) == SUCCESS, "release")
@@ -291,34 +393,37 @@ def sc_later(a):
     end = time.time() + 30
     while not os.path.exists(a.hold) and time.time() < end:
         time.sleep(0.05)
-    m = c.request(SERVICE_REQ, [tlv(TLV['SERVICE_TYPE'], struct.pack('!H', 1))])
+    m = c.enable_dtte()
     return {'service_code': code_of(m)}
 
 
 def sc_many(a):
-    """Open N UDP clear tunnels, keep them, report timings."""
+    """Open N UDP clear tunnels (cookie round, then the request), keep
+    them, report timings."""
     resource.setrlimit(resource.RLIMIT_NOFILE, (a.count + 1024, a.count + 1024))
     socks = []
     start = time.time()
-    fam = socket.AF_INET
-    pending = {}
     for i in range(a.count):
-        s = socket.socket(fam, socket.SOCK_DGRAM)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.connect((a.addr, a.port))
         s.setblocking(False)
         socks.append(s)
+    probe = ctrl(CONFIG_REQ, ALL_ONES, 1, padded([version_tlv()]))
+
+    def with_cookie(k, cookie):
+        return ctrl(CONFIG_REQ, ALL_ONES, 2 + k, padded([version_tlv(), tlv('COOKIE', cookie)]))
     # Pipelined: up to 256 outstanding requests.
     done, i, window = 0, 0, 256
     ep = select.epoll()
-    for idx, s in enumerate(socks):
+    for s in socks:
         ep.register(s.fileno(), select.EPOLLIN)
     fd_idx = {s.fileno(): k for k, s in enumerate(socks)}
-    sent_at = {}
+    sent_at, last = {}, {}
     deadline = time.time() + 120
     while done < a.count and time.time() < deadline:
         while i < a.count and len(sent_at) < window:
-            socks[i].send(ctrl(CONFIG_REQ, ALL_ONES, i + 1))
-            sent_at[i] = time.time()
+            socks[i].send(probe)
+            sent_at[i], last[i] = time.time(), probe
             i += 1
         for fd, _ in ep.poll(1.0):
             k = fd_idx[fd]
@@ -327,13 +432,18 @@ def sc_many(a):
             except BlockingIOError:
                 continue
             m = parse_ctrl(f)
+            if m['type'] == COOKIE:
+                last[k] = with_cookie(k, get(m, 'COOKIE'))
+                socks[k].send(last[k])
+                sent_at[k] = time.time()
+                continue
             check(code_of(m) == SUCCESS, f"tunnel {k}: config code {code_of(m)}")
-            sent_at.pop(k, None)
-            done += 1
+            if sent_at.pop(k, None) is not None:
+                done += 1
         now = time.time()
         for k, t0 in list(sent_at.items()):
             if now - t0 > 2:
-                socks[k].send(ctrl(CONFIG_REQ, ALL_ONES, k + 1))
+                socks[k].send(last[k])
                 sent_at[k] = now
     elapsed = time.time() - start
     check(done == a.count, f"only {done} of {a.count} tunnels configured")

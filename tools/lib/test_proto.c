@@ -208,6 +208,23 @@ static void test_encoder(void)
 	CHECK("encoder: overflow is sticky", tscf_enc_finish(&e) == -EMSGSIZE);
 	tscf_enc_init(&e, buf, 8, TSCF_CM_KEEPALIVE_REQ, 1, 2);
 	CHECK("encoder: no room for the header", tscf_enc_finish(&e) == -EMSGSIZE);
+	/* 16 + VERSION (5) = 21, then PADDING 00 11 00 67 + 103 zeros = 128. */
+	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_CONFIG_REQ, TSCF_TSID_NONE, 1);
+	tscf_enc_u8(&e, TSCF_TLV_VERSION, TSCF_PROTO_VERSION);
+	tscf_enc_pad(&e, TSCF_DGRAM_CONFIG_MIN_LEN);
+	len = tscf_enc_finish(&e);
+	CHECK("encoder: padding to the datagram minimum",
+	      len == TSCF_DGRAM_CONFIG_MIN_LEN && buf[3] == 2 &&
+	      !memcmp(buf + 16, "\x00\x10\x00\x01\x02\x00\x11\x00\x67", 9) &&
+	      buf[127] == 0);
+	tscf_enc_pad(&e, 64);	/* already longer: no second TLV */
+	CHECK("encoder: no padding when long enough", tscf_enc_finish(&e) == len && buf[3] == 2);
+	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_CONFIG_REQ, TSCF_TSID_NONE, 1);
+	tscf_enc_pad(&e, 18);	/* 2 short: an empty TLV, 20 bytes */
+	CHECK("encoder: padding shorter than a TLV header", tscf_enc_finish(&e) == 20);
+	CHECK("names of version 2", !strcmp(tscf_cm_type_name(TSCF_CM_COOKIE), "COOKIE") &&
+	      !strcmp(tscf_response_name(TSCF_RESP_UNSUPPORTED_VERSION),
+		      "UNSUPPORTED_VERSION"));
 	CHECK("names", !strcmp(tscf_cm_type_name(TSCF_CM_SERVICE_REQ), "SERVICE_REQ") &&
 	      !strcmp(tscf_cm_type_name(200), "UNKNOWN") &&
 	      !strcmp(tscf_response_name(TSCF_RESP_SERVICE_UNAVAILABLE), "SERVICE_UNAVAILABLE"));
