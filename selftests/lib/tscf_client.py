@@ -493,9 +493,238 @@ def sc_hostile(a):
     return {'hostile': 'survived'}
 
 
+def collect(s, timeout):
+    """Every datagram that arrives on s within timeout seconds."""
+    got, end = [], time.time() + timeout
+    while True:
+        r, _, _ = select.select([s], [], [], max(0, end - time.time()))
+        if not r:
+            return got
+        try:
+            got.append(s.recv(65536))
+        except ConnectionRefusedError:
+            pass
+
+
+def unverified_cases():
+    """What an unverified source may send on UDP port N."""
+    v2 = version_tlv()
+    return {
+        'legacy-16': ctrl(CONFIG_REQ, ALL_ONES, 1),
+        'v2-unpadded': ctrl(CONFIG_REQ, ALL_ONES, 2, [v2]),
+        'v2-probe': ctrl(CONFIG_REQ, ALL_ONES, 3, padded([v2])),
+        'v2-bad-cookie': ctrl(CONFIG_REQ, ALL_ONES, 4, padded([v2, tlv('COOKIE', bytes(16))])),
+        'v1-padded': ctrl(CONFIG_REQ, ALL_ONES, 5, padded([])),
+        'resume-guess': ctrl(CONFIG_REQ, 0x1122334455667788, 6,
+                             padded([v2, tlv('RESUME_SECRET', bytes(32))])),
+        'keepalive': ctrl(KEEPALIVE_REQ, 0x1122334455667788, 7),
+        'garbage': b'\x10\x01' + b'\xff' * 14,
+        'big-probe': ctrl(CONFIG_REQ, ALL_ONES, 8, padded([v2], 1400)),
+    }
+
+
+def sc_amplify(a):
+    """Each unverified request, from a fresh source port, is answered with
+    at most as many bytes as it carried (PROTOCOL.md 2.5)."""
+    cases, total_in, total_out, worst = {}, 0, 0, 0.0
+    for name, frame in unverified_cases().items():
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect((a.addr, a.port))
+        s.send(frame)
+        answers = collect(s, 0.5)
+        out = sum(len(x) for x in answers)
+        cases[name] = [len(frame), out, [parse_ctrl(x)['type'] for x in answers]]
+        total_in += len(frame)
+        total_out += out
+        worst = max(worst, out / len(frame))
+        s.close()
+    probe = cases['v2-probe']
+    check(probe[2] == [COOKIE], f"a padded probe is answered {probe[2]}, want one COOKIE")
+    check(cases['v1-padded'][2] == [CONFIG_RESP], "version 1 not answered UNSUPPORTED_VERSION")
+    factor = total_out / total_in
+    res = {'cases': cases, 'max_factor': round(worst, 3), 'factor': round(factor, 3)}
+    check(worst <= 1.0, f"amplification {worst:.2f} > 1.0: {json.dumps(res)}")
+    return res
+
+
+def sc_flood(a):
+    """Spoofed-source CONFIG_REQs (raw socket, sources all over
+    198.18.0.0/15, which the server routes back through the UE namespace,
+    where nobody answers), a.count per second for a.seconds, while a
+    legitimate client configures over UDP: the time it took."""
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    frames = [f for n, f in unverified_cases().items() if n != 'big-probe']
+    stop = threading.Event()
+    sent = [0, 0]
+
+    def flood():
+        rnd = random.Random(1)
+        end = time.time() + a.seconds
+        while time.time() < end and not stop.is_set():
+            t0 = time.time()
+            for _ in range(a.count // 100):
+                src = f"198.{rnd.randrange(18, 20)}.{rnd.randrange(256)}.{rnd.randrange(1, 255)}"
+                f = frames[rnd.randrange(len(frames))]
+                raw.sendto(udp4(src, a.addr, rnd.randrange(1024, 65535), a.port, f), (a.addr, 0))
+                sent[0] += 1
+                sent[1] += len(f)
+            time.sleep(max(0, 0.01 - (time.time() - t0)))
+    th = threading.Thread(target=flood)
+    th.start()
+    time.sleep(min(0.5, a.seconds / 2))
+    t0 = time.time()
+    c = Tunnel('udp', a.addr, a.port)
+    code, _ = c.config()
+    legit_ms = round((time.time() - t0) * 1000)
+    check(code == SUCCESS, f"legitimate client refused under flood: {code}")
+    r = c.request(RELEASE_REQ)
+    check(code_of(r) == SUCCESS, "release under flood")
+    stop.set() if a.stop_early else None
+    th.join()
+    return {'spoofed_requests': sent[0], 'spoofed_bytes': sent[1],
+            'legit_config_ms': legit_ms}
+
+
+def sc_retransmit(a):
+    """UDP: a retransmitted CONFIG_REQ gets the same answer and the tunnel
+    lives; wrong-TSID datagrams from the client's address are dropped."""
+    t = Tunnel('udp', a.addr, a.port)
+    code, m = t.config()
+    check(code == SUCCESS, f"config code {code}")
+    req = t.last_request
+    for i in range(2):
+        t.send(req)
+        again = t.recv(2)
+        check(again is not None, f"no answer to retransmission {i + 1} of the CONFIG_REQ")
+        check(again == m['raw'], "a retransmitted CONFIG_REQ got another answer")
+    check(code_of(t.request(KEEPALIVE_REQ)) == SUCCESS, "tunnel dead after a retransmitted CONFIG_REQ")
+    t.send(ctrl(KEEPALIVE_REQ, t.tsid ^ 1, 0x100))
+    t.send(ctrl(RELEASE_REQ, t.tsid ^ 2, 0x101))
+    t.send(ctrl(SERVICE_REQ, ALL_ONES, 0x102, [tlv('SERVICE_TYPE', struct.pack('!H', DISABLE_DTTE))]))
+    # A CONFIG_REQ of another Sequence (not a retransmission) from the same port.
+    t.send(ctrl(CONFIG_REQ, ALL_ONES, 0x103, padded([version_tlv(), tlv('COOKIE', t.cookie)])))
+    check(t.recv(1) is None, "a wrong-TSID frame or a foreign CONFIG_REQ was answered")
+    check(code_of(t.request(KEEPALIVE_REQ)) == SUCCESS, "tunnel dead after wrong-TSID datagrams")
+    check(code_of(t.request(RELEASE_REQ)) == SUCCESS, "release")
+    return {'tsid': f"{t.tsid:016x}", 'retransmissions': 2, 'wrong_tsid_sent': 4}
+
+
+def dtte_up(a, c):
+    """ENABLE_DTTE on clear tunnel c: (reserved TSID, TLS port, lifetime)."""
+    m = c.enable_dtte()
+    check(code_of(m) == SUCCESS, f"service answer {code_of(m)}")
+    reserved = struct.unpack('!Q', get(m, 'RESERVED_TSID'))[0]
+    ci = get(m, 'CONN_INFO')
+    check(ci is not None and ci[0] == 3, "no TLS connection info")
+    life = get(m, 'LIFETIME')
+    return reserved, struct.unpack('!H', ci[2:4])[0], life and struct.unpack('!I', life)[0]
+
+
+def refused_enc(a, port, clear, reserved, secret, what):
+    """An attempt to claim clear's reservation must be NOT_ALLOWED."""
+    x = Tunnel('tls', a.addr, port, ca=a.ca)
+    code, _ = x.encrypted(clear, reserved, secret)
+    check(code == NOT_ALLOWED, f"hijack with {what}: answered {code}, want NOT_ALLOWED")
+    check(x.recv(2) == b'', f"hijack with {what}: tunnel not closed")
+
+
+def sc_hijack(a):
+    """Another client behind the same address, which saw the clear
+    SERVICE_RESP (and the commitment in SERVICE_REQ), cannot claim the
+    encrypted tunnel; the client that holds the secret can."""
+    victim = Tunnel(a.transport, a.addr, a.port)
+    code, _ = victim.config()
+    check(code == SUCCESS, "clear config")
+    reserved, port, life = dtte_up(a, victim)
+    check(life == a.expect_lifetime, f"reservation lifetime {life}, want {a.expect_lifetime}")
+    commit = sha256(victim.dtte_secret)
+    refused_enc(a, port, victim, reserved, None, "the TSIDs only")
+    refused_enc(a, port, victim, reserved, os.urandom(32), "a guessed secret")
+    refused_enc(a, port, victim, reserved, commit, "the clear commitment")
+    # Injected on the clear tunnel: a reservation for a secret of its own.
+    m = victim.request(SERVICE_REQ, [tlv('SERVICE_TYPE', struct.pack('!H', ENABLE_DTTE)),
+                                     tlv('DTTE_COMMIT', sha256(os.urandom(32)))])
+    check(code_of(m) == NOT_ALLOWED, f"a second DTTE commitment answered {code_of(m)}")
+    e = Tunnel('tls', a.addr, port, ca=a.ca)
+    code, _ = e.encrypted(victim, reserved, victim.dtte_secret)
+    check(code == SUCCESS, f"the owner's encrypted tunnel refused: {code}")
+    check(e.tsid == reserved and e.ip4 == victim.ip4, "encrypted tunnel TSID or address")
+    # A new reservation (same commitment) cannot be claimed by a stranger
+    # to replace the owner's tunnel either.
+    reserved2, _, _ = dtte_up(a, victim)
+    refused_enc(a, port, victim, reserved2, os.urandom(32), "a guessed secret, replacing")
+    check(code_of(e.request(KEEPALIVE_REQ)) == SUCCESS, "the owner's encrypted tunnel was disturbed")
+    return {'hijacks_refused': 4, 'enc': f"{e.tsid:016x}", 'lifetime': life}
+
+
+def sc_downgrade(a):
+    """The clear tunnel cannot close the encrypted one (DISABLE_DTTE), and a
+    resume needs the resume secret, each one usable once."""
+    c = Tunnel(a.transport, a.addr, a.port)
+    code, _ = c.config()
+    check(code == SUCCESS, "clear config")
+    reserved, port, _ = dtte_up(a, c)
+    e = Tunnel('tls', a.addr, port, ca=a.ca)
+    code, _ = e.encrypted(c, reserved, c.dtte_secret)
+    check(code == SUCCESS, f"encrypted config {code}")
+    m = c.request(SERVICE_REQ, [tlv('SERVICE_TYPE', struct.pack('!H', DISABLE_DTTE))])
+    check(code_of(m) == NOT_ALLOWED, f"DISABLE_DTTE on clear answered {code_of(m)}, want NOT_ALLOWED")
+    check(code_of(e.request(KEEPALIVE_REQ)) == SUCCESS, "DISABLE_DTTE on clear closed the encrypted tunnel")
+    other = 'udp' if a.transport == 'tcp' else 'tcp'
+    # A neighbour that knows the TSID only, or guesses a secret.
+    for what, secret in (('the TSID only', None), ('a guessed secret', os.urandom(32))):
+        x = Tunnel(other, a.addr, a.port)
+        code, _ = x.resume(c.tsid, secret)
+        check(code == NOT_ALLOWED, f"resume with {what}: answered {code}, want NOT_ALLOWED")
+    check(code_of(c.request(KEEPALIVE_REQ)) == SUCCESS, "a refused resume disturbed the tunnel")
+    used = c.resume_secret
+    n = Tunnel(other, a.addr, a.port)
+    code, m = n.resume(c.tsid, used)
+    check(code == SUCCESS, f"the owner's resume refused: {code}")
+    check(n.ip4 == c.ip4, "resume gave another address")
+    # Whoever saw that resume in clear cannot replay its secret.
+    r = Tunnel(a.transport, a.addr, a.port)
+    code, _ = r.resume(c.tsid, used)
+    check(code == NOT_ALLOWED, f"replayed resume secret: answered {code}, want NOT_ALLOWED")
+    check(code_of(n.request(KEEPALIVE_REQ)) == SUCCESS, "the resumed tunnel was disturbed")
+    check(code_of(e.request(KEEPALIVE_REQ)) == SUCCESS, "the encrypted tunnel did not survive the resume")
+    # The next resume, with the next secret, works.
+    n2 = Tunnel(a.transport, a.addr, a.port)
+    code, _ = n2.resume(c.tsid, n.resume_secret)
+    check(code == SUCCESS, f"second resume refused: {code}")
+    # Only the encrypted tunnel closes itself; then DISABLE_DTTE is fine.
+    check(code_of(e.request(RELEASE_REQ)) == SUCCESS, "encrypted release")
+    m = n2.request(SERVICE_REQ, [tlv('SERVICE_TYPE', struct.pack('!H', DISABLE_DTTE))])
+    check(code_of(m) == SUCCESS, f"DISABLE_DTTE without an encrypted tunnel: {code_of(m)}")
+    check(code_of(n2.request(RELEASE_REQ)) == SUCCESS, "release")
+    return {'disable_refused': True, 'resumes_refused': 3, 'resumes': 2}
+
+
+def sc_version(a):
+    """VERSION negotiation: no VERSION or version 1 is UNSUPPORTED_VERSION
+    (naming 2) on a stream; a newer client is answered in version 2."""
+    res = {}
+    for name, tlvs in (('none', []), ('v1', [version_tlv(1)])):
+        t = Tunnel('tcp', a.addr, a.port)
+        m = t.request(CONFIG_REQ, tlvs, tsid=ALL_ONES)
+        check(code_of(m) == UNSUPPORTED_VERSION, f"version {name}: answered {code_of(m)}")
+        check(get(m, 'VERSION') == bytes([VERSION]), f"version {name}: the answer does not name version 2")
+        check(m['tsid'] == ALL_ONES, "a refused configuration carries a TSID")
+        check(t.recv(2) == b'', f"version {name}: tunnel not closed")
+        res[name] = 'UNSUPPORTED_VERSION'
+    t = Tunnel('tcp', a.addr, a.port)
+    m = t.request(CONFIG_REQ, [version_tlv(9)], tsid=ALL_ONES)
+    check(code_of(m) == SUCCESS and get(m, 'VERSION') == bytes([VERSION]),
+          "a version 9 client is not served in version 2")
+    res['v9'] = 'served in 2'
+    return res
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument('scenario', choices=['basic', 'dtte', 'many', 'hostile', 'later', 'resume'])
+    p.add_argument('scenario', choices=['basic', 'dtte', 'many', 'hostile', 'later', 'resume',
+                                        'amplify', 'flood', 'retransmit', 'hijack',
+                                        'downgrade', 'version'])
     p.add_argument('--addr', required=True)
     p.add_argument('--port', type=int, required=True)
     p.add_argument('--transport', default='tcp', choices=['tcp', 'udp'])
@@ -507,6 +736,9 @@ def main():
     p.add_argument('--count', type=int, default=10000)
     p.add_argument('--hold')
     p.add_argument('--hold-secs', type=float, default=0)
+    p.add_argument('--seconds', type=float, default=2)
+    p.add_argument('--stop-early', action='store_true')
+    p.add_argument('--expect-lifetime', type=int, default=30)
     a = p.parse_args()
     global a_service
     a_service = a.service
