@@ -24,14 +24,16 @@ static int failures, cases;
 
 /* docs/PROTOCOL.md section 6. */
 static const uint8_t config_req[] = {
-	0x10, 0x01, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
+	0x10, 0x01, 0x00, 0x01, 0xff, 0xff, 0xff, 0xff,
 	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01,
+	0x00, 0x10, 0x00, 0x01, 0x02,
 };
 
 static const uint8_t config_resp[] = {
-	0x10, 0x02, 0x00, 0x05, 0x11, 0x22, 0x33, 0x44,
+	0x10, 0x02, 0x00, 0x06, 0x11, 0x22, 0x33, 0x44,
 	0x55, 0x66, 0x77, 0x88, 0x00, 0x00, 0x00, 0x01,
 	0x00, 0x08, 0x00, 0x02, 0x00, 0x00,
+	0x00, 0x10, 0x00, 0x01, 0x02,
 	0x00, 0x01, 0x00, 0x04, 0x0a, 0x64, 0x00, 0x02,
 	0x00, 0x02, 0x00, 0x04, 0xff, 0xff, 0x00, 0x00,
 	0x00, 0x06, 0x00, 0x04, 0x00, 0x00, 0x00, 0x1e,
@@ -59,10 +61,12 @@ static void test_decode(void)
 
 	CHECK("decode config request", !tscf_msg_decode(config_req, sizeof(config_req), &m) &&
 	      m.type == TSCF_CM_CONFIG_REQ && m.tsid == TSCF_TSID_NONE &&
-	      m.seq == 1 && m.ntlv == 0);
+	      m.seq == 1 && m.ntlv == 1);
+	t = tscf_msg_find(&m, TSCF_TLV_VERSION, NULL);
+	CHECK("config request names version 2", t && t->len == 1 && t->val[0] == 2);
 	CHECK("decode config response", !tscf_msg_decode(config_resp, sizeof(config_resp), &m) &&
 	      m.type == TSCF_CM_CONFIG_RESP && m.tsid == 0x1122334455667788ULL &&
-	      m.ntlv == 5);
+	      m.ntlv == 6);
 	t = tscf_msg_find(&m, TSCF_TLV_INTERNAL_IPV4, NULL);
 	CHECK("internal address", t && !tscf_tlv_in4(t, &a) &&
 	      a.s_addr == htonl(0x0a640002));
@@ -81,7 +85,8 @@ static void test_bad_frames(void)
 
 	memcpy(f, config_resp, sizeof(config_resp));
 	f[0] = 0x20;
-	CHECK("version 2 rejected", tscf_msg_decode(f, sizeof(config_resp), &m) == -EPROTO);
+	CHECK("header nibble 2 rejected (the version is a TLV)",
+	      tscf_msg_decode(f, sizeof(config_resp), &m) == -EPROTO);
 	f[0] = 0x18;
 	CHECK("indication bit rejected", tscf_msg_decode(f, sizeof(config_resp), &m) == -EPROTO);
 	f[0] = 0x11;
@@ -90,7 +95,7 @@ static void test_bad_frames(void)
 	CHECK("truncated: TLV overruns", tscf_msg_decode(f, sizeof(config_resp) - 1, &m) == -EPROTO);
 	f[sizeof(config_resp)] = 0;
 	CHECK("trailing byte rejected", tscf_msg_decode(f, sizeof(config_resp) + 1, &m) == -EPROTO);
-	f[3] = 6;	/* claims one TLV more than there is */
+	f[3] = 7;	/* claims one TLV more than there is */
 	CHECK("TLV count too high", tscf_msg_decode(f, sizeof(config_resp), &m) == -EPROTO);
 	f[2] = 0x01;
 	f[3] = 0x00;	/* 256 TLVs */
@@ -193,6 +198,7 @@ static void test_encoder(void)
 	a.v4.s_addr = htonl(0x0a640002);
 	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_CONFIG_RESP, 0x1122334455667788ULL, 1);
 	tscf_enc_u16(&e, TSCF_TLV_RESPONSE_CODE, 0);
+	tscf_enc_u8(&e, TSCF_TLV_VERSION, TSCF_PROTO_VERSION);
 	tscf_enc_addr(&e, TSCF_TLV_INTERNAL_IPV4, &a);
 	tscf_enc_tlv(&e, TSCF_TLV_INTERNAL_IPV4_MASK, &mask, 4);
 	tscf_enc_u32(&e, TSCF_TLV_KEEPALIVE, 30);
