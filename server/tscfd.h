@@ -73,7 +73,7 @@ struct tscfd_stats {
 	uint64_t drop_spoofed, drop_no_session, drop_enc_only_clear;
 	uint64_t drop_unknown_type, drop_no_tunnel, drop_tls;
 	uint64_t refused_max_tunnels, refused_pool;
-	/* before a UDP peer proved its address (docs/PROTOCOL.md 2.5) */
+	/* before a UDP peer proved its address (docs/PROTOCOL.md 2.6) */
 	uint64_t unverified_rx_bytes, unverified_tx_bytes;
 	uint64_t cookie_sent, drop_unverified, refused_version, config_resent;
 	uint64_t refused_dtte_binding, refused_disable_dtte;

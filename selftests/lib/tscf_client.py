@@ -178,7 +178,7 @@ class Tunnel:
         raise Fail(f"no answer to control type {cm_type}")
 
     def config_request(self, tlvs=(), tsid=ALL_ONES):
-        """A CONFIG_REQ as PROTOCOL.md 2.5 says: VERSION; over UDP a probe
+        """A CONFIG_REQ as PROTOCOL.md 2.6 says: VERSION; over UDP a probe
         without secrets first to get a cookie, then the request with it,
         both padded to DGRAM_MIN bytes."""
         udp = self.transport == 'udp'
@@ -525,7 +525,7 @@ def unverified_cases():
 
 def sc_amplify(a):
     """Each unverified request, from a fresh source port, is answered with
-    at most as many bytes as it carried (PROTOCOL.md 2.5)."""
+    at most as many bytes as it carried (PROTOCOL.md 2.6)."""
     cases, total_in, total_out, worst = {}, 0, 0, 0.0
     for name, frame in unverified_cases().items():
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -72,7 +72,7 @@ struct tscf_config {
 };
 
 /*
- * The secrets of one client session (docs/PROTOCOL.md 2.6): only their
+ * The secrets of one client session (docs/PROTOCOL.md 2.7): only their
  * SHA-256 travels in clear; DTTE is revealed only inside TLS, a resume
  * secret once, when it is used.
  */
