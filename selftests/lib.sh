@@ -232,6 +232,9 @@ while True:
         time.sleep(1)
     s.sendto(b"echo:" + data, peer)' &
 	at_exit "kill $! 2>/dev/null"
+	# A client that starts at once must find the service listening.
+	wait_for 10 sh -c "ip netns exec $SRV ss -Hlun 'sport = :7000' | grep -q 10.100.0.1" ||
+		fail "the echo service did not start"
 }
 
 # tscfd_start: (re)start tscfd in SRV with $TMPD/tscfd.conf and give its
