@@ -42,7 +42,10 @@ int tscfd_ctl_listen(const char *path)
 	X(drop_no_session) X(drop_enc_only_clear) X(drop_unknown_type) \
 	X(drop_no_tunnel) X(drop_tls) X(refused_max_tunnels) X(refused_pool) \
 	X(accept_emfile) X(handshakes_deferred) X(drop_preauth) X(drop_backlog) \
-	X(refused_flow_lower) X(unclassified) X(drop_unclassified)
+	X(refused_flow_lower) X(unclassified) X(drop_unclassified) \
+	X(unverified_rx_bytes) X(unverified_tx_bytes) X(cookie_sent) \
+	X(drop_unverified) X(refused_version) X(config_resent) \
+	X(refused_dtte_binding) X(refused_disable_dtte)
 
 static int render(char *buf, size_t len, bool json)
 {

@@ -444,16 +444,10 @@ static void on_datagram(struct tscfd_handle *h)
 			return;
 		t = tscfd_tunnel_by_peer((struct sockaddr *)&ss, len);
 		if (!t) {
-			/* Only a configuration request opens a UDP tunnel. */
-			if (n < TSCF_CM_HDR_LEN || buf[0] != TSCF_CM_BYTE0 ||
-			    buf[1] != TSCF_CM_CONFIG_REQ) {
-				tscfd_stats.drop_no_session++;
-				continue;
-			}
-			t = tscfd_tunnel_new(h->iface, TK_UDP, -1,
+			/* Only a cookie-proven CONFIG_REQ opens a UDP tunnel. */
+			tscfd_udp_unverified(h->iface, buf, (size_t)n,
 					     (struct sockaddr *)&ss, len);
-			if (!t)
-				continue;
+			continue;
 		}
 		tscfd_tunnel_frame(t, buf, n);
 	}

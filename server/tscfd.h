@@ -22,6 +22,7 @@
 #define TSCFD_RESERVE_SECS	30	/* unused DTTE reservation expires */
 #define TSCFD_HANDSHAKE_SECS	10	/* no configuration by then: closed */
 #define TSCFD_PREAUTH_FRAME	TSCF_MAX_CTRL_LEN /* largest frame before configuration */
+#define TSCFD_COOKIE_SLOT_SECS	60	/* cookie secret rotation; valid 1-2 slots */
 
 struct tscfd_pool {
 	bool set;
@@ -85,6 +86,10 @@ struct tscfd_stats {
 	uint64_t refused_max_tunnels, refused_pool;
 	uint64_t accept_emfile, handshakes_deferred, drop_preauth, drop_backlog;
 	uint64_t refused_flow_lower, unclassified, drop_unclassified;
+	/* before a UDP peer proved its address (docs/PROTOCOL.md 2.6) */
+	uint64_t unverified_rx_bytes, unverified_tx_bytes;
+	uint64_t cookie_sent, drop_unverified, refused_version, config_resent;
+	uint64_t refused_dtte_binding, refused_disable_dtte;
 };
 
 enum tscfd_transport_kind { TK_UDP = 1, TK_TCP, TK_TLS, TK_DTLS };
@@ -116,6 +121,7 @@ struct tscfd_tunnel {
 	struct tscfd_iface *iface;
 	struct tscfd_session *session;
 	time_t created, last_rx;
+	uint32_t config_seq;		/* Sequence of the CONFIG_REQ it answered */
 	uint8_t *rxbuf;			/* stream: partial frame, on demand */
 	size_t rxlen;
 	uint8_t *txbuf;			/* stream: bytes the socket refused */
@@ -148,6 +154,9 @@ struct tscfd_session {
 	uint64_t reserved_tsid;
 	time_t reserve_until;
 	struct tscfd_flowtab *flows;	/* flow.c; on the first FLOW_BIND */
+	bool has_dtte_commit, has_resume_commit;
+	uint8_t dtte_commit[TSCF_COMMIT_LEN];	/* pinned by the first SERVICE_REQ */
+	uint8_t resume_commit[TSCF_COMMIT_LEN];	/* the next resume's secret, hashed */
 	struct tscfd_session *hnext4;
 };
 
@@ -179,6 +188,8 @@ struct tscfd_tunnel *tscfd_tunnel_by_peer(const struct sockaddr *peer,
 void tscfd_tunnel_frame(struct tscfd_tunnel *t, const uint8_t *frame,
 			size_t len);
 bool tscfd_tick(void);	/* true: more timer work, call again soon */
+void tscfd_udp_unverified(struct tscfd_iface *f, const uint8_t *buf, size_t len,
+			  const struct sockaddr *peer, socklen_t peerlen);
 unsigned int tscfd_tunnel_count(void);
 unsigned int tscfd_session_count(void);
 void tscfd_sessions_stats(unsigned int *with_enc, unsigned int *flows);

@@ -11,11 +11,16 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include "siphash.h"
 #include "tscfd.h"
@@ -388,12 +393,201 @@ static void reply_code(struct tscfd_tunnel *t, uint8_t type, uint64_t tsid,
 	reply(t, &e);
 }
 
+/* The client speaks at least our version (it names the highest it has). */
+static bool version_ok(const struct tscf_msg *m)
+{
+	const struct tscf_tlv *t = tscf_msg_find(m, TSCF_TLV_VERSION, NULL);
+	uint8_t v;
+
+	return t && !tscf_tlv_u8(t, &v) && v >= TSCF_PROTO_VERSION;
+}
+
+/* SHA-256 of the SECRET TLV of this type equals commit (constant time). */
+static bool secret_opens(const struct tscf_msg *m, uint16_t type,
+			 const uint8_t *commit)
+{
+	const struct tscf_tlv *t = tscf_msg_find(m, type, NULL);
+	uint8_t md[SHA256_DIGEST_LENGTH];
+
+	if (!t || t->len != TSCF_SECRET_LEN)
+		return false;
+	SHA256(t->val, t->len, md);
+	return CRYPTO_memcmp(md, commit, TSCF_COMMIT_LEN) == 0;
+}
+
+/* A COMMIT TLV of this type into out; false if absent or malformed. */
+static bool get_commit(const struct tscf_msg *m, uint16_t type, uint8_t *out)
+{
+	const struct tscf_tlv *t = tscf_msg_find(m, type, NULL);
+
+	if (!t || t->len != TSCF_COMMIT_LEN)
+		return false;
+	memcpy(out, t->val, TSCF_COMMIT_LEN);
+	return true;
+}
+
+/* --- return-routability cookies (UDP) --------------------------------- */
+
+struct cookie_key {
+	bool set;
+	uint64_t slot;
+	uint8_t key[32];
+};
+
+/* Slot s uses cookie_keys[s & 1]: the current and the previous slot. */
+static struct cookie_key cookie_keys[2];
+
+static uint64_t cookie_slot(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec / TSCFD_COOKIE_SLOT_SECS;
+}
+
+/* A slot's secret; a fresh random one when the current slot begins. */
+static const uint8_t *cookie_key_of(uint64_t slot, bool current)
+{
+	struct cookie_key *k = &cookie_keys[slot & 1];
+
+	if (k->set && k->slot == slot)
+		return k->key;
+	if (!current ||
+	    getrandom(k->key, sizeof(k->key), 0) != (ssize_t)sizeof(k->key))
+		return NULL;
+	k->slot = slot;
+	k->set = true;
+	return k->key;
+}
+
+/* HMAC-SHA256(slot secret, slot | family | address | port), truncated. */
+static bool cookie_of(uint64_t slot, bool current, const struct sockaddr *peer,
+		      uint8_t *out)
+{
+	const uint8_t *key = cookie_key_of(slot, current);
+	uint8_t in[8 + 2 + 16 + 2], md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t n = 0;
+	int i;
+
+	if (!key)
+		return false;
+	for (i = 7; i >= 0; i--)
+		in[n++] = (uint8_t)(slot >> (i * 8));
+	in[n++] = 0;
+	in[n++] = (uint8_t)peer->sa_family;
+	if (peer->sa_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)peer;
+
+		memcpy(in + n, &s->sin_addr, 4);
+		memcpy(in + n + 4, &s->sin_port, 2);
+		n += 6;
+	} else {
+		const struct sockaddr_in6 *s = (const void *)peer;
+
+		memcpy(in + n, &s->sin6_addr, 16);
+		memcpy(in + n + 16, &s->sin6_port, 2);
+		n += 18;
+	}
+	if (!HMAC(EVP_sha256(), key, 32, in, n, md, &mdlen) ||
+	    mdlen < TSCF_COOKIE_LEN)
+		return false;
+	memcpy(out, md, TSCF_COOKIE_LEN);
+	return true;
+}
+
+/* The request carries the cookie of this peer for this or the last slot. */
+static bool cookie_valid(const struct tscf_msg *m, const struct sockaddr *peer)
+{
+	const struct tscf_tlv *t = tscf_msg_find(m, TSCF_TLV_COOKIE, NULL);
+	uint64_t slot = cookie_slot();
+	uint8_t want[TSCF_COOKIE_LEN];
+
+	if (!t || t->len != TSCF_COOKIE_LEN)
+		return false;
+	if (cookie_of(slot, true, peer, want) &&
+	    !CRYPTO_memcmp(want, t->val, TSCF_COOKIE_LEN))
+		return true;
+	return slot && cookie_of(slot - 1, false, peer, want) &&
+	       !CRYPTO_memcmp(want, t->val, TSCF_COOKIE_LEN);
+}
+
+/*
+ * An answer to a source that has not proven its address: never more
+ * bytes than it sent (no reflection amplification), else nothing.
+ */
+static void send_unverified(struct tscfd_iface *f, const struct sockaddr *peer,
+			    socklen_t peerlen, struct tscf_enc *e, size_t req_len)
+{
+	int len = tscf_enc_finish(e);
+
+	if (len <= 0 || (size_t)len > req_len) {
+		tscfd_stats.drop_unverified++;
+		return;
+	}
+	if (sendto(f->udp_fd, e->buf, (size_t)len, MSG_DONTWAIT, peer,
+		   peerlen) == len)
+		tscfd_stats.unverified_tx_bytes += (uint64_t)len;
+}
+
+/*
+ * A datagram from a UDP peer without a tunnel.  No state is kept and no
+ * address taken until a CONFIG_REQ of our version, at least
+ * TSCF_DGRAM_CONFIG_MIN_LEN long, returns the cookie of its source.
+ */
+void tscfd_udp_unverified(struct tscfd_iface *f, const uint8_t *buf, size_t len,
+			  const struct sockaddr *peer, socklen_t peerlen)
+{
+	uint8_t out[64], cookie[TSCF_COOKIE_LEN];
+	struct tscfd_tunnel *t;
+	struct tscf_msg m;
+	struct tscf_enc e;
+
+	tscfd_stats.unverified_rx_bytes += len;
+	if (len < TSCF_CM_HDR_LEN || buf[0] != TSCF_CM_BYTE0 ||
+	    buf[1] != TSCF_CM_CONFIG_REQ) {
+		tscfd_stats.drop_no_session++;
+		return;
+	}
+	if (len < TSCF_DGRAM_CONFIG_MIN_LEN || tscf_msg_decode(buf, len, &m)) {
+		tscfd_stats.drop_unverified++;
+		return;
+	}
+	if (!version_ok(&m)) {
+		tscfd_stats.refused_version++;
+		tscf_enc_init(&e, out, sizeof(out), TSCF_CM_CONFIG_RESP,
+			      TSCF_TSID_NONE, m.seq);
+		tscf_enc_u16(&e, TSCF_TLV_RESPONSE_CODE, TSCF_RESP_UNSUPPORTED_VERSION);
+		tscf_enc_u8(&e, TSCF_TLV_VERSION, TSCF_PROTO_VERSION);
+		send_unverified(f, peer, peerlen, &e, len);
+		return;
+	}
+	if (!cookie_valid(&m, peer)) {
+		if (!cookie_of(cookie_slot(), true, peer, cookie)) {
+			tscfd_stats.drop_unverified++;
+			return;
+		}
+		tscf_enc_init(&e, out, sizeof(out), TSCF_CM_COOKIE, TSCF_TSID_NONE,
+			      m.seq);
+		tscf_enc_tlv(&e, TSCF_TLV_COOKIE, cookie, TSCF_COOKIE_LEN);
+		tscfd_stats.cookie_sent++;
+		send_unverified(f, peer, peerlen, &e, len);
+		return;
+	}
+	t = tscfd_tunnel_new(f, TK_UDP, -1, peer, peerlen);
+	if (t)
+		tscfd_tunnel_frame(t, buf, len);
+}
+
+/* --- configuration ---------------------------------------------------- */
+
 static void put_config(struct tscf_enc *e, struct tscfd_session *s)
 {
 	struct tscfd_iface *f = s->iface;
 	unsigned int i;
 
 	tscf_enc_u16(e, TSCF_TLV_RESPONSE_CODE, TSCF_RESP_SUCCESS);
+	tscf_enc_u8(e, TSCF_TLV_VERSION, TSCF_PROTO_VERSION);
 	if (s->ip4.family) {
 		uint32_t mask = f->pool4.plen ? htonl(~0u << (32 - f->pool4.plen)) : 0;
 
@@ -446,7 +640,13 @@ static bool same_host(const struct tscfd_tunnel *a, const struct tscfd_tunnel *b
 		       &((const struct sockaddr_in6 *)&b->peer)->sin6_addr, 16);
 }
 
-/* The encrypted tunnel names its clear tunnel and the reserved TSID. */
+/*
+ * The encrypted tunnel names its clear tunnel and the reserved TSID, and
+ * proves it belongs to the client that asked for it by revealing, inside
+ * TLS, the secret whose SHA-256 that client committed to in its clear
+ * SERVICE_REQ.  What travels in clear (the TSIDs, the commitment) does
+ * not let anyone else claim it.
+ */
 static uint16_t config_encrypted(struct tscfd_tunnel *t, const struct tscf_msg *m)
 {
 	const struct tscf_tlv *ta = tscf_msg_find(m, TSCF_TLV_ASSOC_TSID, NULL);
@@ -464,8 +664,16 @@ static uint16_t config_encrypted(struct tscfd_tunnel *t, const struct tscf_msg *
 	if (!s->reserved_tsid || s->reserved_tsid != reserved ||
 	    tscfd_now() > s->reserve_until)
 		return TSCF_RESP_UNKNOWN_TSID;
+	if (!s->has_dtte_commit ||
+	    !secret_opens(m, TSCF_TLV_DTTE_SECRET, s->dtte_commit)) {
+		tscfd_stats.refused_dtte_binding++;
+		tscfd_log("tunnel %016llx peer %s: encrypted tunnel refused: no proof of the DTTE secret",
+			  (unsigned long long)assoc, peer_str(t));
+		return TSCF_RESP_NOT_ALLOWED;
+	}
 	if (!same_host(clear, t))
 		return TSCF_RESP_NOT_ALLOWED;
+	/* Only the secret's holder gets here: it may replace its own tunnel. */
 	if (s->enc)
 		tscfd_tunnel_close(s->enc, "replaced by a new encrypted tunnel");
 	s->reserved_tsid = 0;
@@ -477,79 +685,196 @@ static uint16_t config_encrypted(struct tscfd_tunnel *t, const struct tscf_msg *
 
 /*
  * A client whose transport broke names its clear tunnel's TSID on a new
- * one: the session (addresses, encrypted tunnel, flows) moves over and the
- * old transport is closed, so the client's sockets keep their address.
- * Knowing the TSID is the proof, as it is for every frame of a clear
- * tunnel: an on-path observer could read and inject those anyway.
+ * one and reveals the resume secret it committed to (in its first
+ * CONFIG_REQ or its last resume); the request commits to the next one.
+ * Each secret works once, so one seen in clear is worth nothing later.
+ * The session (addresses, encrypted tunnel, flows) moves over and the old
+ * transport is closed, so the client's sockets keep their address.
  */
-static uint16_t config_resume(struct tscfd_tunnel *t, uint64_t tsid)
+static uint16_t config_resume(struct tscfd_tunnel *t, const struct tscf_msg *m)
 {
-	struct tscfd_tunnel *old = tunnel_by_tsid(tsid);
+	struct tscfd_tunnel *old = tunnel_by_tsid(m->tsid);
 	struct tscfd_session *s = old ? old->session : NULL;
 
 	if (!s || s->clear != old || old->iface != t->iface) {
 		tscfd_stats.refused_resume++;
 		return TSCF_RESP_UNKNOWN_TSID;
 	}
+	if (!s->has_resume_commit ||
+	    !secret_opens(m, TSCF_TLV_RESUME_SECRET, s->resume_commit)) {
+		tscfd_stats.refused_resume++;
+		tscfd_log("tunnel %016llx: resume from %s refused: no proof of the resume secret",
+			  (unsigned long long)m->tsid, peer_str(t));
+		return TSCF_RESP_NOT_ALLOWED;
+	}
+	s->has_resume_commit = get_commit(m, TSCF_TLV_RESUME_COMMIT, s->resume_commit);
 	tscfd_log("tunnel %016llx %s peer %s moves to %s peer %s",
-		  (unsigned long long)tsid, kind_str(old->kind), peer_str(old),
+		  (unsigned long long)m->tsid, kind_str(old->kind), peer_str(old),
 		  kind_str(t->kind), peer_str(t));
 	old->session = NULL;
 	tscfd_tunnel_close(old, "resumed on a new transport");
 	t->session = s;
 	s->clear = t;
-	tsid_link(t, tsid);
+	tsid_link(t, m->tsid);
 	tscfd_stats.resumed++;
 	return TSCF_RESP_SUCCESS;
 }
 
-static void on_config_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
+/* A new clear session; its resume commitment, if any, is kept. */
+static uint16_t config_clear(struct tscfd_tunnel *t, const struct tscf_msg *m)
+{
+	uint16_t code;
+
+	if (t->iface->ntunnels > t->iface->max_tunnels) {
+		tscfd_stats.refused_max_tunnels++;
+		return TSCF_RESP_NO_RESOURCES;
+	}
+	t->session = session_new(t->iface, &code);
+	if (!t->session)
+		return code;
+	t->session->clear = t;
+	t->session->has_resume_commit =
+		get_commit(m, TSCF_TLV_RESUME_COMMIT, t->session->resume_commit);
+	tsid_link(t, new_tsid());
+	return TSCF_RESP_SUCCESS;
+}
+
+static void send_config(struct tscfd_tunnel *t, uint32_t seq)
 {
 	uint8_t buf[512];
 	struct tscf_enc e;
-	uint16_t code = TSCF_RESP_SUCCESS;
+
+	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_CONFIG_RESP, t->tsid, seq);
+	put_config(&e, t->session);
+	reply(t, &e);
+}
+
+/* Refused: TSID all ones, the reason, and the tunnel is closed. */
+static void refuse_config(struct tscfd_tunnel *t, uint32_t seq, uint16_t code)
+{
+	uint8_t buf[64];
+	struct tscf_enc e;
+
+	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_CONFIG_RESP, TSCF_TSID_NONE, seq);
+	tscf_enc_u16(&e, TSCF_TLV_RESPONSE_CODE, code);
+	if (code == TSCF_RESP_UNSUPPORTED_VERSION)
+		tscf_enc_u8(&e, TSCF_TLV_VERSION, TSCF_PROTO_VERSION);
+	reply(t, &e);
+	tscfd_tunnel_close(t, tscf_response_name(code));
+}
+
+static void on_config_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
+{
 	bool resume = m->tsid != TSCF_TSID_NONE;
+	char a[INET6_ADDRSTRLEN] = "-";
+	uint16_t code;
 
 	tscfd_stats.config_req++;
-	if (t->configured || (resume && t->encrypted)) {
-		reply_code(t, TSCF_CM_CONFIG_RESP, TSCF_TSID_NONE, m->seq,
-			   TSCF_RESP_BAD_REQUEST);
+	if (!version_ok(m)) {
+		tscfd_stats.refused_version++;
+		refuse_config(t, m->seq, TSCF_RESP_UNSUPPORTED_VERSION);
 		return;
 	}
-	if (resume) {
-		code = config_resume(t, m->tsid);
-	} else if (t->encrypted) {
+	if (resume && t->encrypted)
+		code = TSCF_RESP_BAD_REQUEST;
+	else if (resume)
+		code = config_resume(t, m);
+	else if (t->encrypted)
 		code = config_encrypted(t, m);
-	} else if (t->iface->ntunnels > t->iface->max_tunnels) {
-		code = TSCF_RESP_NO_RESOURCES;
-		tscfd_stats.refused_max_tunnels++;
-	} else {
-		t->session = session_new(t->iface, &code);
-		if (t->session) {
-			code = TSCF_RESP_SUCCESS;
-			t->session->clear = t;
-			tsid_link(t, new_tsid());
-		}
-	}
+	else
+		code = config_clear(t, m);
 	if (code != TSCF_RESP_SUCCESS) {
-		reply_code(t, TSCF_CM_CONFIG_RESP, TSCF_TSID_NONE, m->seq, code);
-		tscfd_tunnel_close(t, tscf_response_name(code));
+		refuse_config(t, m->seq, code);
 		return;
 	}
 	t->configured = true;
-	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_CONFIG_RESP, t->tsid, m->seq);
-	put_config(&e, t->session);
-	reply(t, &e);
-	{
-		char a[INET6_ADDRSTRLEN] = "-";
+	t->config_seq = m->seq;
+	send_config(t, m->seq);
+	if (t->session->ip4.family)
+		inet_ntop(AF_INET, &t->session->ip4.v4, a, sizeof(a));
+	tscfd_log("tunnel %016llx %s peer %s up: %s, internal %s",
+		  (unsigned long long)t->tsid, kind_str(t->kind), peer_str(t),
+		  t->encrypted ? "encrypted (DTTE)" :
+		  resume ? "clear (resumed)" : "clear", a);
+}
 
-		if (t->session->ip4.family)
-			inet_ntop(AF_INET, &t->session->ip4.v4, a, sizeof(a));
-		tscfd_log("tunnel %016llx %s peer %s up: %s, internal %s",
-			  (unsigned long long)t->tsid, kind_str(t->kind), peer_str(t),
-			  t->encrypted ? "encrypted (DTTE)" :
-			  resume ? "clear (resumed)" : "clear", a);
+/*
+ * A CONFIG_REQ on a configured tunnel: the retransmission of the one it
+ * answered (same Sequence) gets the same answer again; any other is
+ * dropped on UDP (anyone can send it) and refused on a stream.
+ */
+static void config_again(struct tscfd_tunnel *t, const struct tscf_msg *m)
+{
+	if (m->seq == t->config_seq &&
+	    (m->tsid == TSCF_TSID_NONE || m->tsid == t->tsid)) {
+		tscfd_stats.config_resent++;
+		send_config(t, m->seq);
+		return;
 	}
+	if (t->kind == TK_UDP) {
+		tscfd_stats.drop_wrong_tsid++;
+		return;
+	}
+	reply_code(t, TSCF_CM_CONFIG_RESP, TSCF_TSID_NONE, m->seq,
+		   TSCF_RESP_BAD_REQUEST);
+}
+
+/* The encrypted transports offered on N+1, and how long the TSID is held. */
+static void put_dtte_offer(struct tscf_enc *e, struct tscfd_session *s)
+{
+	struct tscfd_iface *f = s->iface;
+	struct tscf_conn_info ci = { .transport = TSCF_TRANSPORT_TLS,
+				     .port = f->port + 1, .addr = f->advertise };
+
+	tscf_enc_u16(e, TSCF_TLV_RESPONSE_CODE, TSCF_RESP_SUCCESS);
+	tscf_enc_u64(e, TSCF_TLV_RESERVED_TSID, s->reserved_tsid);
+	tscf_enc_u32(e, TSCF_TLV_LIFETIME, TSCFD_RESERVE_SECS);
+	tscf_enc_conn_info(e, &ci);
+	if (f->dtls_fd >= 0) {
+		ci.transport = TSCF_TRANSPORT_DTLS;
+		tscf_enc_conn_info(e, &ci);
+	}
+}
+
+/*
+ * DISABLE_DTTE on the clear tunnel only cancels a reservation: an
+ * encrypted tunnel that is up closes itself (RELEASE_REQ on it), so that
+ * nothing said in clear lowers what was set up encrypted.
+ */
+static uint16_t disable_dtte(struct tscfd_tunnel *t)
+{
+	struct tscfd_session *s = t->session;
+
+	if (s->enc) {
+		tscfd_stats.refused_disable_dtte++;
+		tscfd_log("tunnel %016llx peer %s: DISABLE_DTTE refused: the encrypted tunnel is up",
+			  (unsigned long long)t->tsid, peer_str(t));
+		return TSCF_RESP_NOT_ALLOWED;
+	}
+	s->reserved_tsid = 0;
+	return TSCF_RESP_SUCCESS;
+}
+
+/*
+ * The session's DTTE commitment is pinned by its first ENABLE_DTTE: a
+ * later request (a new reservation) must commit to the same secret, so
+ * that whoever else speaks on the clear tunnel cannot reserve the
+ * encrypted tunnel for a secret of its own.
+ */
+static uint16_t pin_dtte_commit(struct tscfd_session *s, const struct tscf_msg *m)
+{
+	uint8_t commit[TSCF_COMMIT_LEN];
+
+	if (!get_commit(m, TSCF_TLV_DTTE_COMMIT, commit))
+		return TSCF_RESP_BAD_REQUEST;
+	if (s->has_dtte_commit &&
+	    CRYPTO_memcmp(commit, s->dtte_commit, TSCF_COMMIT_LEN)) {
+		tscfd_stats.refused_dtte_binding++;
+		return TSCF_RESP_NOT_ALLOWED;
+	}
+	memcpy(s->dtte_commit, commit, TSCF_COMMIT_LEN);
+	s->has_dtte_commit = true;
+	return TSCF_RESP_SUCCESS;
 }
 
 static void on_service_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
@@ -559,7 +884,7 @@ static void on_service_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	struct tscfd_iface *f = t->iface;
 	uint8_t buf[256];
 	struct tscf_enc e;
-	uint16_t type;
+	uint16_t type, code;
 
 	tscfd_stats.service_req++;
 	if (!tt || tscf_tlv_u16(tt, &type) || t->encrypted ||
@@ -569,10 +894,7 @@ static void on_service_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 		return;
 	}
 	if (type == TSCF_SERVICE_DISABLE_DTTE) {
-		s->reserved_tsid = 0;
-		if (s->enc)
-			tscfd_tunnel_close(s->enc, "DTTE disabled by the client");
-		reply_code(t, TSCF_CM_SERVICE_RESP, t->tsid, m->seq, TSCF_RESP_SUCCESS);
+		reply_code(t, TSCF_CM_SERVICE_RESP, t->tsid, m->seq, disable_dtte(t));
 		return;
 	}
 	if (!s->dtte || !f->cert[0] || f->tls_fd < 0) {
@@ -583,22 +905,16 @@ static void on_service_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 			   TSCF_RESP_SERVICE_UNAVAILABLE);
 		return;
 	}
+	code = pin_dtte_commit(s, m);
+	if (code != TSCF_RESP_SUCCESS) {
+		reply_code(t, TSCF_CM_SERVICE_RESP, t->tsid, m->seq, code);
+		return;
+	}
 	tscfd_stats.dtte_granted++;
 	s->reserved_tsid = new_tsid();
 	s->reserve_until = tscfd_now() + TSCFD_RESERVE_SECS;
 	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_SERVICE_RESP, t->tsid, m->seq);
-	tscf_enc_u16(&e, TSCF_TLV_RESPONSE_CODE, TSCF_RESP_SUCCESS);
-	tscf_enc_u64(&e, TSCF_TLV_RESERVED_TSID, s->reserved_tsid);
-	{
-		struct tscf_conn_info ci = { .transport = TSCF_TRANSPORT_TLS,
-					     .port = f->port + 1, .addr = f->advertise };
-
-		tscf_enc_conn_info(&e, &ci);
-		if (f->dtls_fd >= 0) {
-			ci.transport = TSCF_TRANSPORT_DTLS;
-			tscf_enc_conn_info(&e, &ci);
-		}
-	}
+	put_dtte_offer(&e, s);
 	reply(t, &e);
 	tscfd_log("tunnel %016llx peer %s: DTTE granted, encrypted tunnel %016llx reserved",
 		  (unsigned long long)t->tsid, peer_str(t),
@@ -620,10 +936,19 @@ static void on_control(struct tscfd_tunnel *t, const uint8_t *frame, size_t len)
 			tscfd_stats.drop_no_session++;
 		return;
 	}
+	if (m.type == TSCF_CM_CONFIG_REQ) {
+		config_again(t, &m);
+		return;
+	}
 	if (m.tsid != t->tsid) {
-		/* The patent: drop the message and terminate the tunnel. */
+		/*
+		 * The patent: drop the message and terminate the tunnel.  Not
+		 * on UDP, where anyone can send a datagram from the client's
+		 * address: there it is only dropped and counted.
+		 */
 		tscfd_stats.drop_wrong_tsid++;
-		tscfd_tunnel_close(t, "control message with a wrong TSID");
+		if (t->kind != TK_UDP)
+			tscfd_tunnel_close(t, "control message with a wrong TSID");
 		return;
 	}
 	switch (m.type) {
@@ -645,9 +970,6 @@ static void on_control(struct tscfd_tunnel *t, const uint8_t *frame, size_t len)
 		tscfd_stats.flow_bind++;
 		reply_code(t, TSCF_CM_FLOW_BIND_RESP, t->tsid, m.seq,
 			   tscfd_flow_bind(t, &m));
-		break;
-	case TSCF_CM_CONFIG_REQ:
-		on_config_req(t, &m);
 		break;
 	default:
 		tscfd_stats.drop_unknown_type++;

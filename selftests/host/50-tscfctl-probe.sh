@@ -16,6 +16,8 @@ for tr in tcp udp; do
 	echo "$out" | grep -q 'encrypted tunnel: TSID' || fail "$tr: encrypted tunnel line"
 done
 expect_eq "releases" "$(tscfd_stat release_req)" 4
+# Over UDP tscfctl returned the server's cookie (one COOKIE, one tunnel).
+expect_eq "cookies sent to tscfctl" "$(tscfd_stat cookie_sent)" 1
 
 # A CA that did not sign the server: refused, and said so.
 mkdir "$TMPD/other" && make_certs "$TMPD/other"

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
+
 #include "tscfctl.h"
 
 #define ANSWER_MS	5000
@@ -197,40 +199,145 @@ static uint16_t response_code(const struct tscf_msg *m)
 	return code;
 }
 
+int secret_new(uint8_t *secret)
+{
+	return getrandom(secret, TSCF_SECRET_LEN, 0) == TSCF_SECRET_LEN ? 0 : -EIO;
+}
+
+void secret_commit(const uint8_t *secret, uint8_t *commit)
+{
+	SHA256(secret, TSCF_SECRET_LEN, commit);
+}
+
+/* What a CONFIG_REQ carries beyond its TSID. */
+struct config_args {
+	uint64_t assoc, reserved;	/* encrypted tunnel */
+	const uint8_t *dtte_secret;	/* encrypted tunnel, inside TLS */
+	const uint8_t *resume_secret;	/* resume: the proof */
+	const uint8_t *next_resume;	/* clear: commit to it */
+};
+
+static bool plain_datagram(const struct tscf_conn *c)
+{
+	return !c->stream && !c->ssl;
+}
+
+static int config_req(struct tscf_conn *c, uint8_t *req, size_t cap, uint64_t tsid,
+		      uint32_t seq, const struct config_args *a)
+{
+	uint8_t commit[TSCF_COMMIT_LEN];
+	struct tscf_enc e;
+
+	tscf_enc_init(&e, req, cap, TSCF_CM_CONFIG_REQ, tsid, seq);
+	tscf_enc_u8(&e, TSCF_TLV_VERSION, TSCF_PROTO_VERSION);
+	if (a && a->assoc) {
+		tscf_enc_u64(&e, TSCF_TLV_ASSOC_TSID, a->assoc);
+		tscf_enc_u64(&e, TSCF_TLV_RESERVED_TSID, a->reserved);
+		tscf_enc_tlv(&e, TSCF_TLV_DTTE_SECRET, a->dtte_secret, TSCF_SECRET_LEN);
+	}
+	if (a && a->resume_secret)
+		tscf_enc_tlv(&e, TSCF_TLV_RESUME_SECRET, a->resume_secret, TSCF_SECRET_LEN);
+	if (a && a->next_resume) {
+		secret_commit(a->next_resume, commit);
+		tscf_enc_tlv(&e, TSCF_TLV_RESUME_COMMIT, commit, TSCF_COMMIT_LEN);
+	}
+	if (c->has_cookie)
+		tscf_enc_tlv(&e, TSCF_TLV_COOKIE, c->cookie, TSCF_COOKIE_LEN);
+	if (plain_datagram(c))
+		tscf_enc_pad(&e, TSCF_DGRAM_CONFIG_MIN_LEN);
+	return tscf_enc_finish(&e);
+}
+
+/* A COOKIE answer: keep the cookie for the next request; 0 or -EPROTO. */
+static int take_cookie(struct tscf_conn *c, const struct tscf_msg *m)
+{
+	const struct tscf_tlv *t = tscf_msg_find(m, TSCF_TLV_COOKIE, NULL);
+
+	if (!t || t->len != TSCF_COOKIE_LEN)
+		return -EPROTO;
+	memcpy(c->cookie, t->val, TSCF_COOKIE_LEN);
+	c->has_cookie = true;
+	return 0;
+}
+
+/*
+ * Over plain UDP, a request without secrets first, answered by a COOKIE
+ * (its source address proven), so that nothing is revealed to a server
+ * that would not answer; then the real request with the cookie.  A COOKIE
+ * again (the server's secret rotated, a NAT rebound) is taken once more.
+ */
+static int config_transact(struct tscf_conn *c, uint64_t tsid,
+			   const struct config_args *a, struct tscf_msg *m,
+			   uint8_t *ans)
+{
+	static uint8_t req[512];
+	uint32_t seq;
+	int round, len, rc;
+
+	for (round = 0; round < 3; round++) {
+		bool probe = plain_datagram(c) && !c->has_cookie;
+
+		seq = next_seq();
+		len = config_req(c, req, sizeof(req), probe ? TSCF_TSID_NONE : tsid,
+				 seq, probe ? NULL : a);
+		if (len < 0)
+			return len;
+		rc = transact(c, req, (size_t)len, seq, m, ans);
+		if (rc)
+			return rc;
+		if (m->type != TSCF_CM_COOKIE)	/* a probe's success: a server
+						 * that wants no cookie (version 1) */
+			return probe && response_code(m) == TSCF_RESP_SUCCESS ?
+			       -EPROTO : 0;
+		if (!plain_datagram(c) || take_cookie(c, m))
+			return -EPROTO;
+	}
+	return -EPROTO;
+}
+
 /*
  * CONFIG_REQ with TSID (all ones, or a tunnel to resume); 0, -ENOENT when
- * the server does not know the TSID, or -1; err says why.
+ * the server does not know the TSID or refuses the proof, or -1; err says why.
  */
-static int config_exchange(struct tscf_conn *c, uint64_t tsid, uint64_t assoc,
-			   uint64_t reserved, struct tscf_config *cfg, char *err,
-			   size_t errlen)
+static int config_exchange(struct tscf_conn *c, uint64_t tsid,
+			   const struct config_args *a, struct tscf_config *cfg,
+			   char *err, size_t errlen)
 {
-	static uint8_t req[256], ans[8192];
+	static uint8_t ans[8192];
 	const struct tscf_tlv *t;
 	struct tscf_msg m;
-	struct tscf_enc e;
-	uint32_t seq = next_seq(), mask = 0;
-	uint8_t plen6;
+	uint32_t mask = 0;
+	uint8_t plen6, version = 0;
 	uint16_t code;
-	int len, rc;
+	int rc;
 
-	tscf_enc_init(&e, req, sizeof(req), TSCF_CM_CONFIG_REQ, tsid, seq);
-	if (assoc) {
-		tscf_enc_u64(&e, TSCF_TLV_ASSOC_TSID, assoc);
-		tscf_enc_u64(&e, TSCF_TLV_RESERVED_TSID, reserved);
-	}
-	len = tscf_enc_finish(&e);
-	rc = transact(c, req, (size_t)len, seq, &m, ans);
+	rc = config_transact(c, tsid, a, &m, ans);
 	if (rc) {
 		snprintf(err, errlen, "configuration request: %s",
-			 rc == -ETIMEDOUT ? "no answer from the server" : strerror(-rc));
+			 rc == -ETIMEDOUT ? "no answer from the server" :
+			 rc == -EPROTO ? "the server does not speak this protocol" :
+			 strerror(-rc));
 		return -1;
 	}
 	code = response_code(&m);
 	if (m.type != TSCF_CM_CONFIG_RESP || code != TSCF_RESP_SUCCESS) {
-		snprintf(err, errlen, "server refused the configuration: %s",
-			 tscf_response_name(code));
-		return code == TSCF_RESP_UNKNOWN_TSID ? -ENOENT : -1;
+		t = tscf_msg_find(&m, TSCF_TLV_VERSION, NULL);
+		if (t)
+			tscf_tlv_u8(t, &version);
+		snprintf(err, errlen, "server refused the configuration: %s%s",
+			 tscf_response_name(code),
+			 code == TSCF_RESP_UNSUPPORTED_VERSION ?
+			 (version > TSCF_PROTO_VERSION ? " (it speaks a newer one)" :
+			  " (it speaks an older one)") : "");
+		return code == TSCF_RESP_UNKNOWN_TSID ||
+		       (tsid != TSCF_TSID_NONE && code == TSCF_RESP_NOT_ALLOWED) ?
+		       -ENOENT : -1;
+	}
+	t = tscf_msg_find(&m, TSCF_TLV_VERSION, NULL);
+	if (!t || tscf_tlv_u8(t, &version) || version != TSCF_PROTO_VERSION) {
+		snprintf(err, errlen, "the server does not speak protocol version %d",
+			 TSCF_PROTO_VERSION);
+		return -1;
 	}
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->tsid = m.tsid;
@@ -260,25 +367,54 @@ static int config_exchange(struct tscf_conn *c, uint64_t tsid, uint64_t assoc,
 	return 0;
 }
 
-int conn_config(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
+int conn_config(struct tscf_conn *c, struct tscf_secrets *sec,
 		struct tscf_config *cfg, char *err, size_t errlen)
 {
-	int rc = config_exchange(c, TSCF_TSID_NONE, assoc, reserved, cfg, err, errlen);
+	struct config_args a = { .next_resume = sec->next_resume };
 
-	return rc ? -1 : 0;
+	if (secret_new(sec->next_resume)) {
+		snprintf(err, errlen, "no randomness for the session secrets");
+		return -1;
+	}
+	if (config_exchange(c, TSCF_TSID_NONE, &a, cfg, err, errlen))
+		return -1;
+	memcpy(sec->resume, sec->next_resume, TSCF_SECRET_LEN);
+	return 0;
 }
 
-int conn_resume(struct tscf_conn *c, uint64_t tsid, struct tscf_config *cfg,
-		char *err, size_t errlen)
+int conn_config_enc(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
+		    const struct tscf_secrets *sec, struct tscf_config *cfg,
+		    char *err, size_t errlen)
 {
-	return config_exchange(c, tsid, 0, 0, cfg, err, errlen);
+	struct config_args a = { .assoc = assoc, .reserved = reserved,
+				 .dtte_secret = sec->dtte };
+
+	return config_exchange(c, TSCF_TSID_NONE, &a, cfg, err, errlen) ? -1 : 0;
 }
 
-int conn_service(struct tscf_conn *c, uint64_t tsid, uint64_t *reserved,
-		 struct tscf_conn_info *ci, uint8_t transport, char *err,
-		 size_t errlen)
+int conn_resume(struct tscf_conn *c, uint64_t tsid, struct tscf_secrets *sec,
+		struct tscf_config *cfg, char *err, size_t errlen)
 {
-	static uint8_t req[64], ans[8192];
+	struct config_args a = { .resume_secret = sec->resume,
+				 .next_resume = sec->next_resume };
+	int rc;
+
+	if (secret_new(sec->next_resume)) {
+		snprintf(err, errlen, "no randomness for the session secrets");
+		return -1;
+	}
+	rc = config_exchange(c, tsid, &a, cfg, err, errlen);
+	if (!rc)	/* the server now holds the next commitment */
+		memcpy(sec->resume, sec->next_resume, TSCF_SECRET_LEN);
+	return rc;
+}
+
+int conn_service(struct tscf_conn *c, uint64_t tsid, const struct tscf_secrets *sec,
+		 uint64_t *reserved, struct tscf_conn_info *ci, uint8_t transport,
+		 char *err, size_t errlen)
+{
+	static uint8_t req[128], ans[8192];
+	uint8_t commit[TSCF_COMMIT_LEN];
 	const struct tscf_tlv *t;
 	struct tscf_msg m;
 	struct tscf_enc e;
@@ -286,8 +422,10 @@ int conn_service(struct tscf_conn *c, uint64_t tsid, uint64_t *reserved,
 	uint16_t code;
 	int len, rc;
 
+	secret_commit(sec->dtte, commit);
 	tscf_enc_init(&e, req, sizeof(req), TSCF_CM_SERVICE_REQ, tsid, seq);
 	tscf_enc_u16(&e, TSCF_TLV_SERVICE_TYPE, TSCF_SERVICE_ENABLE_DTTE);
+	tscf_enc_tlv(&e, TSCF_TLV_DTTE_COMMIT, commit, TSCF_COMMIT_LEN);
 	len = tscf_enc_finish(&e);
 	rc = transact(c, req, (size_t)len, seq, &m, ans);
 	if (rc) {

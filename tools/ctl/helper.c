@@ -45,6 +45,7 @@ struct helper {
 	int ifindex, twin;
 	struct tscf_nl cmd, ev;
 	struct tscf_config cfg;
+	struct tscf_secrets sec;	/* this session's: resume and DTTE */
 	struct tunnel_state clear, enc;
 	bool demand;
 	uint32_t svc_seq;		/* outstanding SERVICE_REQ */
@@ -73,14 +74,21 @@ static void backoff(struct tunnel_state *s)
 static int send_ctrl(struct helper *h, int ifindex, uint8_t type, uint64_t tsid,
 		     uint32_t seq, uint16_t svc)
 {
-	uint8_t buf[64];
+	uint8_t buf[128], commit[TSCF_COMMIT_LEN];
 	struct tscf_enc e;
 	int len;
 
 	tscf_enc_init(&e, buf, sizeof(buf), type, tsid, seq);
 	if (svc)
 		tscf_enc_u16(&e, TSCF_TLV_SERVICE_TYPE, svc);
+	if (svc == TSCF_SERVICE_ENABLE_DTTE) {
+		/* Only the commitment in clear: the secret goes inside TLS. */
+		secret_commit(h->sec.dtte, commit);
+		tscf_enc_tlv(&e, TSCF_TLV_DTTE_COMMIT, commit, TSCF_COMMIT_LEN);
+	}
 	len = tscf_enc_finish(&e);
+	if (len < 0)
+		return len;
 	return tnl_ctrl_send(&h->cmd, ifindex, buf, (size_t)len);
 }
 
@@ -99,7 +107,7 @@ static int clear_config(struct helper *h, struct tscf_conn *c, bool *resumed,
 	if (conn_open(c, h->o->server, h->o->port, h->o->stream, err, errlen))
 		return -1;
 	if (h->clear.tsid) {
-		rc = conn_resume(c, h->clear.tsid, &cfg, err, errlen);
+		rc = conn_resume(c, h->clear.tsid, &h->sec, &cfg, err, errlen);
 		if (!rc) {
 			*resumed = true;
 			h->cfg = cfg;
@@ -114,7 +122,12 @@ static int clear_config(struct helper *h, struct tscf_conn *c, bool *resumed,
 		if (conn_open(c, h->o->server, h->o->port, h->o->stream, err, errlen))
 			return -1;
 	}
-	if (conn_config(c, 0, 0, &cfg, err, errlen))
+	/* A new session: new secrets, none of the old session's is reused. */
+	if (secret_new(h->sec.dtte)) {
+		snprintf(err, errlen, "no randomness for the session secrets");
+		return -1;
+	}
+	if (conn_config(c, &h->sec, &cfg, err, errlen))
 		return -1;
 	rc = link_flush(h->ifindex, &cfg);
 	if (rc)
@@ -210,7 +223,8 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 	inet_ntop(ci.addr.family == 4 ? AF_INET : AF_INET6, &ci.addr.v4, host,
 		  sizeof(host));
 	if (tls_connect(&c, h->o, &ci, true, err, sizeof(err)) ||
-	    conn_config(&c, h->clear.tsid, reserved, &cfg, err, sizeof(err))) {
+	    conn_config_enc(&c, h->clear.tsid, reserved, &h->sec, &cfg, err,
+			    sizeof(err))) {
 		conn_close(&c);
 		logmsg("%s: encrypted tunnel to %s port %u: %s", h->o->dev, host,
 		       ci.port, err);
@@ -279,7 +293,16 @@ static void on_ctrl(struct helper *h, const struct tscf_ev *ev)
 	if (tscf_msg_decode(ev->frame, ev->frame_len, &m))
 		return;
 	if (m.tsid != s->tsid) {
-		/* The patent: a wrong TSID terminates the tunnel. */
+		/*
+		 * The patent: a wrong TSID terminates the tunnel; but not a
+		 * UDP one, where anyone can send a datagram from the server's
+		 * address (and a late COOKIE carries no TSID): dropped.
+		 */
+		if (!twin && !h->o->stream) {
+			logmsg("%s: dropped a %s with a wrong TSID", h->o->dev,
+			       tscf_cm_type_name(m.type));
+			return;
+		}
 		tunnel_lost(h, twin, "control message with a wrong TSID");
 		return;
 	}
@@ -465,6 +488,10 @@ static int helper_init(struct helper *h)
 			       h->o->dev, h->o->dev);
 			return -1;
 		}
+		if (secret_new(h->sec.dtte)) {
+			logmsg("%s: no randomness for the DTTE secret", h->o->dev);
+			return -1;
+		}
 		h->clear.up = true;
 		h->clear.tsid = tsid;
 		h->cfg.keepalive = 30;
@@ -589,18 +616,21 @@ int cmd_down(const char *dev)
 int cmd_probe(const struct helper_opts *o)
 {
 	struct tscf_config cfg, ecfg;
+	struct tscf_secrets sec;
 	struct tscf_conn_info ci;
 	struct tscf_conn c, e;
 	uint64_t reserved;
 	char err[256], host[64];
 
+	if (secret_new(sec.dtte))
+		die("no randomness for the session secrets");
 	if (conn_open(&c, o->server, o->port, o->stream, err, sizeof(err)) ||
-	    conn_config(&c, 0, 0, &cfg, err, sizeof(err)))
+	    conn_config(&c, &sec, &cfg, err, sizeof(err)))
 		die("%s", err);
 	printf("clear tunnel: %s, TSID %016llx, internal %s/%u, keepalive %us\n",
 	       o->stream ? "tcp" : "udp", (unsigned long long)cfg.tsid,
 	       inet_ntoa(cfg.ip4), cfg.plen4, cfg.keepalive);
-	if (conn_service(&c, cfg.tsid, &reserved, &ci,
+	if (conn_service(&c, cfg.tsid, &sec, &reserved, &ci,
 			 o->dtls ? TSCF_TRANSPORT_DTLS : TSCF_TRANSPORT_TLS,
 			 err, sizeof(err))) {
 		printf("DTTE: unavailable (%s)\n", err);
@@ -620,7 +650,7 @@ int cmd_probe(const struct helper_opts *o)
 	       SSL_get_cipher_name(e.ssl),
 	       BIO_get_ktls_send(SSL_get_wbio(e.ssl)) ? "yes" : "no",
 	       BIO_get_ktls_recv(SSL_get_rbio(e.ssl)) ? "yes" : "no");
-	if (conn_config(&e, cfg.tsid, reserved, &ecfg, err, sizeof(err)))
+	if (conn_config_enc(&e, cfg.tsid, reserved, &sec, &ecfg, err, sizeof(err)))
 		die("encrypted configuration: %s", err);
 	printf("encrypted tunnel: TSID %016llx, internal %s\n",
 	       (unsigned long long)ecfg.tsid, inet_ntoa(ecfg.ip4));

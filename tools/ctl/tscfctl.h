@@ -55,6 +55,8 @@ struct tscf_conn {
 	int fd;
 	SSL *ssl;
 	bool stream;
+	bool has_cookie;		/* UDP: the server's return-routability cookie */
+	uint8_t cookie[TSCF_COOKIE_LEN];
 	uint8_t buf[8192];
 	size_t len;
 };
@@ -69,22 +71,44 @@ struct tscf_config {
 	uint16_t mtu;
 };
 
+/*
+ * The secrets of one client session (docs/PROTOCOL.md 2.7): only their
+ * SHA-256 travels in clear; DTTE is revealed only inside TLS, a resume
+ * secret once, when it is used.
+ */
+struct tscf_secrets {
+	uint8_t resume[TSCF_SECRET_LEN];	/* the server holds its commitment */
+	uint8_t next_resume[TSCF_SECRET_LEN];	/* committed by the request in flight */
+	uint8_t dtte[TSCF_SECRET_LEN];
+};
+
 static inline bool tscf_config_has_ip6(const struct tscf_config *cfg)
 {
 	return !IN6_IS_ADDR_UNSPECIFIED(&cfg->ip6);
 }
 
+int secret_new(uint8_t *secret);
+void secret_commit(const uint8_t *secret, uint8_t *commit);
 int conn_open(struct tscf_conn *c, const char *addr, uint16_t port,
 	      bool stream, char *err, size_t errlen);
-int conn_config(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
+/* A new clear session: commits to sec->next_resume (fresh). */
+int conn_config(struct tscf_conn *c, struct tscf_secrets *sec,
 		struct tscf_config *cfg, char *err, size_t errlen);
-/* Resume clear tunnel TSID on this transport: 0, -ENOENT if unknown, -1. */
-int conn_resume(struct tscf_conn *c, uint64_t tsid, struct tscf_config *cfg,
-		char *err, size_t errlen);
+/* The encrypted tunnel (inside TLS): reveals sec->dtte. */
+int conn_config_enc(struct tscf_conn *c, uint64_t assoc, uint64_t reserved,
+		    const struct tscf_secrets *sec, struct tscf_config *cfg,
+		    char *err, size_t errlen);
+/*
+ * Resume clear tunnel TSID on this transport, revealing sec->resume and
+ * committing to a fresh sec->next_resume: 0, -ENOENT if the server holds
+ * no such tunnel or refuses the proof (start afresh), -1.
+ */
+int conn_resume(struct tscf_conn *c, uint64_t tsid, struct tscf_secrets *sec,
+		struct tscf_config *cfg, char *err, size_t errlen);
 int conn_release(struct tscf_conn *c, uint64_t tsid);
-int conn_service(struct tscf_conn *c, uint64_t tsid, uint64_t *reserved,
-		 struct tscf_conn_info *ci, uint8_t transport, char *err,
-		 size_t errlen);
+int conn_service(struct tscf_conn *c, uint64_t tsid, const struct tscf_secrets *sec,
+		 uint64_t *reserved, struct tscf_conn_info *ci, uint8_t transport,
+		 char *err, size_t errlen);
 void conn_close(struct tscf_conn *c);
 uint32_t next_seq(void);
 

@@ -24,14 +24,16 @@ static int failures, cases;
 
 /* docs/PROTOCOL.md section 6. */
 static const uint8_t config_req[] = {
-	0x10, 0x01, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
+	0x10, 0x01, 0x00, 0x01, 0xff, 0xff, 0xff, 0xff,
 	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01,
+	0x00, 0x10, 0x00, 0x01, 0x02,
 };
 
 static const uint8_t config_resp[] = {
-	0x10, 0x02, 0x00, 0x05, 0x11, 0x22, 0x33, 0x44,
+	0x10, 0x02, 0x00, 0x06, 0x11, 0x22, 0x33, 0x44,
 	0x55, 0x66, 0x77, 0x88, 0x00, 0x00, 0x00, 0x01,
 	0x00, 0x08, 0x00, 0x02, 0x00, 0x00,
+	0x00, 0x10, 0x00, 0x01, 0x02,
 	0x00, 0x01, 0x00, 0x04, 0x0a, 0x64, 0x00, 0x02,
 	0x00, 0x02, 0x00, 0x04, 0xff, 0xff, 0x00, 0x00,
 	0x00, 0x06, 0x00, 0x04, 0x00, 0x00, 0x00, 0x1e,
@@ -59,10 +61,12 @@ static void test_decode(void)
 
 	CHECK("decode config request", !tscf_msg_decode(config_req, sizeof(config_req), &m) &&
 	      m.type == TSCF_CM_CONFIG_REQ && m.tsid == TSCF_TSID_NONE &&
-	      m.seq == 1 && m.ntlv == 0);
+	      m.seq == 1 && m.ntlv == 1);
+	t = tscf_msg_find(&m, TSCF_TLV_VERSION, NULL);
+	CHECK("config request names version 2", t && t->len == 1 && t->val[0] == 2);
 	CHECK("decode config response", !tscf_msg_decode(config_resp, sizeof(config_resp), &m) &&
 	      m.type == TSCF_CM_CONFIG_RESP && m.tsid == 0x1122334455667788ULL &&
-	      m.ntlv == 5);
+	      m.ntlv == 6);
 	t = tscf_msg_find(&m, TSCF_TLV_INTERNAL_IPV4, NULL);
 	CHECK("internal address", t && !tscf_tlv_in4(t, &a) &&
 	      a.s_addr == htonl(0x0a640002));
@@ -81,7 +85,8 @@ static void test_bad_frames(void)
 
 	memcpy(f, config_resp, sizeof(config_resp));
 	f[0] = 0x20;
-	CHECK("version 2 rejected", tscf_msg_decode(f, sizeof(config_resp), &m) == -EPROTO);
+	CHECK("header nibble 2 rejected (the version is a TLV)",
+	      tscf_msg_decode(f, sizeof(config_resp), &m) == -EPROTO);
 	f[0] = 0x18;
 	CHECK("indication bit rejected", tscf_msg_decode(f, sizeof(config_resp), &m) == -EPROTO);
 	f[0] = 0x11;
@@ -90,7 +95,7 @@ static void test_bad_frames(void)
 	CHECK("truncated: TLV overruns", tscf_msg_decode(f, sizeof(config_resp) - 1, &m) == -EPROTO);
 	f[sizeof(config_resp)] = 0;
 	CHECK("trailing byte rejected", tscf_msg_decode(f, sizeof(config_resp) + 1, &m) == -EPROTO);
-	f[3] = 6;	/* claims one TLV more than there is */
+	f[3] = 7;	/* claims one TLV more than there is */
 	CHECK("TLV count too high", tscf_msg_decode(f, sizeof(config_resp), &m) == -EPROTO);
 	f[2] = 0x01;
 	f[3] = 0x00;	/* 256 TLVs */
@@ -193,6 +198,7 @@ static void test_encoder(void)
 	a.v4.s_addr = htonl(0x0a640002);
 	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_CONFIG_RESP, 0x1122334455667788ULL, 1);
 	tscf_enc_u16(&e, TSCF_TLV_RESPONSE_CODE, 0);
+	tscf_enc_u8(&e, TSCF_TLV_VERSION, TSCF_PROTO_VERSION);
 	tscf_enc_addr(&e, TSCF_TLV_INTERNAL_IPV4, &a);
 	tscf_enc_tlv(&e, TSCF_TLV_INTERNAL_IPV4_MASK, &mask, 4);
 	tscf_enc_u32(&e, TSCF_TLV_KEEPALIVE, 30);
@@ -208,6 +214,23 @@ static void test_encoder(void)
 	CHECK("encoder: overflow is sticky", tscf_enc_finish(&e) == -EMSGSIZE);
 	tscf_enc_init(&e, buf, 8, TSCF_CM_KEEPALIVE_REQ, 1, 2);
 	CHECK("encoder: no room for the header", tscf_enc_finish(&e) == -EMSGSIZE);
+	/* 16 + VERSION (5) = 21, then PADDING 00 11 00 67 + 103 zeros = 128. */
+	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_CONFIG_REQ, TSCF_TSID_NONE, 1);
+	tscf_enc_u8(&e, TSCF_TLV_VERSION, TSCF_PROTO_VERSION);
+	tscf_enc_pad(&e, TSCF_DGRAM_CONFIG_MIN_LEN);
+	len = tscf_enc_finish(&e);
+	CHECK("encoder: padding to the datagram minimum",
+	      len == TSCF_DGRAM_CONFIG_MIN_LEN && buf[3] == 2 &&
+	      !memcmp(buf + 16, "\x00\x10\x00\x01\x02\x00\x11\x00\x67", 9) &&
+	      buf[127] == 0);
+	tscf_enc_pad(&e, 64);	/* already longer: no second TLV */
+	CHECK("encoder: no padding when long enough", tscf_enc_finish(&e) == len && buf[3] == 2);
+	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_CONFIG_REQ, TSCF_TSID_NONE, 1);
+	tscf_enc_pad(&e, 18);	/* 2 short: an empty TLV, 20 bytes */
+	CHECK("encoder: padding shorter than a TLV header", tscf_enc_finish(&e) == 20);
+	CHECK("names of version 2", !strcmp(tscf_cm_type_name(TSCF_CM_COOKIE), "COOKIE") &&
+	      !strcmp(tscf_response_name(TSCF_RESP_UNSUPPORTED_VERSION),
+		      "UNSUPPORTED_VERSION"));
 	CHECK("names", !strcmp(tscf_cm_type_name(TSCF_CM_SERVICE_REQ), "SERVICE_REQ") &&
 	      !strcmp(tscf_cm_type_name(200), "UNKNOWN") &&
 	      !strcmp(tscf_response_name(TSCF_RESP_SERVICE_UNAVAILABLE), "SERVICE_UNAVAILABLE"));

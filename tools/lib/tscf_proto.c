@@ -421,6 +421,21 @@ void tscf_enc_flow(struct tscf_enc *e, const struct tscf_flow *f)
 	write_addr(p + 8 + alen, &f->remote);
 }
 
+void tscf_enc_pad(struct tscf_enc *e, size_t min_len)
+{
+	size_t need;
+	uint8_t *p;
+
+	if (e->err || e->len >= min_len)
+		return;
+	/* The TLV header counts towards the length: at least an empty TLV. */
+	need = min_len - e->len;
+	need = need > TSCF_TLV_HDR_LEN ? need - TSCF_TLV_HDR_LEN : 0;
+	p = enc_reserve(e, TSCF_TLV_PADDING, need);
+	if (p)
+		memset(p, 0, need);
+}
+
 int tscf_enc_finish(struct tscf_enc *e)
 {
 	if (e->err)
@@ -442,6 +457,7 @@ const char *tscf_cm_type_name(uint8_t type)
 		[TSCF_CM_SERVICE_RESP] = "SERVICE_RESP",
 		[TSCF_CM_FLOW_BIND_REQ] = "FLOW_BIND_REQ",
 		[TSCF_CM_FLOW_BIND_RESP] = "FLOW_BIND_RESP",
+		[TSCF_CM_COOKIE] = "COOKIE",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type])
@@ -458,6 +474,7 @@ const char *tscf_response_name(uint16_t code)
 		[TSCF_RESP_UNKNOWN_TSID] = "UNKNOWN_TSID",
 		[TSCF_RESP_NO_RESOURCES] = "NO_RESOURCES",
 		[TSCF_RESP_NOT_ALLOWED] = "NOT_ALLOWED",
+		[TSCF_RESP_UNSUPPORTED_VERSION] = "UNSUPPORTED_VERSION",
 	};
 
 	if (code < sizeof(names) / sizeof(names[0]) && names[code])

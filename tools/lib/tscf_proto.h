@@ -112,6 +112,11 @@ void tscf_enc_addr(struct tscf_enc *e, uint16_t type,
 		   const struct tscf_addr *a);
 void tscf_enc_conn_info(struct tscf_enc *e, const struct tscf_conn_info *ci);
 void tscf_enc_flow(struct tscf_enc *e, const struct tscf_flow *f);
+/*
+ * Append a PADDING TLV (zeros) so that the frame is at least min_len bytes
+ * (a UDP CONFIG_REQ: TSCF_DGRAM_CONFIG_MIN_LEN); nothing if it already is.
+ */
+void tscf_enc_pad(struct tscf_enc *e, size_t min_len);
 /* Writes TLV_Count into the header; returns the frame length or -errno. */
 int tscf_enc_finish(struct tscf_enc *e);
 

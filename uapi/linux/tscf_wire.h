@@ -32,6 +32,21 @@
 #define TSCF_MAX_TLVS		64	/* more TLVs in one message: rejected */
 #define TSCF_MAX_FRAME_LEN	65535	/* largest inner IP packet carried */
 
+/*
+ * Control protocol version, negotiated by the VERSION TLV of CONFIG_REQ
+ * (the header's version nibble stays 1: it is the frame format).  A
+ * CONFIG_REQ without VERSION is version 1, which no server accepts any more.
+ */
+#define TSCF_PROTO_VERSION	2
+/*
+ * A CONFIG_REQ over UDP is at least this long (PADDING TLV), so that no
+ * answer to an unverified source is larger than what it sent.
+ */
+#define TSCF_DGRAM_CONFIG_MIN_LEN	128
+#define TSCF_COOKIE_LEN		16	/* COOKIE value */
+#define TSCF_SECRET_LEN		32	/* DTTE_SECRET, RESUME_SECRET */
+#define TSCF_COMMIT_LEN		32	/* SHA-256 of a secret */
+
 /* First nibble of every frame. */
 enum tscf_frame_kind {
 	TSCF_FRAME_INVALID = 0,
@@ -60,6 +75,8 @@ enum tscf_cm_type {
 	/* flow binding of a socket whose encryption level changed */
 	TSCF_CM_FLOW_BIND_REQ = 9,
 	TSCF_CM_FLOW_BIND_RESP = 10,
+	/* server: return-routability cookie for a UDP CONFIG_REQ */
+	TSCF_CM_COOKIE = 11,
 	__TSCF_CM_MAX,
 };
 
@@ -79,6 +96,14 @@ enum tscf_tlv_type {
 	TSCF_TLV_ENC_LEVEL = 13,	/* 1: enum tscf_enc_level */
 	TSCF_TLV_MTU = 14,		/* 2: inner MTU */
 	TSCF_TLV_ERROR_TEXT = 15,	/* 1..255: UTF-8, not NUL-terminated */
+	TSCF_TLV_VERSION = 16,		/* 1: control protocol version */
+	TSCF_TLV_PADDING = 17,		/* any: zeros, ignored */
+	TSCF_TLV_COOKIE = 18,		/* TSCF_COOKIE_LEN: from TSCF_CM_COOKIE */
+	TSCF_TLV_DTTE_COMMIT = 19,	/* 32: SHA-256 of the DTTE secret */
+	TSCF_TLV_DTTE_SECRET = 20,	/* 32: only ever inside TLS/DTLS */
+	TSCF_TLV_RESUME_COMMIT = 21,	/* 32: SHA-256 of the next resume secret */
+	TSCF_TLV_RESUME_SECRET = 22,	/* 32: proves a resume, used once */
+	TSCF_TLV_LIFETIME = 23,		/* 4: seconds a reservation is held */
 	__TSCF_TLV_MAX,
 };
 
@@ -94,6 +119,7 @@ enum tscf_response_code {
 	TSCF_RESP_UNKNOWN_TSID = 3,
 	TSCF_RESP_NO_RESOURCES = 4,	/* address pool or max-tunnels exhausted */
 	TSCF_RESP_NOT_ALLOWED = 5,	/* e.g. a flow not owned by the session */
+	TSCF_RESP_UNSUPPORTED_VERSION = 6, /* VERSION says which one the server speaks */
 };
 
 /* Encryption level of an application socket (SO_TSCF_ENCLEVEL). */
