@@ -15,11 +15,12 @@
 #
 # Kernel build variables: KVER (kernel version to build for and boot in the
 # VM) and KDIR (its build tree).  Default: the running kernel when its
-# headers are installed, else the newest kernel with headers in /lib/modules.
+# headers are installed, else the newest kernel with headers in /lib/modules
+# (the debug lane's own kernel, *-tscfdbg, is never the default).
 
 KVER ?= $(shell v=$$(uname -r); \
 	if [ -d /lib/modules/$$v/build ]; then echo $$v; else \
-	ls -1 /lib/modules 2>/dev/null | sort -rV | while read k; do \
+	ls -1 /lib/modules 2>/dev/null | grep -v -- -tscfdbg | sort -rV | while read k; do \
 	[ -d /lib/modules/$$k/build ] && { echo $$k; break; }; done; fi)
 KDIR ?= /lib/modules/$(KVER)/build
 export KVER

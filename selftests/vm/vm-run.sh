@@ -104,7 +104,7 @@ mkdir -p "$run/out"
 	fi
 } > "$run/cmd"
 
-append="console=ttyS0 panic=-1 oops=panic tscfvm_top=$top tscfvm_run=$run"
+append="console=ttyS0 panic=-1 oops=panic no_timer_check tscfvm_top=$top tscfvm_run=$run"
 append="$append tscfvm_shell=$shell tscfvm_ko=$TSCF_KO loglevel=4 ${VM_APPEND:-}"
 
 set -- -accel tcg -nodefaults -no-reboot -display none -monitor none \
