@@ -31,8 +31,19 @@
 
 static int tscf_dev_init(struct net_device *dev)
 {
+	struct tscf_dev *td = netdev_priv(dev);
+	int err;
+
 	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
-	return dev->tstats ? 0 : -ENOMEM;
+	if (!dev->tstats)
+		return -ENOMEM;
+	/* Receive goes through GRO cells, which drop while the device is down. */
+	err = gro_cells_init(&td->gro_cells, dev);
+	if (err) {
+		free_percpu(dev->tstats);
+		dev->tstats = NULL;
+	}
+	return err;
 }
 
 /*
@@ -86,11 +97,81 @@ void tscf_dev_xmit_tunnel(struct tscf_tunnel *t, struct sk_buff *skb)
 		tscf_tunnel_xmit(t, skb);
 }
 
+/* Is this a whole IPv4 packet, its length the skb's? */
+static bool tscf_xmit_ipv4_ok(struct sk_buff *skb)
+{
+	const struct iphdr *iph;
+	unsigned int hlen;
+
+	if (!pskb_may_pull(skb, sizeof(*iph)))
+		return false;
+	iph = ip_hdr(skb);
+	hlen = iph->ihl * 4;
+	if (iph->version != 4 || hlen < sizeof(*iph) || !pskb_may_pull(skb, hlen))
+		return false;
+	iph = ip_hdr(skb);	/* the pull may have moved the head */
+	return ntohs(iph->tot_len) == skb->len;
+}
+
+/* Is this a whole IPv6 packet (no jumbogram), its length the skb's? */
+static bool tscf_xmit_ipv6_ok(struct sk_buff *skb)
+{
+	const struct ipv6hdr *ip6h;
+
+	if (!pskb_may_pull(skb, sizeof(*ip6h)))
+		return false;
+	ip6h = ipv6_hdr(skb);
+	return ip6h->version == 6 && ip6h->payload_len &&
+	       ntohs(ip6h->payload_len) + sizeof(*ip6h) == skb->len;
+}
+
+/*
+ * Only a well-formed IPv4 or IPv6 packet enters a tunnel.  The first
+ * nibble of a frame names its kind on the wire (docs/PROTOCOL.md), so
+ * anything else written to the device (by an AF_PACKET or raw socket)
+ * would forge a control frame or desynchronise the server's stream
+ * parser.  Control frames never come this way: the module and CTRL_SEND
+ * hand them to the tunnel directly.
+ */
+static bool tscf_xmit_well_formed(struct sk_buff *skb)
+{
+	skb_reset_network_header(skb);	/* no link-layer header here */
+	if (skb->protocol == htons(ETH_P_IP))
+		return tscf_xmit_ipv4_ok(skb);
+	if (skb->protocol == htons(ETH_P_IPV6))
+		return tscf_xmit_ipv6_ok(skb);
+	return false;
+}
+
+/*
+ * A packet of a stream tunnel's own socket routed back into a tscf device
+ * would be framed into that same socket forever: attach refuses such a
+ * route, and a route that changes later ends here.
+ */
+static bool tscf_xmit_loops(struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+
+	return sk && sk_fullsock(sk) && tscf_tcp_sock_is_tunnel(sk);
+}
+
 static netdev_tx_t tscf_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct tscf_dev *td = netdev_priv(dev);
 	struct tscf_tunnel *t;
 
+	if (unlikely(!tscf_xmit_well_formed(skb))) {
+		atomic64_inc(&td->tx_malformed);
+		kfree_skb(skb);
+		return NETDEV_TX_OK;
+	}
+	if (unlikely(tscf_xmit_loops(skb))) {
+		net_warn_ratelimited("%s: a tunnel socket routed into a tscf device: dropped\n",
+				     dev->name);
+		dev_core_stats_tx_dropped_inc(dev);
+		kfree_skb(skb);
+		return NETDEV_TX_OK;
+	}
 	/* The clear device decides per socket (flow.c). */
 	if (!td->encrypted) {
 		tscf_flow_xmit(dev, skb);
@@ -152,7 +233,21 @@ void tscf_dev_notify_demand(struct net *net, bool demand)
 /* Every way a device goes away (del, netns exit, rmmod) comes here. */
 static void tscf_dev_uninit(struct net_device *dev)
 {
+	struct tscf_dev *td = netdev_priv(dev);
+
 	tscf_tunnel_detach(dev, TSCF_DOWN_DEV_GONE);
+	/* Drops what receive left queued: those skbs point at dev. */
+	gro_cells_destroy(&td->gro_cells);
+}
+
+/* Malformed packets refused on transmit are transmit errors. */
+static void tscf_get_stats64(struct net_device *dev,
+			     struct rtnl_link_stats64 *stats)
+{
+	struct tscf_dev *td = netdev_priv(dev);
+
+	dev_get_tstats64(dev, stats);
+	stats->tx_errors += atomic64_read(&td->tx_malformed);
 }
 
 static int tscf_get_iflink(const struct net_device *dev)
@@ -173,7 +268,7 @@ static const struct net_device_ops tscf_netdev_ops = {
 	.ndo_init		= tscf_dev_init,
 	.ndo_uninit		= tscf_dev_uninit,
 	.ndo_start_xmit		= tscf_start_xmit,
-	.ndo_get_stats64	= dev_get_tstats64,
+	.ndo_get_stats64	= tscf_get_stats64,
 	.ndo_get_iflink		= tscf_get_iflink,
 };
 

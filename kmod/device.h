@@ -3,6 +3,7 @@
 #define _TSCF_DEVICE_H
 
 #include <linux/netdevice.h>
+#include <net/gro_cells.h>
 #include <net/rtnetlink.h>
 
 struct tscf_tunnel;
@@ -30,11 +31,18 @@ struct tscf_dev {
 	struct net_device __rcu *twin;
 	struct tscf_tunnel __rcu *tunnel;	/* tunnel.c */
 	bool encrypted;
+	struct gro_cells gro_cells;	/* receive; drops while down */
+	atomic64_t tx_malformed;	/* not a well-formed IP packet */
 	atomic64_t tx_blocked;	/* encrypted-only traffic kept out of clear */
 	atomic64_t rx_blocked;
 };
 
 extern struct rtnl_link_ops tscf_link_ops;
+
+static inline bool tscf_dev_is_tscf(const struct net_device *dev)
+{
+	return dev->rtnl_link_ops == &tscf_link_ops;
+}
 
 void tscf_xmit_no_tunnel(struct sk_buff *skb, struct net_device *dev);
 void tscf_dev_xmit_tunnel(struct tscf_tunnel *t, struct sk_buff *skb);

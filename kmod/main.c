@@ -10,6 +10,12 @@
 #include "netlink.h"
 #include "tunnel.h"
 
+/*
+ * Everything is set up before anything can reach it: the marked-socket
+ * table and per-netns state, then the devices, and the genl family last,
+ * since its commands walk the table and name devices.  Events raised
+ * before the family exists are dropped (netlink.c).  Exit runs in reverse.
+ */
 static int __init tscf_init(void)
 {
 	int err;
@@ -17,23 +23,24 @@ static int __init tscf_init(void)
 	tscf_wq = alloc_workqueue("tscf", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!tscf_wq)
 		return -ENOMEM;
-	err = tscf_genl_register();
-	if (err)
-		goto err_wq;
 	err = tscf_enclevel_init();
 	if (err)
-		goto err_genl;
+		goto err_wq;
 	err = rtnl_link_register(&tscf_link_ops);
 	if (err)
 		goto err_enclevel;
+	err = tscf_genl_register();
+	if (err)
+		goto err_link;
 
 	pr_info("tscf: TSCF tunnel driver %s loaded\n", TSCF_DRV_VERSION);
 	return 0;
 
+err_link:
+	rtnl_link_unregister(&tscf_link_ops);
+	tscf_tunnel_exit();
 err_enclevel:
 	tscf_enclevel_exit();
-err_genl:
-	tscf_genl_unregister();
 err_wq:
 	destroy_workqueue(tscf_wq);
 	return err;
@@ -41,12 +48,14 @@ err_wq:
 
 static void __exit tscf_exit(void)
 {
+	/* No new command, and events from here on are dropped. */
+	tscf_genl_unregister();
 	/* Deletes every device pair in every namespace, detaching tunnels. */
 	rtnl_link_unregister(&tscf_link_ops);
+	tscf_tunnel_exit();
 	tscf_enclevel_exit();
 	/* Pending down_work only finds detached tunnels now; let it finish. */
 	destroy_workqueue(tscf_wq);
-	tscf_genl_unregister();
 }
 
 module_init(tscf_init);

@@ -6,8 +6,8 @@
  * Every command runs under RTNL (taken here: 6.1 genl has no per-op
  * locking) except the device dump, which walks devices under RCU.  All
  * commands need CAP_NET_ADMIN in the caller's netns, which is the netns
- * of the devices they can name; so does joining the "events" group,
- * since its messages carry TSIDs and control traffic.
+ * of the devices they can name; so does joining any multicast group,
+ * since their messages carry TSIDs, control traffic and socket details.
  */
 #include <linux/in.h>
 #include <linux/in6.h>
@@ -21,7 +21,7 @@
 #include "tunnel.h"
 
 static const struct nla_policy tscf_stats_policy[TSCF_STATS_A_MAX + 1] = {
-	[TSCF_STATS_A_TX_PACKETS ... TSCF_STATS_A_PAD] = { .type = NLA_REJECT },
+	[TSCF_STATS_A_TX_PACKETS ... TSCF_STATS_A_TX_MALFORMED] = { .type = NLA_REJECT },
 };
 
 static const struct nla_policy tscf_tunnel_policy[TSCF_TUNNEL_A_MAX + 1] = {
@@ -58,14 +58,35 @@ static const struct nla_policy tscf_policy[TSCF_A_MAX + 1] = {
 	[TSCF_A_PAD] = { .type = NLA_REJECT },
 };
 
-enum tscf_mcgrp { TSCF_MCGRP_EVENTS_ID };
+/*
+ * One group per kind of event, so that a flood of one kind (any process
+ * may set its sockets' levels in a loop) cannot crowd out another in a
+ * listener's receive buffer: the helper joins "ctrl" and "tunnel" only.
+ */
+enum tscf_mcgrp_id { TSCF_MCGRP_CTRL_ID, TSCF_MCGRP_TUNNEL_ID, TSCF_MCGRP_SOCK_ID };
 
 static const struct genl_multicast_group tscf_mcgrps[] = {
-	[TSCF_MCGRP_EVENTS_ID] = {
-		.name = TSCF_MCGRP_EVENTS,
+	[TSCF_MCGRP_CTRL_ID] = {
+		.name = TSCF_MCGRP_CTRL,
+		.flags = GENL_MCAST_CAP_NET_ADMIN,
+	},
+	[TSCF_MCGRP_TUNNEL_ID] = {
+		.name = TSCF_MCGRP_TUNNEL,
+		.flags = GENL_MCAST_CAP_NET_ADMIN,
+	},
+	[TSCF_MCGRP_SOCK_ID] = {
+		.name = TSCF_MCGRP_SOCK,
 		.flags = GENL_MCAST_CAP_NET_ADMIN,
 	},
 };
+
+/*
+ * Set once the family is registered, cleared before it is unregistered.
+ * Events are built and sent under RCU after testing it, so that
+ * unregistration (clear, synchronize_rcu()) never races a send: an event
+ * from before registration or after unregistration has no listener.
+ */
+static bool tscf_genl_live;
 
 static struct genl_family tscf_genl_family;
 
@@ -179,6 +200,8 @@ static int tscf_nl_put_dev_stats(struct sk_buff *msg, struct net_device *dev)
 	    nla_put_u64_64bit(msg, TSCF_STATS_A_RX_PACKETS, st.rx_packets, TSCF_STATS_A_PAD) ||
 	    nla_put_u64_64bit(msg, TSCF_STATS_A_RX_BYTES, st.rx_bytes, TSCF_STATS_A_PAD) ||
 	    nla_put_u64_64bit(msg, TSCF_STATS_A_TX_DROPPED, st.tx_dropped, TSCF_STATS_A_PAD) ||
+	    nla_put_u64_64bit(msg, TSCF_STATS_A_TX_MALFORMED,
+			      atomic64_read(&td->tx_malformed), TSCF_STATS_A_PAD) ||
 	    nla_put_u64_64bit(msg, TSCF_STATS_A_TX_BLOCKED,
 			      atomic64_read(&td->tx_blocked), TSCF_STATS_A_PAD) ||
 	    nla_put_u64_64bit(msg, TSCF_STATS_A_RX_BLOCKED,
@@ -331,7 +354,7 @@ static int tscf_nl_check_ctrl(const struct nlattr *attr,
 	size_t len = nla_len(attr), flen;
 
 	if (len < TSCF_CM_HDR_LEN || p[0] != TSCF_CM_BYTE0 ||
-	    tscf_frame_len(p, len, &flen) || flen != len) {
+	    tscf_wire_frame_len(p, len, &flen) || flen != len) {
 		NL_SET_ERR_MSG_ATTR(extack, attr,
 				    "FRAME is not one well-formed control frame");
 		return -EINVAL;
@@ -487,12 +510,18 @@ static struct sk_buff *tscf_nl_event_new(size_t payload, u8 cmd, void **hdr)
 	return msg;
 }
 
-static void tscf_nl_event_send(struct net *net, struct sk_buff *msg, void *hdr)
+static void tscf_nl_event_send(struct net *net, struct sk_buff *msg, void *hdr,
+			       enum tscf_mcgrp_id grp)
 {
 	genlmsg_end(msg, hdr);
+	rcu_read_lock();
 	/* No listener is not an error: the helper may be restarting. */
-	genlmsg_multicast_netns(&tscf_genl_family, net, msg, 0,
-				TSCF_MCGRP_EVENTS_ID, GFP_ATOMIC);
+	if (READ_ONCE(tscf_genl_live))
+		genlmsg_multicast_netns(&tscf_genl_family, net, msg, 0, grp,
+					GFP_ATOMIC);
+	else
+		nlmsg_free(msg);
+	rcu_read_unlock();
 }
 
 void tscf_nl_notify_ctrl(struct tscf_tunnel *t, const void *frame, size_t len)
@@ -510,7 +539,7 @@ void tscf_nl_notify_ctrl(struct tscf_tunnel *t, const void *frame, size_t len)
 		nlmsg_free(msg);
 		return;
 	}
-	tscf_nl_event_send(dev_net(t->dev), msg, hdr);
+	tscf_nl_event_send(dev_net(t->dev), msg, hdr, TSCF_MCGRP_CTRL_ID);
 }
 
 void tscf_nl_notify_tunnel(struct net_device *dev, u64 tsid, u8 event,
@@ -530,7 +559,7 @@ void tscf_nl_notify_tunnel(struct net_device *dev, u64 tsid, u8 event,
 		nlmsg_free(msg);
 		return;
 	}
-	tscf_nl_event_send(dev_net(dev), msg, hdr);
+	tscf_nl_event_send(dev_net(dev), msg, hdr, TSCF_MCGRP_TUNNEL_ID);
 }
 
 void tscf_nl_notify_demand(struct net_device *dev, bool demand)
@@ -547,7 +576,7 @@ void tscf_nl_notify_demand(struct net_device *dev, bool demand)
 		nlmsg_free(msg);
 		return;
 	}
-	tscf_nl_event_send(dev_net(dev), msg, hdr);
+	tscf_nl_event_send(dev_net(dev), msg, hdr, TSCF_MCGRP_TUNNEL_ID);
 }
 
 void tscf_nl_notify_sock(struct net *net, struct tscf_sk *e, u8 event)
@@ -562,7 +591,7 @@ void tscf_nl_notify_sock(struct net *net, struct tscf_sk *e, u8 event)
 		nlmsg_free(msg);
 		return;
 	}
-	tscf_nl_event_send(net, msg, hdr);
+	tscf_nl_event_send(net, msg, hdr, TSCF_MCGRP_SOCK_ID);
 }
 
 /* A helper's netlink socket closed: the tunnels it owned go with it. */
@@ -587,13 +616,18 @@ int tscf_genl_register(void)
 	if (err)
 		return err;
 	err = netlink_register_notifier(&tscf_nl_notifier);
-	if (err)
+	if (err) {
 		genl_unregister_family(&tscf_genl_family);
-	return err;
+		return err;
+	}
+	WRITE_ONCE(tscf_genl_live, true);
+	return 0;
 }
 
 void tscf_genl_unregister(void)
 {
+	WRITE_ONCE(tscf_genl_live, false);
+	synchronize_rcu();	/* events already past the test are sent */
 	netlink_unregister_notifier(&tscf_nl_notifier);
 	genl_unregister_family(&tscf_genl_family);
 }

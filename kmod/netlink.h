@@ -14,7 +14,7 @@ struct netlink_callback;
 int tscf_genl_register(void);
 void tscf_genl_unregister(void);
 
-/* Multicast to the "events" group; any context. */
+/* Multicast to the group of their kind (uapi/linux/tscf.h); any context. */
 void tscf_nl_notify_ctrl(struct tscf_tunnel *t, const void *frame, size_t len);
 void tscf_nl_notify_tunnel(struct net_device *dev, u64 tsid, u8 event,
 			   u8 reason);

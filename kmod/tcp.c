@@ -4,7 +4,8 @@
  *
  * On a kTLS socket the TCP read_sock/sendpage paths would see ciphertext,
  * so both kinds use only sock_recvmsg()/kernel_sendmsg(), from work items
- * because kTLS sleeps.  Frames delimit themselves (tscf_frame_len()).
+ * because kTLS sleeps.  Frames delimit themselves (tscf_wire_frame_len(),
+ * uapi/linux/tscf_frame.h).
  *
  * Receive: sk_data_ready queues rx_work, which reads what is there into a
  * per-tunnel buffer and cuts it into frames.
@@ -134,7 +135,7 @@ static int tscf_tcp_parse(struct tscf_tunnel *t)
 	int err = 0;
 
 	while (off < t->rxlen) {
-		err = tscf_frame_len(t->rxbuf + off, t->rxlen - off, &flen);
+		err = tscf_wire_frame_len(t->rxbuf + off, t->rxlen - off, &flen);
 		if (err == -EAGAIN || (!err && off + flen > t->rxlen)) {
 			err = 0;
 			break;
@@ -146,7 +147,10 @@ static int tscf_tcp_parse(struct tscf_tunnel *t)
 		if (skb) {
 			skb_reserve(skb, NET_SKB_PAD);
 			skb_put_data(skb, t->rxbuf + off, flen);
+			/* A work item is preemptible: per-CPU state needs BHs off. */
+			local_bh_disable();
 			tscf_tunnel_rx_frame(t, skb);
+			local_bh_enable();
 		} else {
 			dev_core_stats_rx_dropped_inc(t->dev);
 		}
@@ -291,7 +295,9 @@ static void tscf_tcp_tx_work(struct work_struct *work)
 			break;
 		}
 		skb_unlink(skb, &t->txq);
+		local_bh_disable();	/* per-CPU stats, from a work item */
 		dev_sw_netstats_tx_add(t->dev, 1, skb->len);
+		local_bh_enable();
 		consume_skb(skb);
 		tscf_tcp_tx_wake(t);
 	}
@@ -322,6 +328,14 @@ void tscf_tcp_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 	queue_work(tscf_wq, &t->tx_work);
 }
 
+/* Is sk a stream tunnel's socket?  Its callbacks are ours then. */
+bool tscf_tcp_sock_is_tunnel(const struct sock *sk)
+{
+	return sk->sk_protocol == IPPROTO_TCP &&
+	       READ_ONCE(sk->sk_data_ready) == tscf_tcp_data_ready;
+}
+
+/* Under lock_sock, with sk_user_data already claimed for t. */
 int tscf_tcp_attach(struct tscf_tunnel *t)
 {
 	struct sock *sk = t->sock->sk;
@@ -336,8 +350,7 @@ int tscf_tcp_attach(struct tscf_tunnel *t)
 	t->saved_data_ready = sk->sk_data_ready;
 	t->saved_write_space = sk->sk_write_space;
 	t->saved_state_change = sk->sk_state_change;
-	rcu_assign_sk_user_data(sk, t);
-	sk->sk_data_ready = tscf_tcp_data_ready;
+	WRITE_ONCE(sk->sk_data_ready, tscf_tcp_data_ready);
 	sk->sk_write_space = tscf_tcp_write_space;
 	sk->sk_state_change = tscf_tcp_state_change;
 	write_unlock_bh(&sk->sk_callback_lock);
@@ -349,7 +362,7 @@ void tscf_tcp_detach(struct tscf_tunnel *t)
 	struct sock *sk = t->sock->sk;
 
 	write_lock_bh(&sk->sk_callback_lock);
-	sk->sk_data_ready = t->saved_data_ready;
+	WRITE_ONCE(sk->sk_data_ready, t->saved_data_ready);
 	sk->sk_write_space = t->saved_write_space;
 	sk->sk_state_change = t->saved_state_change;
 	rcu_assign_sk_user_data(sk, NULL);

@@ -8,6 +8,13 @@
  *   under RCU by the transmit path and the socket callbacks.
  * - A tunnel holds a reference on its socket's file from sockfd_lookup()
  *   until detach; userspace may close its fd at any time after attach.
+ * - Attach checks the socket and claims its sk_user_data under lock_sock,
+ *   the claim itself under sk_callback_lock, as every other kernel user
+ *   of sk_user_data does: the test that it is free and the takeover are
+ *   one step.  RTNL is taken before lock_sock.
+ * - A tunnel whose netns is left with nothing but tunnel sockets is
+ *   detached by the reaper (below), since its socket keeps the netns and
+ *   so the device alive and no netns exit would ever run.
  * - Detach runs under RTNL: unpublish, restore the socket's callbacks,
  *   wait for RCU readers, cancel the rx/tx work, purge queues, release
  *   the socket, then drop the device's reference on the tunnel.  It is
@@ -28,6 +35,8 @@
 #include <linux/ipv6.h>
 #include <linux/netdevice.h>
 #include <net/inet_connection_sock.h>
+#include <net/ipv6_stubs.h>
+#include <net/route.h>
 #include <net/sock.h>
 #include <net/tls.h>
 
@@ -38,6 +47,74 @@
 
 struct workqueue_struct *tscf_wq;
 
+/*
+ * Tunnels whose network namespace is gone.  A tunnel holds its socket and
+ * the socket holds its netns, where the tunnel's device lives: once the
+ * netns has no process and no name left, those tunnels are all that keep
+ * it (and its devices, and the server's connections) alive, and no netns
+ * exit can run to release them.  So the reaper looks every few seconds
+ * while tunnels exist: a netns held by nothing but tunnel sockets gets its
+ * tunnels detached; it then exits and takes its devices with it.  Someone
+ * who could still reach the netns holds a reference of their own, so a
+ * netns in use is never reaped (a transient reference only delays it).
+ * tscf_tunnels is under tscf_tunnels_lock, taken after RTNL.
+ */
+#define TSCF_REAP_INTERVAL	(2 * HZ)
+
+static LIST_HEAD(tscf_tunnels);
+static DEFINE_MUTEX(tscf_tunnels_lock);
+static void tscf_reap(struct work_struct *work);
+static DECLARE_DELAYED_WORK(tscf_reap_work, tscf_reap);
+
+/* References on net held by tunnel sockets; under tscf_tunnels_lock. */
+static unsigned int tscf_net_tunnel_refs(const struct net *net)
+{
+	struct tscf_tunnel *t;
+	unsigned int n = 0;
+
+	list_for_each_entry(t, &tscf_tunnels, node)
+		if (net_eq(sock_net(t->sock->sk), net) && t->sock->sk->sk_net_refcnt)
+			n++;
+	return n;
+}
+
+static void tscf_reap(struct work_struct *work)
+{
+	struct tscf_tunnel *t;
+	struct net *net;
+
+	mutex_lock(&tscf_tunnels_lock);
+	list_for_each_entry(t, &tscf_tunnels, node) {
+		net = sock_net(t->sock->sk);
+		if (refcount_read(&net->ns.count) <= tscf_net_tunnel_refs(net))
+			tscf_tunnel_schedule_down(t, TSCF_DOWN_DEV_GONE);
+	}
+	if (!list_empty(&tscf_tunnels))
+		queue_delayed_work(tscf_wq, &tscf_reap_work, TSCF_REAP_INTERVAL);
+	mutex_unlock(&tscf_tunnels_lock);
+}
+
+static void tscf_tunnel_list_add(struct tscf_tunnel *t)
+{
+	mutex_lock(&tscf_tunnels_lock);
+	list_add(&t->node, &tscf_tunnels);
+	queue_delayed_work(tscf_wq, &tscf_reap_work, TSCF_REAP_INTERVAL);
+	mutex_unlock(&tscf_tunnels_lock);
+}
+
+static void tscf_tunnel_list_del(struct tscf_tunnel *t)
+{
+	mutex_lock(&tscf_tunnels_lock);
+	list_del(&t->node);
+	mutex_unlock(&tscf_tunnels_lock);
+}
+
+/* After every device is gone, so no tunnel is left to look at. */
+void tscf_tunnel_exit(void)
+{
+	cancel_delayed_work_sync(&tscf_reap_work);
+}
+
 static void tscf_tunnel_get(struct tscf_tunnel *t)
 {
 	refcount_inc(&t->refs);
@@ -47,64 +124,6 @@ void tscf_tunnel_put(struct tscf_tunnel *t)
 {
 	if (refcount_dec_and_test(&t->refs))
 		kfree_rcu(t, rcu);
-}
-
-/*
- * Length of the TSCF frame at p (docs/PROTOCOL.md "Framing"), the kernel's
- * twin of tscf_frame_len() in tools/lib.  0 and *len, -EAGAIN when more
- * bytes are needed, -EPROTO when the stream cannot be parsed.
- */
-int tscf_frame_len(const u8 *p, size_t avail, size_t *len)
-{
-	size_t off, n;
-	unsigned int i, count;
-
-	if (!avail)
-		return -EAGAIN;
-
-	switch (p[0] >> 4) {
-	case TSCF_FRAME_IPV4:
-		if (avail < sizeof(struct iphdr))
-			return -EAGAIN;
-		n = get_unaligned_be16(p + 2);
-		if (n < sizeof(struct iphdr) || n < (p[0] & 0xf) * 4u)
-			return -EPROTO;
-		break;
-	case TSCF_FRAME_IPV6:
-		if (avail < sizeof(struct ipv6hdr))
-			return -EAGAIN;
-		n = get_unaligned_be16(p + 4);
-		if (!n)		/* jumbogram: not carried */
-			return -EPROTO;
-		n += sizeof(struct ipv6hdr);
-		break;
-	case TSCF_FRAME_CTRL:
-		if (p[0] != TSCF_CM_BYTE0)
-			return -EPROTO;
-		if (avail < TSCF_CM_HDR_LEN)
-			return -EAGAIN;
-		count = get_unaligned_be16(p + 2);
-		if (count > TSCF_MAX_TLVS)
-			return -EPROTO;
-		off = TSCF_CM_HDR_LEN;
-		for (i = 0; i < count; i++) {
-			if (off + TSCF_TLV_HDR_LEN > TSCF_MAX_CTRL_LEN)
-				return -EPROTO;
-			if (avail < off + TSCF_TLV_HDR_LEN)
-				return -EAGAIN;
-			off += TSCF_TLV_HDR_LEN + get_unaligned_be16(p + off + 2);
-		}
-		if (off > TSCF_MAX_CTRL_LEN)
-			return -EPROTO;
-		n = off;
-		break;
-	default:
-		return -EPROTO;
-	}
-	if (n > TSCF_MAX_FRAME_LEN)
-		return -EPROTO;
-	*len = n;
-	return 0;
 }
 
 static void tscf_rx_drop_malformed(struct tscf_tunnel *t, struct sk_buff *skb)
@@ -140,12 +159,23 @@ static __be16 tscf_rx_inner_proto(struct sk_buff *skb)
 	return 0;
 }
 
+/*
+ * An inner packet up the stack of t's device.  A device that is down
+ * takes nothing: GRO cells drop then too, but the socket lookup of the
+ * receive block need not run for a packet that goes nowhere.
+ */
 static void tscf_rx_inner(struct tscf_tunnel *t, struct sk_buff *skb)
 {
 	struct net_device *dev = t->dev;
+	struct tscf_dev *td = netdev_priv(dev);
 	unsigned int len = skb->len;
 	__be16 proto;
 
+	if (unlikely(!netif_running(dev))) {
+		dev_core_stats_rx_dropped_inc(dev);
+		kfree_skb(skb);
+		return;
+	}
 	proto = tscf_rx_inner_proto(skb);
 	if (!proto) {
 		tscf_rx_drop_malformed(t, skb);
@@ -154,9 +184,8 @@ static void tscf_rx_inner(struct tscf_tunnel *t, struct sk_buff *skb)
 
 	skb->protocol = proto;
 	skb_reset_network_header(skb);
-	if (!((struct tscf_dev *)netdev_priv(dev))->encrypted &&
-	    tscf_flow_rx_blocked(t, skb)) {
-		atomic64_inc(&((struct tscf_dev *)netdev_priv(dev))->rx_blocked);
+	if (!td->encrypted && tscf_flow_rx_blocked(t, skb)) {
+		atomic64_inc(&td->rx_blocked);
 		tscf_cnt_inc(t, TSCF_CNT_RX_BLOCKED);
 		dev_core_stats_rx_dropped_inc(dev);
 		kfree_skb(skb);
@@ -170,7 +199,7 @@ static void tscf_rx_inner(struct tscf_tunnel *t, struct sk_buff *skb)
 	skb_reset_mac_header(skb);
 	skb_probe_transport_header(skb);
 
-	if (netif_rx(skb) == NET_RX_SUCCESS) {
+	if (gro_cells_receive(&td->gro_cells, skb) == NET_RX_SUCCESS) {
 		tscf_cnt_inc(t, TSCF_CNT_RX_PACKETS);
 		tscf_cnt_add(t, TSCF_CNT_RX_BYTES, len);
 		dev_sw_netstats_rx_add(dev, len);
@@ -182,6 +211,7 @@ static void tscf_rx_inner(struct tscf_tunnel *t, struct sk_buff *skb)
 /*
  * One received frame, skb->data at its first byte and skb->len its exact
  * length.  Control frames go to userspace; inner packets up the stack.
+ * BHs off (GRO cells and per-CPU stats need it).
  */
 void tscf_tunnel_rx_frame(struct tscf_tunnel *t, struct sk_buff *skb)
 {
@@ -253,6 +283,7 @@ int tscf_tunnel_send_ctrl(struct tscf_tunnel *t, const void *frame,
 	return 0;
 }
 
+/* Only a TCP socket has an inet_connection_sock to look at. */
 static bool tscf_sock_is_ktls(struct sock *sk)
 {
 	const struct tcp_ulp_ops *ulp = inet_csk(sk)->icsk_ulp_ops;
@@ -260,12 +291,11 @@ static bool tscf_sock_is_ktls(struct sock *sk)
 	return ulp && !strcmp(ulp->name, "tls");
 }
 
-/* What kind of transport the socket is, or a negative errno with a why. */
-static int tscf_sock_transport(struct socket *sock, struct net_device *dev,
-			       struct netlink_ext_ack *extack)
+/* What kind of transport the socket is, from its immutable fields. */
+static int tscf_sock_kind(struct socket *sock, struct net_device *dev,
+			  struct netlink_ext_ack *extack)
 {
 	struct sock *sk = sock->sk;
-	int transport;
 
 	if (!net_eq(sock_net(sk), dev_net(dev))) {
 		NL_SET_ERR_MSG_MOD(extack, "socket belongs to another network namespace");
@@ -275,39 +305,138 @@ static int tscf_sock_transport(struct socket *sock, struct net_device *dev,
 		NL_SET_ERR_MSG_MOD(extack, "socket is not IPv4 or IPv6");
 		return -EAFNOSUPPORT;
 	}
-	if (sk->sk_type == SOCK_DGRAM && sk->sk_protocol == IPPROTO_UDP) {
-		transport = TSCF_TRANSPORT_UDP;
-	} else if (sk->sk_type == SOCK_STREAM && sk->sk_protocol == IPPROTO_TCP) {
-		transport = TSCF_TRANSPORT_TCP;
-	} else {
-		NL_SET_ERR_MSG_MOD(extack, "socket is neither UDP nor TCP");
-		return -EPROTONOSUPPORT;
-	}
+	if (sk->sk_type == SOCK_DGRAM && sk->sk_protocol == IPPROTO_UDP)
+		return TSCF_TRANSPORT_UDP;
+	if (sk->sk_type == SOCK_STREAM && sk->sk_protocol == IPPROTO_TCP)
+		return TSCF_TRANSPORT_TCP;
+	NL_SET_ERR_MSG_MOD(extack, "socket is neither UDP nor TCP");
+	return -EPROTONOSUPPORT;
+}
 
-	lock_sock(sk);
-	if (READ_ONCE(sk->sk_user_data)) {
-		NL_SET_ERR_MSG_MOD(extack, "socket is already used by a kernel tunnel");
-		transport = -EBUSY;
-	} else if (sk->sk_state != TCP_ESTABLISHED) {
-		NL_SET_ERR_MSG_MOD(extack, "socket is not connected");
-		transport = -ENOTCONN;
-	} else if (sk->sk_family == AF_INET6 &&
-		   ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
-		NL_SET_ERR_MSG_MOD(extack, "v4-mapped IPv6 sockets are not supported");
-		transport = -EAFNOSUPPORT;
-	} else if (transport == TSCF_TRANSPORT_TCP && tscf_sock_is_ktls(sk)) {
-		if (tls_sw_has_ctx_tx(sk) && tls_sw_has_ctx_rx(sk)) {
-			transport = TSCF_TRANSPORT_TLS;
-		} else {
-			NL_SET_ERR_MSG_MOD(extack, "kTLS must be installed for both TX and RX");
-			transport = -EINVAL;
-		}
-	} else if (inet_csk(sk)->icsk_ulp_ops && transport == TSCF_TRANSPORT_TCP) {
-		NL_SET_ERR_MSG_MOD(extack, "TCP socket carries an unsupported ULP");
-		transport = -EINVAL;
+/* A TCP socket is plain TCP or kTLS in both directions; nothing else. */
+static int tscf_sock_tcp_kind(struct sock *sk, struct netlink_ext_ack *extack)
+{
+	if (tscf_sock_is_ktls(sk)) {
+		if (tls_sw_has_ctx_tx(sk) && tls_sw_has_ctx_rx(sk))
+			return TSCF_TRANSPORT_TLS;
+		NL_SET_ERR_MSG_MOD(extack, "kTLS must be installed for both TX and RX");
+		return -EINVAL;
 	}
-	release_sock(sk);
-	return transport;
+	if (inet_csk(sk)->icsk_ulp_ops) {
+		NL_SET_ERR_MSG_MOD(extack, "TCP socket carries an unsupported ULP");
+		return -EINVAL;
+	}
+	return TSCF_TRANSPORT_TCP;
+}
+
+/*
+ * Would the socket's own packets leave through a tscf device?  Its frames
+ * would then come back to a tscf device's transmit forever.
+ */
+static bool tscf_sock_route_loops(struct sock *sk)
+{
+	struct inet_sock *inet = inet_sk(sk);
+	struct net_device *out;
+	bool loops;
+
+	if (sk->sk_family == AF_INET) {
+		struct flowi4 fl4;
+		struct rtable *rt;
+
+		rt = ip_route_output_ports(sock_net(sk), &fl4, sk,
+					   inet->inet_daddr, inet->inet_saddr,
+					   inet->inet_dport, inet->inet_sport,
+					   sk->sk_protocol, RT_CONN_FLAGS(sk),
+					   sk->sk_bound_dev_if);
+		if (IS_ERR(rt))
+			return false;	/* no route: sends fail, nothing loops */
+		out = rt->dst.dev;
+		loops = out && tscf_dev_is_tscf(out);
+		ip_rt_put(rt);
+		return loops;
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	{
+		struct flowi6 fl6 = {
+			.daddr = sk->sk_v6_daddr,
+			.saddr = sk->sk_v6_rcv_saddr,
+			.flowi6_oif = sk->sk_bound_dev_if,
+			.flowi6_mark = sk->sk_mark,
+			.flowi6_proto = sk->sk_protocol,
+			.fl6_sport = inet->inet_sport,
+			.fl6_dport = inet->inet_dport,
+		};
+		struct dst_entry *dst;
+
+		dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sk), sk, &fl6, NULL);
+		if (IS_ERR(dst))
+			return false;
+		loops = dst->dev && tscf_dev_is_tscf(dst->dev);
+		dst_release(dst);
+		return loops;
+	}
+#else
+	return false;
+#endif
+}
+
+/*
+ * Checks that need the socket lock (its state, ULP and route), and the
+ * final transport of t; under lock_sock.
+ */
+static int tscf_sock_check_locked(struct tscf_tunnel *t,
+				  struct netlink_ext_ack *extack)
+{
+	struct sock *sk = t->sock->sk;
+	int transport = t->transport;
+
+	if (sk->sk_state != TCP_ESTABLISHED) {
+		NL_SET_ERR_MSG_MOD(extack, "socket is not connected");
+		return -ENOTCONN;
+	}
+	if (sk->sk_family == AF_INET6 && ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
+		NL_SET_ERR_MSG_MOD(extack, "v4-mapped IPv6 sockets are not supported");
+		return -EAFNOSUPPORT;
+	}
+	if (transport == TSCF_TRANSPORT_TCP) {
+		transport = tscf_sock_tcp_kind(sk, extack);
+		if (transport < 0)
+			return transport;
+	}
+	if (tscf_sock_route_loops(sk)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "the socket's route leaves through a tscf device: it would loop");
+		return -ELOOP;
+	}
+	t->transport = transport;
+	return 0;
+}
+
+/*
+ * Make t the socket's user, atomically with the test that it has none,
+ * under the lock every other kernel user of sk_user_data writes it with.
+ */
+static int tscf_sock_claim(struct sock *sk, struct tscf_tunnel *t,
+			   struct netlink_ext_ack *extack)
+{
+	int err = 0;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	if (sk->sk_user_data) {
+		NL_SET_ERR_MSG_MOD(extack, "socket is already used by a kernel tunnel");
+		err = -EBUSY;
+	} else {
+		rcu_assign_sk_user_data(sk, t);
+	}
+	write_unlock_bh(&sk->sk_callback_lock);
+	return err;
+}
+
+static void tscf_sock_unclaim(struct sock *sk)
+{
+	write_lock_bh(&sk->sk_callback_lock);
+	rcu_assign_sk_user_data(sk, NULL);
+	write_unlock_bh(&sk->sk_callback_lock);
 }
 
 static int tscf_check_role(struct tscf_dev *td, int transport,
@@ -324,6 +453,37 @@ static int tscf_check_role(struct tscf_dev *td, int transport,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * Validate the socket and take it over, all under its lock, so that
+ * nothing (a setsockopt, another attach) changes it between the checks
+ * and the takeover.  Called under RTNL, which orders before lock_sock.
+ */
+static int tscf_sock_take(struct tscf_tunnel *t, struct netlink_ext_ack *extack)
+{
+	struct sock *sk = t->sock->sk;
+	int err;
+
+	lock_sock(sk);
+	err = tscf_sock_check_locked(t, extack);
+	if (!err)
+		err = tscf_check_role(netdev_priv(t->dev), t->transport, extack);
+	if (!err)
+		err = tscf_sock_claim(sk, t, extack);
+	if (err)
+		goto out;
+	if (t->transport == TSCF_TRANSPORT_UDP)
+		err = tscf_udp_attach(t);
+	else
+		err = tscf_tcp_attach(t);
+	if (err) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot take over the socket");
+		tscf_sock_unclaim(sk);
+	}
+out:
+	release_sock(sk);
+	return err;
 }
 
 static void tscf_tunnel_down_work(struct work_struct *work)
@@ -399,31 +559,25 @@ int tscf_tunnel_attach(struct net_device *dev, const struct tscf_tunnel_cfg *cfg
 		NL_SET_ERR_MSG_MOD(extack, "fd is not a socket of the caller");
 		return err;
 	}
-	transport = tscf_sock_transport(sock, dev, extack);
+	transport = tscf_sock_kind(sock, dev, extack);
 	if (transport < 0) {
 		err = transport;
 		goto err_put;
 	}
-	err = tscf_check_role(td, transport, extack);
-	if (err)
-		goto err_put;
 
 	err = -ENOMEM;
 	t = tscf_tunnel_alloc(dev, sock, transport, cfg);
 	if (!t)
 		goto err_put;
-
-	if (transport == TSCF_TRANSPORT_UDP)
-		err = tscf_udp_attach(t);
-	else
-		err = tscf_tcp_attach(t);
+	err = tscf_sock_take(t, extack);
 	if (err) {
-		NL_SET_ERR_MSG_MOD(extack, "cannot take over the socket");
-		kfree(t);
+		tscf_tunnel_put(t);
 		goto err_put;
 	}
+	transport = t->transport;
 
 	rcu_assign_pointer(td->tunnel, t);
+	tscf_tunnel_list_add(t);
 	if (transport != TSCF_TRANSPORT_UDP)
 		queue_work(tscf_wq, &t->rx_work);	/* bytes already queued */
 	netdev_info(dev, "tunnel up: TSID %016llx over %s\n", cfg->tsid,
@@ -485,6 +639,7 @@ void tscf_tunnel_detach(struct net_device *dev, u8 reason)
 
 	RCU_INIT_POINTER(td->tunnel, NULL);
 	WRITE_ONCE(t->dead, true);
+	tscf_tunnel_list_del(t);
 	if (t->transport == TSCF_TRANSPORT_UDP)
 		tscf_udp_detach(t);
 	else

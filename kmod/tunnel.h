@@ -8,6 +8,7 @@
 #include <net/dst_cache.h>
 #include <linux/tscf.h>
 #include <linux/tscf_wire.h>
+#include <linux/tscf_frame.h>
 
 struct tscf_dev;
 
@@ -38,6 +39,7 @@ enum tscf_tunnel_counter {
 struct tscf_tunnel {
 	refcount_t refs;
 	struct rcu_head rcu;
+	struct list_head node;		/* tscf_tunnels, while attached */
 	struct net_device *dev;
 	struct socket *sock;
 	u8 transport;			/* enum tscf_transport */
@@ -91,6 +93,7 @@ struct tscf_tunnel_cfg {
 	u32 owner_portid;	/* 0: none; else its close detaches the tunnel */
 };
 
+void tscf_tunnel_exit(void);
 int tscf_tunnel_attach(struct net_device *dev, const struct tscf_tunnel_cfg *cfg,
 		       struct netlink_ext_ack *extack);
 void tscf_tunnel_owner_gone(struct net *net, u32 portid);
@@ -103,7 +106,6 @@ void tscf_tunnel_xmit(struct tscf_tunnel *t, struct sk_buff *skb);
 int tscf_tunnel_send_ctrl(struct tscf_tunnel *t, const void *frame,
 			  size_t len, gfp_t gfp);
 void tscf_tunnel_rx_frame(struct tscf_tunnel *t, struct sk_buff *skb);
-int tscf_frame_len(const u8 *p, size_t avail, size_t *len);
 
 /* udp.c */
 int tscf_udp_attach(struct tscf_tunnel *t);
@@ -112,6 +114,7 @@ void tscf_udp_xmit(struct tscf_tunnel *t, struct sk_buff *skb);
 
 /* tcp.c */
 int tscf_tcp_attach(struct tscf_tunnel *t);
+bool tscf_tcp_sock_is_tunnel(const struct sock *sk);
 void tscf_tcp_detach(struct tscf_tunnel *t);
 void tscf_tcp_xmit(struct tscf_tunnel *t, struct sk_buff *skb);
 

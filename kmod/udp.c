@@ -74,12 +74,6 @@ static void tscf_udp_tx_drop(struct tscf_tunnel *t, struct sk_buff *skb)
 	kfree_skb(skb);
 }
 
-/* An outer route through a tscf device would loop forever. */
-static bool tscf_route_loops(const struct net_device *out)
-{
-	return out->rtnl_link_ops == &tscf_link_ops;
-}
-
 static void tscf_udp4_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 {
 	struct sock *sk = t->sock->sk;
@@ -104,7 +98,7 @@ static void tscf_udp4_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 			tscf_udp_tx_drop(t, skb);
 			return;
 		}
-		if (tscf_route_loops(rt->dst.dev)) {
+		if (tscf_dev_is_tscf(rt->dst.dev)) {
 			ip_rt_put(rt);
 			tscf_udp_tx_drop(t, skb);
 			return;
@@ -150,7 +144,7 @@ static void tscf_udp6_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 			tscf_udp_tx_drop(t, skb);
 			return;
 		}
-		if (tscf_route_loops(dst->dev)) {
+		if (tscf_dev_is_tscf(dst->dev)) {
 			dst_release(dst);
 			tscf_udp_tx_drop(t, skb);
 			return;

@@ -11,7 +11,9 @@ CLI (used by the shell tests):
   tscf_nl.py send-ctrl DEV HEX
   tscf_nl.py dev DEV                     print device info as JSON
   tscf_nl.py raw CMD [ATTR:TYPE:VALUE...]  send anything (bad-input tests)
-  tscf_nl.py listen SECONDS              print events as JSON lines
+  tscf_nl.py listen SECONDS [GROUP...]   print events as JSON lines, from
+                                         GROUPs (ctrl, tunnel, sock; all by
+                                         default)
   tscf_nl.py socks                       marked sockets, a JSON line each
 """
 import json
@@ -42,7 +44,9 @@ A = dict(IFINDEX=1, IFNAME=2, ENCRYPTED=3, TWIN_IFINDEX=4, TUNNEL=5, FRAME=6,
 T = dict(FD=1, TSID=2, TRANSPORT=3, INTERNAL_IPV4=4, INTERNAL_IPV6=5,
          LOCAL=6, PEER=7, STATS=8)
 STATS = ['tx_packets', 'tx_bytes', 'rx_packets', 'rx_bytes', 'tx_ctrl',
-         'rx_ctrl', 'rx_malformed', 'tx_dropped', 'tx_blocked', 'rx_blocked']
+         'rx_ctrl', 'rx_malformed', 'tx_dropped', 'tx_blocked', 'rx_blocked',
+         None, 'tx_malformed']     # None: TSCF_STATS_A_PAD
+GROUPS = ('ctrl', 'tunnel', 'sock')
 
 
 class NlError(Exception):
@@ -165,11 +169,17 @@ def decode_dev(at):
             tun['internal_ipv4'] = socket.inet_ntoa(t[T['INTERNAL_IPV4']])
         if T['INTERNAL_IPV6'] in t:
             tun['internal_ipv6'] = socket.inet_ntop(socket.AF_INET6, t[T['INTERNAL_IPV6']])
-        st = parse_attrs(t.get(T['STATS'], b''))
-        tun['stats'] = {STATS[k - 1]: struct.unpack('=Q', v)[0]
-                        for k, v in st.items() if 0 < k <= len(STATS)}
+        tun['stats'] = decode_stats(t.get(T['STATS'], b''))
         d['tunnel'] = tun
+    if A['STATS'] in at:
+        d['stats'] = decode_stats(at[A['STATS']])
     return d
+
+
+def decode_stats(nest):
+    return {STATS[k - 1]: struct.unpack('=Q', v)[0]
+            for k, v in parse_attrs(nest).items()
+            if 0 < k <= len(STATS) and STATS[k - 1]}
 
 
 def decode_sock(sa):
@@ -217,7 +227,8 @@ def main(argv):
             attrs += nla(int(num), payload)
         g.do(int(argv[1]), attrs)
     elif op == 'listen':
-        g.join('events')
+        for grp in argv[2:] or GROUPS:
+            g.join(grp)
         g.s.settimeout(float(argv[1]))
         print(json.dumps({'ready': True}), flush=True)
         try:

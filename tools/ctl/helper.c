@@ -468,9 +468,9 @@ static int helper_init(struct helper *h)
 		logmsg("%s: no such device (ip link add %s type tscf)", h->o->dev, h->o->dev);
 		return -1;
 	}
-	rc = tnl_open(&h->cmd, false);
+	rc = tnl_open(&h->cmd, 0);
 	if (!rc)
-		rc = tnl_open(&h->ev, true);
+		rc = tnl_open(&h->ev, TNL_GRP_CTRL | TNL_GRP_TUNNEL);
 	if (rc) {
 		logmsg("%s", tnl_strerror(rc));
 		return -1;
@@ -601,7 +601,7 @@ int cmd_down(const char *dev)
 	if (stopped)
 		return 0;
 	/* No helper: detach whatever is attached. */
-	rc = tnl_open(&nl, false);
+	rc = tnl_open(&nl, 0);
 	if (rc)
 		die("%s", tnl_strerror(rc));
 	rc = tnl_dev_twin(&nl, ifindex, &twin, &tsid);

@@ -128,7 +128,7 @@ static int cmd_set_linger(const char *dev, const char *val)
 		die("linger: '%s' is not a number of milliseconds", val);
 	if (!ifindex)
 		die("%s: no such device", dev);
-	rc = tnl_open(&nl, false);
+	rc = tnl_open(&nl, 0);
 	if (!rc)
 		rc = tnl_set_linger(&nl, ifindex, (uint32_t)ms, err, sizeof(err));
 	tnl_close(&nl);

@@ -13,9 +13,22 @@
 #define NETLINK_EXT_ACK 11
 #endif
 
-int tnl_open(struct tscf_nl *nl, bool events)
+static const char *const tnl_group_names[] = {
+	[TNL_GRP_CTRL_BIT] = TSCF_MCGRP_CTRL,
+	[TNL_GRP_TUNNEL_BIT] = TSCF_MCGRP_TUNNEL,
+	[TNL_GRP_SOCK_BIT] = TSCF_MCGRP_SOCK,
+};
+
+/*
+ * groups: the TNL_GRP_* multicast groups to join.  Each kind of event has
+ * its own group, so a socket that joins only what it needs (the helper:
+ * control frames and tunnel events) never loses those to a flood of
+ * another kind (socket events, which any process can cause).
+ */
+int tnl_open(struct tscf_nl *nl, unsigned int groups)
 {
-	int one = 1;
+	unsigned int i;
+	int one = 1, grp;
 
 	memset(nl, 0, sizeof(*nl));
 	nl->sk = nl_socket_alloc();
@@ -26,13 +39,15 @@ int tnl_open(struct tscf_nl *nl, bool events)
 	nl->family = genl_ctrl_resolve(nl->sk, TSCF_GENL_NAME);
 	if (nl->family < 0)
 		return -ENOENT;
-	if (events) {
-		nl->events_grp = genl_ctrl_resolve_grp(nl->sk, TSCF_GENL_NAME,
-						       TSCF_MCGRP_EVENTS);
-		if (nl->events_grp < 0)
-			return -ENOENT;
+	if (groups)
 		nl_socket_disable_seq_check(nl->sk);
-		if (nl_socket_add_membership(nl->sk, nl->events_grp))
+	for (i = 0; i < sizeof(tnl_group_names) / sizeof(tnl_group_names[0]); i++) {
+		if (!(groups & (1u << i)))
+			continue;
+		grp = genl_ctrl_resolve_grp(nl->sk, TSCF_GENL_NAME, tnl_group_names[i]);
+		if (grp < 0)
+			return -ENOENT;
+		if (nl_socket_add_membership(nl->sk, grp))
 			return -EPERM;
 	}
 	return 0;

@@ -17,6 +17,7 @@ static const char *const stat_names[] = {
 	[TSCF_STATS_A_TX_DROPPED] = "tx_dropped",
 	[TSCF_STATS_A_TX_BLOCKED] = "tx_blocked",
 	[TSCF_STATS_A_RX_BLOCKED] = "rx_blocked",
+	[TSCF_STATS_A_TX_MALFORMED] = "tx_malformed",
 };
 static const char *const levels[] = { "unencrypted", "encrypted-only", "encrypted-preferred" };
 static const char *const paths[] = { "clear", "encrypted", "blocked" };
@@ -55,7 +56,8 @@ static void print_stats(struct nlattr *nest, bool json, const char *indent)
 	nla_for_each_nested(a, nest, rem) {
 		int t = nla_type(a);
 
-		if (t < 1 || t > TSCF_STATS_A_RX_BLOCKED)
+		if (t < 1 || t >= (int)(sizeof(stat_names) / sizeof(stat_names[0])) ||
+		    !stat_names[t])
 			continue;
 		if (json)
 			printf("%s\"%s\": %llu", n ? ", " : "", stat_names[t],
@@ -206,7 +208,7 @@ int cmd_show(const char *dev, bool json)
 	struct tscf_nl nl;
 	int rc;
 
-	rc = tnl_open(&nl, false);
+	rc = tnl_open(&nl, 0);
 	if (rc)
 		die("%s", tnl_strerror(rc));
 	if (json)
@@ -264,7 +266,7 @@ int cmd_monitor(bool json)
 	struct tscf_nl nl;
 	int rc;
 
-	rc = tnl_open(&nl, true);
+	rc = tnl_open(&nl, TNL_GRP_CTRL | TNL_GRP_TUNNEL | TNL_GRP_SOCK);
 	if (rc)
 		die("%s", tnl_strerror(rc));
 	for (;;) {

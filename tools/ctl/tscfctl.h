@@ -21,10 +21,15 @@ void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct tscf_nl {
 	struct nl_sock *sk;
 	int family;
-	int events_grp;
 };
 
-int tnl_open(struct tscf_nl *nl, bool events);
+/* Multicast groups to join (uapi/linux/tscf.h), for tnl_open(). */
+enum { TNL_GRP_CTRL_BIT, TNL_GRP_TUNNEL_BIT, TNL_GRP_SOCK_BIT };
+#define TNL_GRP_CTRL	(1u << TNL_GRP_CTRL_BIT)	/* CTRL_RECV */
+#define TNL_GRP_TUNNEL	(1u << TNL_GRP_TUNNEL_BIT)	/* TUNNEL_EVENT, ENC_DEMAND */
+#define TNL_GRP_SOCK	(1u << TNL_GRP_SOCK_BIT)	/* SOCK_EVENT */
+
+int tnl_open(struct tscf_nl *nl, unsigned int groups);
 void tnl_close(struct tscf_nl *nl);
 struct tscf_config;
 int tnl_attach(struct tscf_nl *nl, int ifindex, int fd, const struct tscf_config *cfg,
@@ -36,7 +41,7 @@ int tnl_ctrl_send(struct tscf_nl *nl, int ifindex, const void *frame, size_t len
 int tnl_dev_twin(struct tscf_nl *nl, int ifindex, int *twin, uint64_t *tsid);
 const char *tnl_strerror(int err);
 
-/* An event from the "events" group, decoded. */
+/* An event from one of the multicast groups, decoded. */
 struct tscf_ev {
 	int cmd;
 	int ifindex;

@@ -4,6 +4,7 @@
  * byte of the input picks chunk sizes; the rest arrives in those chunks
  * into a reassembly buffer, is cut into frames, and each control frame is
  * decoded.  A frame must never be claimed longer than the bytes present.
+ * tscf_frame_len() is uapi/linux/tscf_frame.h, the framer tscf.ko runs.
  */
 #include <errno.h>
 #include <stdlib.h>

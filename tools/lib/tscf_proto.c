@@ -9,6 +9,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <linux/tscf_frame.h>
+
 #include "tscf_proto.h"
 
 static uint16_t get16(const uint8_t *p)
@@ -61,63 +63,10 @@ enum tscf_frame_kind tscf_frame_kind(const uint8_t *buf, size_t len)
 	}
 }
 
-/* Length of the control frame at buf by walking its TLV headers. */
-static int ctrl_frame_len(const uint8_t *buf, size_t avail, size_t *frame_len)
-{
-	unsigned int i, count;
-	size_t off = TSCF_CM_HDR_LEN;
-
-	if (buf[0] != TSCF_CM_BYTE0)
-		return -EPROTO;
-	if (avail < TSCF_CM_HDR_LEN)
-		return -EAGAIN;
-	count = get16(buf + 2);
-	if (count > TSCF_MAX_TLVS)
-		return -EMSGSIZE;
-	for (i = 0; i < count; i++) {
-		if (off + TSCF_TLV_HDR_LEN > TSCF_MAX_CTRL_LEN)
-			return -EMSGSIZE;
-		if (avail < off + TSCF_TLV_HDR_LEN)
-			return -EAGAIN;
-		off += TSCF_TLV_HDR_LEN + get16(buf + off + 2);
-	}
-	if (off > TSCF_MAX_CTRL_LEN)
-		return -EMSGSIZE;
-	*frame_len = off;
-	return 0;
-}
-
+/* The framer is shared with tscf.ko: uapi/linux/tscf_frame.h. */
 int tscf_frame_len(const uint8_t *buf, size_t avail, size_t *frame_len)
 {
-	size_t n;
-
-	if (!avail)
-		return -EAGAIN;
-	switch (buf[0] >> 4) {
-	case TSCF_FRAME_CTRL:
-		return ctrl_frame_len(buf, avail, frame_len);
-	case TSCF_FRAME_IPV4:
-		if (avail < 20)
-			return -EAGAIN;
-		n = get16(buf + 2);
-		if (n < 20 || n < (size_t)(buf[0] & 0xf) * 4 || (buf[0] & 0xf) < 5)
-			return -EPROTO;
-		break;
-	case TSCF_FRAME_IPV6:
-		if (avail < 40)
-			return -EAGAIN;
-		n = get16(buf + 4);
-		if (!n)		/* jumbogram: not carried */
-			return -EPROTO;
-		n += 40;
-		break;
-	default:
-		return -EPROTO;
-	}
-	if (n > TSCF_MAX_FRAME_LEN)
-		return -EMSGSIZE;
-	*frame_len = n;
-	return 0;
+	return tscf_wire_frame_len(buf, avail, frame_len);
 }
 
 int tscf_msg_decode(const uint8_t *buf, size_t len, struct tscf_msg *msg)

@@ -26,12 +26,17 @@
  *                          data
  *   TSCF_CMD_SOCK_GET      dump: marked sockets (cookie, inode, level,
  *                          where their traffic goes)
- * Notifications, multicast group "events":
+ * Notifications, one multicast group per kind (joining any needs
+ * CAP_NET_ADMIN), so that a flood of socket events, which any process can
+ * cause, never crowds control frames out of the helper's receive buffer:
+ *   group "ctrl":
  *   TSCF_CMD_CTRL_RECV     IFINDEX, TSID, FRAME: a control frame received
+ *   group "tunnel":
  *   TSCF_CMD_TUNNEL_EVENT  IFINDEX, TSID, EVENT (up/down), REASON
  *   TSCF_CMD_ENC_DEMAND    IFINDEX (clear device), DEMAND (1: a socket
  *                          wants encryption and the twin has no tunnel;
  *                          0: no socket wants it any more, linger over)
+ *   group "sock":
  *   TSCF_CMD_SOCK_EVENT    SOCK{COOKIE, INODE, LEVEL, PATH}, EVENT
  */
 #ifndef _UAPI_LINUX_TSCF_H
@@ -41,7 +46,9 @@
 
 #define TSCF_GENL_NAME		"tscf"
 #define TSCF_GENL_VERSION	1
-#define TSCF_MCGRP_EVENTS	"events"
+#define TSCF_MCGRP_CTRL		"ctrl"		/* CTRL_RECV */
+#define TSCF_MCGRP_TUNNEL	"tunnel"	/* TUNNEL_EVENT, ENC_DEMAND */
+#define TSCF_MCGRP_SOCK		"sock"		/* SOCK_EVENT */
 
 enum tscf_cmd {
 	TSCF_CMD_UNSPEC,
@@ -110,6 +117,9 @@ enum tscf_stats_attr {
 	TSCF_STATS_A_TX_BLOCKED,	/* encrypted-only traffic refused in clear */
 	TSCF_STATS_A_RX_BLOCKED,	/* encrypted-only traffic arriving in clear */
 	TSCF_STATS_A_PAD,
+	TSCF_STATS_A_TX_MALFORMED,	/* device: not a well-formed IPv4/IPv6
+					 * packet, dropped on transmit (also
+					 * counted in the link's tx_errors) */
 	__TSCF_STATS_A_MAX,
 };
 #define TSCF_STATS_A_MAX (__TSCF_STATS_A_MAX - 1)
@@ -141,7 +151,8 @@ enum tscf_down_reason {
 	TSCF_DOWN_PEER_CLOSED = 2,	/* the server closed the connection */
 	TSCF_DOWN_SOCK_ERROR = 3,	/* transport error (reset, timeout) */
 	TSCF_DOWN_PROTO_ERROR = 4,	/* unparsable stream, TLS alert */
-	TSCF_DOWN_DEV_GONE = 5,		/* device deleted, module unloaded */
+	TSCF_DOWN_DEV_GONE = 5,		/* device deleted, its netns gone,
+					 * module unloaded */
 	TSCF_DOWN_OWNER_GONE = 6,	/* its owner's netlink socket closed */
 };
 
