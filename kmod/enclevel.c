@@ -479,21 +479,23 @@ static bool tscf_sk_in_timewait(struct sock *sk)
 {
 	struct net *net = sock_net(sk);
 	struct inet_hashinfo *hinfo = net->ipv4.tcp_death_row.hashinfo;
+	/* inet_num is zeroed when the closed socket gives its port back. */
+	u16 port = ntohs(inet_sk(sk)->inet_sport);
 	struct sock *found = NULL;
 	bool tw;
 
-	if (!sk->sk_num)
+	if (!port)
 		return false;
 	rcu_read_lock();
 	if (sk->sk_family == AF_INET)
 		found = __inet_lookup_established(net, hinfo, sk->sk_daddr,
 						  sk->sk_dport, sk->sk_rcv_saddr,
-						  sk->sk_num, sk->sk_bound_dev_if, 0);
+						  port, sk->sk_bound_dev_if, 0);
 #if IS_ENABLED(CONFIG_IPV6)
 	else if (sk->sk_family == AF_INET6)
 		found = __inet6_lookup_established(net, hinfo, &sk->sk_v6_daddr,
 						   sk->sk_dport, &sk->sk_v6_rcv_saddr,
-						   sk->sk_num, sk->sk_bound_dev_if, 0);
+						   port, sk->sk_bound_dev_if, 0);
 #endif
 	rcu_read_unlock();
 	if (!found)
