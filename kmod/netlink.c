@@ -234,7 +234,12 @@ static int tscf_nl_fill_dev(struct sk_buff *msg, struct net_device *dev,
 	    (!td->encrypted &&
 	     (nla_put_u8(msg, TSCF_A_DEMAND, tscf_enclevel_demand(dev_net(dev))) ||
 	      nla_put_u32(msg, TSCF_A_ENC_LINGER_MS,
-			  tscf_enclevel_linger(dev_net(dev))))) ||
+			  tscf_enclevel_linger(dev_net(dev))) ||
+	      nla_put_u64_64bit(msg, TSCF_A_TX_REFUSED,
+				tscf_enclevel_refused(dev_net(dev)), TSCF_A_PAD) ||
+	      nla_put_u64_64bit(msg, TSCF_A_EVENTS_SUPPRESSED,
+				tscf_enclevel_events_suppressed(dev_net(dev)),
+				TSCF_A_PAD))) ||
 	    tscf_nl_put_dev_stats(msg, dev) ||
 	    (t && tscf_nl_put_tunnel(msg, t))) {
 		rcu_read_unlock();

@@ -40,7 +40,7 @@ CMD = dict(DEV_GET=1, DEV_SET=2, TUNNEL_ATTACH=3, TUNNEL_DETACH=4,
 CMD_NAME = {v: k for k, v in CMD.items()}
 A = dict(IFINDEX=1, IFNAME=2, ENCRYPTED=3, TWIN_IFINDEX=4, TUNNEL=5, FRAME=6,
          TSID=7, EVENT=8, REASON=9, STATS=10, DEMAND=11, SOCK=12,
-         ENC_LINGER_MS=13)
+         ENC_LINGER_MS=13, PAD=14, TX_REFUSED=15, EVENTS_SUPPRESSED=16)
 T = dict(FD=1, TSID=2, TRANSPORT=3, INTERNAL_IPV4=4, INTERNAL_IPV6=5,
          LOCAL=6, PEER=7, STATS=8)
 STATS = ['tx_packets', 'tx_bytes', 'rx_packets', 'rx_bytes', 'tx_ctrl',
@@ -157,6 +157,9 @@ def decode_dev(at):
     for k in ('EVENT', 'REASON', 'DEMAND'):
         if A[k] in at:
             d[k.lower()] = at[A[k]][0]
+    for k in ('TX_REFUSED', 'EVENTS_SUPPRESSED'):
+        if A[k] in at:
+            d[k.lower()] = struct.unpack('=Q', at[A[k]])[0]
     if A['FRAME'] in at:
         d['frame'] = at[A['FRAME']].hex()
     if A['SOCK'] in at:

@@ -82,6 +82,9 @@ enum tscf_attr {
 	TSCF_A_SOCK,		/* nest: enum tscf_sock_attr */
 	TSCF_A_ENC_LINGER_MS,	/* u32 */
 	TSCF_A_PAD,
+	TSCF_A_TX_REFUSED,	/* u64: encrypted-only sends refused on a
+				 * route that is not a tscf device (netns) */
+	TSCF_A_EVENTS_SUPPRESSED, /* u64: SOCK events over the rate (netns) */
 	__TSCF_A_MAX,
 };
 #define TSCF_A_MAX (__TSCF_A_MAX - 1)
