@@ -44,24 +44,36 @@ leak_topology() {
 # leak_up: whatever the last scenario broke, bring back tscfd, tscf0 and a
 # helper with its clear tunnel (the encrypted one lingers a minute).
 leak_up() {
-	if ! kill -0 "$TSCFD_PID" 2>/dev/null; then
-		wait "$TSCFD_PID" 2>/dev/null || true
+	if pid_gone "$TSCFD_PID"; then
+		stop_pid "$TSCFD_PID"
 		tscfd_start
 	fi
 	link_exists "$UE" tscf0 || ip -n "$UE" link add tscf0 type tscf
-	if kill -0 "${CTL_PID:-0}" 2>/dev/null && has_tunnel "$UE" tscf0; then
+	if [ -n "${CTL_PID:-}" ] && ! pid_gone "$CTL_PID" && has_tunnel "$UE" tscf0; then
 		return 0
 	fi
-	if [ -n "${CTL_PID:-}" ]; then
-		kill "$CTL_PID" 2>/dev/null || true
-		wait "$CTL_PID" 2>/dev/null || true
-	fi
+	[ -z "${CTL_PID:-}" ] || stop_pid "$CTL_PID"
 	rm -f /run/tscf/tscf0.pid
 	ip -n "$UE" link set tscf0s up 2>/dev/null || true
 	LEAK_UPS=$((LEAK_UPS + 1))
 	tscfctl_up udp "$TMPD/ctl-$LEAK_UPS.log"
 	ip netns exec "$UE" $TSCF_NL raw 2 1:u32:"$(ip netns exec "$UE" cat /sys/class/net/tscf0/ifindex)" \
 		13:u32:60000 || fail "linger"
+}
+
+# pid_gone PID: exited (a zombie not yet reaped counts as gone).
+pid_gone() {
+	[ ! -e "/proc/$1/stat" ] || awk '$3 == "Z" { z = 1 } END { exit !z }' "/proc/$1/stat" 2>/dev/null
+}
+
+# stop_pid PID: SIGTERM, SIGKILL after 5 s, and reap it.
+stop_pid() {
+	kill "$1" 2>/dev/null || true
+	if ! wait_for 5 pid_gone "$1"; then
+		log "pid $1 ($(cat /proc/$1/comm 2>/dev/null)) ignored SIGTERM for 5 s: killed"
+		kill -KILL "$1" 2>/dev/null || true
+	fi
+	wait "$1" 2>/dev/null || true
 }
 
 # leak_delivered TAG: distinct canary messages of TAG the SRV side received.
