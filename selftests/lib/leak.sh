@@ -6,6 +6,7 @@
 # so leak_report counts the frames per scenario at the end.
 CANARY="python3 $TSCF_TOP/selftests/lib/canary.py"
 LEAK_RESULTS=""
+LEAK_STUCK=""
 LEAK_UPS=0
 # LEAK_PLANT=1: every canary socket drops to unencrypted once it is on the
 # encrypted path (a planted bug): every scenario must then fail.
@@ -38,7 +39,28 @@ leak_topology() {
 	at_exit "kill $LEAK_CAPTURE 2>/dev/null"
 	wait_for 30 grep -q Capturing "$LEAK_PCAP.err" || fail "tshark: $(cat "$LEAK_PCAP.err")"
 	ip -n "$UE" link add tscf0 type tscf
+	[ -z "${LEAK_WATCHDOG:-}" ] || leak_watchdog "$LEAK_WATCHDOG"
 	leak_up
+}
+
+# leak_watchdog SECONDS: every SECONDS, print the processes that wait in
+# the kernel and their stacks (LEAK_WATCHDOG=SECONDS, to find a hang).
+leak_watchdog() {
+	(
+	while sleep "$1"; do
+		echo "# watchdog: $(date +%T)"
+		ps -eo pid,stat,wchan:32,args | awk '$2 ~ /D/ || $3 !~ /^(-|do_wait|do_select|hrtimer_nanosleep|do_sys_poll|ep_poll|pipe_read|wait_woken|skb_wait_for_more_packets|sigsuspend|do_sigtimedwait|futex_wait_queue|unix_stream_read_generic)$/' |
+			grep -v 'ps -eo\|awk' | sed 's/^/# watchdog: /'
+		for s in /proc/[0-9]*/stat; do
+			p=${s%/stat}
+			p=${p#/proc/}
+			if awk '$3 == "D" { d = 1 } END { exit !d }' "$s" 2>/dev/null; then
+				echo "# watchdog: D $p $(cat /proc/$p/comm): $(tr '\n' ' ' < /proc/$p/stack)"
+			fi
+		done
+	done
+	) &
+	at_exit "kill $! 2>/dev/null"
 }
 
 # leak_up: whatever the last scenario broke, bring back tscfd, tscf0 and a
@@ -53,6 +75,7 @@ leak_up() {
 		return 0
 	fi
 	[ -z "${CTL_PID:-}" ] || stop_pid "$CTL_PID"
+	log "leak_up: new helper"
 	rm -f /run/tscf/tscf0.pid
 	ip -n "$UE" link set tscf0s up 2>/dev/null || true
 	LEAK_UPS=$((LEAK_UPS + 1))
@@ -66,14 +89,20 @@ pid_gone() {
 	[ ! -e "/proc/$1/stat" ] || awk '$3 == "Z" { z = 1 } END { exit !z }' "/proc/$1/stat" 2>/dev/null
 }
 
-# stop_pid PID: SIGTERM, SIGKILL after 5 s, and reap it.
+# stop_pid PID: SIGTERM, SIGKILL after 5 s, and reap it; a process that
+# does not die even then (stuck in the kernel) is reported and left.
 stop_pid() {
 	kill "$1" 2>/dev/null || true
 	if ! wait_for 5 pid_gone "$1"; then
 		log "pid $1 ($(cat /proc/$1/comm 2>/dev/null)) ignored SIGTERM for 5 s: killed"
 		kill -KILL "$1" 2>/dev/null || true
 	fi
-	wait "$1" 2>/dev/null || true
+	if wait_for 10 pid_gone "$1"; then
+		wait "$1" 2>/dev/null || true
+	else
+		log "pid $1 does not die: state $(awk '{ print $3 }' /proc/$1/stat 2>/dev/null), kernel stack: $(cat /proc/$1/stack 2>/dev/null | tr '\n' ' ')"
+		LEAK_STUCK="$LEAK_STUCK $1"
+	fi
 }
 
 # leak_delivered TAG: distinct canary messages of TAG the SRV side received.
@@ -112,7 +141,7 @@ leak_begin() {
 # leak_wait_ready WAIT_SINK: the sender of LEAK_APP is ready (and its
 # canaries arrive through the tunnel).
 leak_wait_ready() {
-	if ! wait_for 90 test -f "$TMPD/$LEAK_NAME.ready"; then
+	if ! wait_for 180 test -f "$TMPD/$LEAK_NAME.ready"; then
 		leak_broken "canary sockets never on the encrypted path: $(cat "$TMPD/$LEAK_NAME.out")"
 	elif [ -n "$1" ] && ! wait_for 20 leak_delivered_some "$LEAK_NAME"; then
 		leak_broken "no canary came through the encrypted tunnel before the fault"
@@ -131,7 +160,11 @@ leak_broken() {
 leak_end() {
 	sleep "$1"
 	touch "$TMPD/$LEAK_NAME.stop"
-	wait "$LEAK_APP" 2>/dev/null || true
+	if ! wait_for 30 pid_gone "$LEAK_APP"; then
+		log "the canary sender does not stop: $(cat "$TMPD/$LEAK_NAME.out")"
+		stop_pid "$LEAK_APP"
+	fi
+	pid_gone "$LEAK_APP" && { wait "$LEAK_APP" 2>/dev/null || true; }
 	[ -n "$LEAK_OK" ] || return 0
 	sleep 0.5
 	summary=$(tail -n 1 "$TMPD/$LEAK_NAME.out")
@@ -167,5 +200,6 @@ import json, sys
 known = set(sys.argv[1].split())
 print(sum(v for k, v in json.load(sys.stdin).items() if k not in known))' "$LEAK_RESULTS")
 	[ "$other" = 0 ] || { echo "canary frames of no known scenario: $other"; bad=1; }
+	[ -z "$LEAK_STUCK" ] || { echo "processes stuck in the kernel:$LEAK_STUCK"; bad=1; }
 	[ "$bad" = 0 ] || fail "encrypted-only canaries in the clear (or a scenario could not run)"
 }

@@ -146,6 +146,7 @@ sc_tscf0_deleted() {
 sc_dtte_refused() {
 	stop_pid "$CTL_PID"
 	stop_pid "$TSCFD_PID"
+	log "dtte-refused: helper and server stopped; a server without DTTE"
 	tscfd_conf "$TMPD/tscfd.conf" "$TMPD" ""
 	leak_begin dtte-refused --nowait --kinds udp4,udp4c,udp6,udp6c
 	if [ -n "$LEAK_OK" ]; then
@@ -240,7 +241,8 @@ leak_run() {
 		"sc_$(echo "$sc" | tr - _)"
 	done
 	log "scenarios took $(($(date +%s) - start)) s"
-	# With a hung unload the namespaces cannot be torn down: leave them.
-	[ -z "$LEAK_HUNG" ] || TSCF_NETNS_LIST=""
+	# With a hung unload or a process stuck in the kernel the namespaces
+	# cannot be torn down: leave them.
+	[ -z "$LEAK_HUNG$LEAK_STUCK" ] || TSCF_NETNS_LIST=""
 	leak_report
 }
