@@ -43,20 +43,17 @@ leak_topology() {
 	leak_up
 }
 
-# leak_watchdog SECONDS: every SECONDS, print the processes that wait in
-# the kernel and their stacks (LEAK_WATCHDOG=SECONDS, to find a hang).
+# leak_watchdog SECONDS: every SECONDS, print the user processes with
+# what they wait on in the kernel, and the kernel stack of those not
+# sleeping in sleep(1) (LEAK_WATCHDOG=SECONDS, to find a hang).
 leak_watchdog() {
 	(
 	while sleep "$1"; do
 		echo "# watchdog: $(date +%T)"
-		ps -eo pid,stat,wchan:32,args | awk '$2 ~ /D/ || $3 !~ /^(-|do_wait|do_select|hrtimer_nanosleep|do_sys_poll|ep_poll|pipe_read|wait_woken|skb_wait_for_more_packets|sigsuspend|do_sigtimedwait|futex_wait_queue|unix_stream_read_generic)$/' |
-			grep -v 'ps -eo\|awk' | sed 's/^/# watchdog: /'
-		for s in /proc/[0-9]*/stat; do
-			p=${s%/stat}
-			p=${p#/proc/}
-			if awk '$3 == "D" { d = 1 } END { exit !d }' "$s" 2>/dev/null; then
-				echo "# watchdog: D $p $(cat /proc/$p/comm): $(tr '\n' ' ' < /proc/$p/stack)"
-			fi
+		ps -eo pid,ppid,stat,wchan:28,args --no-headers | awk '$5 !~ /^\[/ && $5 != "sleep" && $5 != "ps"' |
+			sed 's/^/# watchdog: /'
+		for p in $(ps -eo pid,args --no-headers | awk '$2 !~ /^\[/ && $2 != "sleep" && $2 !~ /sh$/ { print $1 }'); do
+			echo "# watchdog: stack $p: $(tr '\n' ' ' < /proc/$p/stack 2>/dev/null | cut -c1-300)"
 		done
 	done
 	) &
@@ -80,8 +77,12 @@ leak_up() {
 	ip -n "$UE" link set tscf0s up 2>/dev/null || true
 	LEAK_UPS=$((LEAK_UPS + 1))
 	tscfctl_up udp "$TMPD/ctl-$LEAK_UPS.log"
-	ip netns exec "$UE" $TSCF_NL raw 2 1:u32:"$(ip netns exec "$UE" cat /sys/class/net/tscf0/ifindex)" \
-		13:u32:60000 || fail "linger"
+	# Bounded: a netlink call that never returns is a finding, not a hang.
+	if ! timeout -k 2 30 ip netns exec "$UE" $TSCF_NL raw 2 \
+	     1:u32:"$(ip netns exec "$UE" cat /sys/class/net/tscf0/ifindex)" 13:u32:60000; then
+		log "leak_up: DEV_SET (linger) failed or hung: ctl $(cat "$CTL_LOG" | tr '\n' ' ')"
+		LEAK_STUCK="$LEAK_STUCK DEV_SET"
+	fi
 }
 
 # pid_gone PID: exited (a zombie not yet reaped counts as gone).
