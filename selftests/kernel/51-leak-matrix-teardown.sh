@@ -11,6 +11,6 @@
 . "$TSCF_TOP/selftests/lib/leak_scenarios.sh"
 require_module tscf
 leak_topology leakdown
-leak_run "tscf0s-down port-blocked helper-killed server-killed tscf0-deleted dtte-refused rmmod-tried
+leak_run "tscf0s-down dtte-refused port-blocked helper-killed server-killed tscf0-deleted rmmod-tried
 netns-deleted"
 echo ok

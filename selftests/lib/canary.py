@@ -28,8 +28,9 @@ of it in the clear shows the tag, and the receiver counts distinct messages.
   canary.py inject --tag T --dev DEV
       AF_PACKET frames into DEV carrying the canary: a control frame,
       bad nibbles, IP lengths that lie, a runt; prints a JSON summary
-  canary.py count --pcap FILE
-      tags of the canary frames in a capture: {tag: frames} (tshark)
+  canary.py count --pcap FILE [--tag T]
+      tags of the canary frames in a capture: {tag: frames} (tshark), or
+      the number of frames of tag T
 """
 import ctypes
 import errno
@@ -425,15 +426,17 @@ def inject(o):
 
 def count(o):
     """{tag: frames} for the frames of a capture that carry a canary."""
+    # A capture still being written may end in a cut block: tshark reads
+    # what is there and exits non-zero; the frames it printed still count.
     p = subprocess.run(['tshark', '-r', o['pcap'], '-Y', 'frame contains "CANARY-LEAKMATRIX-"',
-                        '-T', 'json', '-x'], capture_output=True, check=True)
+                        '-T', 'json', '-x'], capture_output=True, check='tag' not in o)
     res = {}
     for pkt in json.loads(p.stdout or b'[]'):
         raw = bytes.fromhex(pkt['_source']['layers']['frame_raw'][0])
         tags = set(t.decode() for t in re.findall(rb'CANARY-LEAKMATRIX-([a-z0-9-]+)#', raw))
         for tag in tags or {'?'}:
             res[tag] = res.get(tag, 0) + 1
-    print(json.dumps(res))
+    print(res.get(o['tag'], 0) if 'tag' in o else json.dumps(res))
     return 0
 
 

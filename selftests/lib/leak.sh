@@ -176,7 +176,12 @@ leak_end() {
 	fi
 	log "scenario $LEAK_NAME ($(($(date +%s) - ${LEAK_START:-0})) s): sender $summary${LEAK_EXTRA:+; $LEAK_EXTRA}"
 	LEAK_RESULTS="$LEAK_RESULTS $LEAK_NAME"
-	echo "$LEAK_NAME ok $refused $(leak_delivered "$LEAK_NAME") $LEAK_EXTRA" >> "$TMPD/leak-results"
+	delivered=$(leak_delivered "$LEAK_NAME")
+	echo "$LEAK_NAME ok $refused $delivered $LEAK_EXTRA" >> "$TMPD/leak-results"
+	# A first count from the live capture (the last frames may not be
+	# flushed yet): should a later scenario hang, this line is out.
+	n=$($CANARY count --pcap "$LEAK_PCAP" --tag "$LEAK_NAME" 2>/dev/null || echo '?')
+	log "so far: scenario $LEAK_NAME: canaries_in_clear=$n sends_refused=$refused delivered=$delivered${LEAK_EXTRA:+ $LEAK_EXTRA}"
 }
 
 # leak_report: stop the capture, print one line per scenario, fail if any
