@@ -123,8 +123,11 @@ leak_begin() {
 	LEAK_NAME=$1
 	shift
 	wait_sink=1
+	nowait=""
 	if [ "${1:-}" = --nowait ]; then
+		# The sockets need not reach the encrypted path first either.
 		wait_sink=""
+		nowait="--nowait 1"
 		shift
 	fi
 	log "scenario $LEAK_NAME"
@@ -133,7 +136,7 @@ leak_begin() {
 	LEAK_EXTRA=""
 	leak_up
 	ip netns exec "$UE" $CANARY send --tag "$LEAK_NAME" --ready "$TMPD/$LEAK_NAME.ready" \
-		--stop "$TMPD/$LEAK_NAME.stop" $LEAK_PLANT_OPT "$@" > "$TMPD/$LEAK_NAME.out" 2>&1 &
+		--stop "$TMPD/$LEAK_NAME.stop" $LEAK_PLANT_OPT $nowait "$@" > "$TMPD/$LEAK_NAME.out" 2>&1 &
 	LEAK_APP=$!
 	at_exit "kill $LEAK_APP 2>/dev/null"
 	leak_wait_ready "$wait_sink"
