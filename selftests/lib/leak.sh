@@ -190,7 +190,8 @@ leak_end() {
 # leak_report: stop the capture, print one line per scenario, fail if any
 # canary was seen in the clear or any scenario could not run.
 leak_report() {
-	capture_stop "$LEAK_CAPTURE"
+	# netns-deleted stops the capture itself (kill would fail under set -e)
+	pid_gone "$LEAK_CAPTURE" || capture_stop "$LEAK_CAPTURE"
 	counts=$($CANARY count --pcap "$LEAK_PCAP") || fail "cannot read the capture"
 	log "canary frames by scenario: $counts"
 	bad=0
