@@ -3,7 +3,8 @@
 # request with "service unavailable": tscfctl says so, no encrypted tunnel
 # appears, an encrypted-preferred socket talks through the clear tunnel
 # and an encrypted-only one fails to send with ENETUNREACH; an inbound
-# packet for the encrypted-only socket is not delivered either.
+# packet for the encrypted-only socket is not delivered either (the socket
+# stays open 15 s: two python start-ups in a loaded TCG guest take seconds).
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
 tscfd_topology nodtte ""
@@ -13,7 +14,7 @@ capture_start "$SRV" veth-srv "$TMPD/wire.pcapng"
 wire=$CAPTURE
 
 ip netns exec "$UE" $APP --proto udp --dst 10.100.0.1 --port 7000 --lport 7101 level:1 \
-	wait:"$TMPD/refused" send:ONLY-1 path sleep:3 > "$TMPD/only" 2>&1 &
+	wait:"$TMPD/refused" send:ONLY-1 path sleep:15 > "$TMPD/only" 2>&1 &
 only=$!
 wait_for 20 grep -q 'server answered SERVICE_UNAVAILABLE: DTTE is not enabled' "$TMPD/ctl.log" ||
 	fail "no refusal: $(cat "$TMPD/ctl.log")"
