@@ -418,7 +418,7 @@ def classify(a, c, e):
     """Return traffic of encrypted-only flows that the server cannot read
     ports from (fragments, IPv6 extension headers, ICMP errors) never takes
     the clear tunnel; the clear tunnel cannot lower an encrypted binding.
-    Needs the services that 28-tscfd-classify.sh starts."""
+    Needs the services that 42-tscfd-classify.sh starts."""
     ip, ip6 = c.ip4, c.ip6
     check(ip6, "no IPv6 address: the test needs an IPv6 pool")
     check(bind(e, ip, 6001, 1) == SUCCESS, "encrypted-only bind")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Lifetime and limits of tscfd, seen from clients (host tests 28 to 32).
+"""Lifetime and limits of tscfd, seen from clients (host tests 28 to 36).
 
   tscfd_stress.py SCENARIO --addr A --port N [--pid PID] [options]
 
