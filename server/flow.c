@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 
+#include "siphash.h"
 #include "tscfd.h"
 
 #define FLOW_BUCKETS_MIN	16
@@ -73,42 +74,25 @@ enum { CLASS_FLOW, CLASS_UNKNOWN };
 
 /* --- keyed hash ------------------------------------------------------ */
 
-static uint64_t hash_key[2];
-
-static uint64_t rotl64(uint64_t v, int n)
-{
-	return v << n | v >> (64 - n);
-}
+static struct siphash_key hash_key;
 
 /*
- * A keyed hash, so that a client cannot choose flows that all fall in one
- * bucket: the key is random per process.  It stands in for the server's
- * SipHash; one function, to be swapped in one place.
+ * A keyed SipHash-2-4, so that a client cannot choose flows that all fall
+ * in one bucket: the key is drawn once from getrandom, as for the server's
+ * other tables; without it tscfd stops rather than hash with a known key.
  */
 uint64_t tscfd_flow_hash(const void *p, size_t n)
 {
-	const uint8_t *b = p;
-	uint64_t h, w;
+	static bool keyed;
 
-	if (!hash_key[0] && !hash_key[1] &&
-	    getrandom(hash_key, sizeof(hash_key), 0) != sizeof(hash_key)) {
-		hash_key[0] = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
-		hash_key[1] = (uint64_t)getpid() ^ 0xc2b2ae3d27d4eb4fULL;
+	if (!keyed) {
+		if (getrandom(&hash_key, sizeof(hash_key), 0) != sizeof(hash_key)) {
+			tscfd_log("getrandom failed: cannot key the flow tables");
+			abort();
+		}
+		keyed = true;
 	}
-	h = hash_key[0] ^ (n * 0x9e3779b97f4a7c15ULL);
-	while (n) {
-		size_t k = n < 8 ? n : 8;
-
-		w = 0;
-		memcpy(&w, b, k);
-		h = rotl64(h ^ w, 29) * 0xbf58476d1ce4e5b9ULL + hash_key[1];
-		b += k;
-		n -= k;
-	}
-	h ^= h >> 31;
-	h *= 0x94d049bb133111ebULL;
-	h ^= h >> 29;
-	return h;
+	return siphash24(&hash_key, p, n);
 }
 
 /* --- bindings -------------------------------------------------------- */

@@ -7,9 +7,11 @@
  * with a message on the first difference.
  *
  *   cc -O1 -g -fsanitize=address,undefined -Iserver -Iuapi -Itools/lib \
- *      selftests/lib/flowtab_check.c server/flow.c tools/lib/libtscfproto.a
+ *      selftests/lib/flowtab_check.c server/flow.c server/siphash.c \
+ *      tools/lib/libtscfproto.a
  */
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,16 @@ bool tscfd_addr_eq(const struct tscf_addr *a, const struct tscf_addr *b)
 struct tscfd_session *tscfd_session_by_ip(const struct tscf_addr *a)
 {
 	return tscfd_addr_eq(a, &sess.ip4) ? &sess : NULL;
+}
+
+void tscfd_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)

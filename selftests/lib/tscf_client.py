@@ -71,6 +71,19 @@ def version_tlv(v=VERSION):
     return tlv('VERSION', bytes([v]))
 
 
+def probe_frame(seq):
+    """A UDP CONFIG_REQ without secrets, to be answered by a COOKIE."""
+    return ctrl(CONFIG_REQ, ALL_ONES, seq, padded([version_tlv()]))
+
+
+def config_frame(seq, tlvs=(), tsid=ALL_ONES, cookie=None):
+    """A CONFIG_REQ with VERSION; with a cookie (UDP) also COOKIE and padding."""
+    body = [version_tlv()] + list(tlvs)
+    if cookie is not None:
+        body = padded(body + [tlv('COOKIE', cookie)])
+    return ctrl(CONFIG_REQ, tsid, seq, body)
+
+
 def sha256(b):
     return hashlib.sha256(b).digest()
 
@@ -154,12 +167,16 @@ class Tunnel:
                 return b''
             self.buf += data
 
-    def request(self, cm_type, tlvs=(), tsid=None, answers=None):
+    def request(self, cm_type, tlvs=(), tsid=None, answers=None, build=None):
         """Send a request (resent every second on UDP, as PROTOCOL.md says)
-        and return the answer with its Sequence."""
+        and return the answer with its Sequence.  build(seq), if given,
+        makes the frame."""
         Tunnel.seq += 1
         seq = Tunnel.seq
-        frame = ctrl(cm_type, self.tsid if tsid is None else tsid, seq, tlvs)
+        if build is None:
+            frame = ctrl(cm_type, self.tsid if tsid is None else tsid, seq, tlvs)
+        else:
+            frame = build(seq)
         self.last_request = frame
         answers = answers or {cm_type + 1}
         tries = 5 if self.transport == 'udp' else 1
@@ -183,21 +200,36 @@ class Tunnel:
         both padded to DGRAM_MIN bytes."""
         udp = self.transport == 'udp'
         if udp and self.cookie is None:
-            m = self.request(CONFIG_REQ, padded([version_tlv()]), tsid=ALL_ONES,
-                             answers={CONFIG_RESP, COOKIE})
-            if m['type'] == CONFIG_RESP:
+            m = self.get_cookie()
+            if m is not None:
                 return m        # no cookie asked for: the caller judges
-            self.cookie = get(m, 'COOKIE')
-            check(self.cookie is not None and len(self.cookie) == 16, "COOKIE without a 16-byte cookie")
         for _ in range(2):
-            body = [version_tlv()] + list(tlvs)
-            if udp:
-                body = padded(body + [tlv('COOKIE', self.cookie)])
-            m = self.request(CONFIG_REQ, body, tsid=tsid, answers={CONFIG_RESP, COOKIE})
+            m = self.request(CONFIG_REQ, answers={CONFIG_RESP, COOKIE},
+                             build=lambda seq: config_frame(seq, tlvs, tsid,
+                                                            self.cookie if udp else None))
             if m['type'] == CONFIG_RESP:
                 return m
             self.cookie = get(m, 'COOKIE')      # rotated: once more
         raise Fail("the server keeps asking for a cookie")
+
+    def get_cookie(self):
+        """UDP: the cookie exchange; None, or the CONFIG_RESP if the
+        server answered the probe without asking for a cookie."""
+        m = self.request(CONFIG_REQ, answers={CONFIG_RESP, COOKIE}, build=probe_frame)
+        if m['type'] == CONFIG_RESP:
+            return m
+        self.cookie = get(m, 'COOKIE')
+        check(self.cookie is not None and len(self.cookie) == 16, "COOKIE without a 16-byte cookie")
+        return None
+
+    def resume_tlvs(self, secret):
+        """The TLVs of a resume revealing secret; the next secret is kept
+        in self.next_secret (taken on success by resume())."""
+        self.next_secret = os.urandom(32)
+        extra = [tlv('RESUME_COMMIT', sha256(self.next_secret))]
+        if secret is not None:
+            extra.insert(0, tlv('RESUME_SECRET', secret))
+        return extra
 
     def configured(self, m):
         code = code_of(m)
@@ -223,14 +255,10 @@ class Tunnel:
     def resume(self, tsid, secret):
         """Resume clear tunnel TSID here, revealing secret (None: no proof)
         and committing to the next one."""
-        nxt = os.urandom(32)
-        extra = [tlv('RESUME_COMMIT', sha256(nxt))]
-        if secret is not None:
-            extra.insert(0, tlv('RESUME_SECRET', secret))
-        m = self.config_request(extra, tsid=tsid)
+        m = self.config_request(self.resume_tlvs(secret), tsid=tsid)
         code = self.configured(m)
         if code == SUCCESS:
-            self.resume_secret = nxt
+            self.resume_secret = self.next_secret
         return code, m
 
     def enable_dtte(self, secret=None):
@@ -390,7 +418,7 @@ def classify(a, c, e):
     """Return traffic of encrypted-only flows that the server cannot read
     ports from (fragments, IPv6 extension headers, ICMP errors) never takes
     the clear tunnel; the clear tunnel cannot lower an encrypted binding.
-    Needs the services that 28-tscfd-classify.sh starts."""
+    Needs the services that 42-tscfd-classify.sh starts."""
     ip, ip6 = c.ip4, c.ip6
     check(ip6, "no IPv6 address: the test needs an IPv6 pool")
     check(bind(e, ip, 6001, 1) == SUCCESS, "encrypted-only bind")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Lifetime and limits of tscfd, seen from clients (host tests 28 to 32).
+"""Lifetime and limits of tscfd, seen from clients (host tests 28 to 36).
 
   tscfd_stress.py SCENARIO --addr A --port N [--pid PID] [options]
 
@@ -70,13 +70,15 @@ def sc_batch(a):
     code, _ = old.config()
     check(code == tc.SUCCESS, "clear config")
     new = Tunnel('udp', a.addr, a.port)
+    check(new.get_cookie() is None, "no cookie asked for over UDP")
     with stopped(a.pid):
-        new.send(ctrl(tc.CONFIG_REQ, old.tsid, 1))
+        new.send(tc.config_frame(1, new.resume_tlvs(old.resume_secret), old.tsid, new.cookie))
         time.sleep(0.05)
         old.send(ctrl(tc.KEEPALIVE_REQ, old.tsid, 2))
     f = new.recv(3)
     check(f, "no answer to the resume")
     m = tc.parse_ctrl(f)
+    check(m['type'] == tc.CONFIG_RESP, f"resume answered by type {m['type']}")
     check(code_of(m) == tc.SUCCESS, f"resume answered {code_of(m)}")
     new.tsid = m['tsid']
     check(code_of(new.request(tc.KEEPALIVE_REQ)) == tc.SUCCESS, "keepalive after resume")
@@ -86,12 +88,11 @@ def sc_batch(a):
     c = Tunnel('tcp', a.addr, a.port)
     code, _ = c.config()
     check(code == tc.SUCCESS, "clear config")
-    m = c.request(tc.SERVICE_REQ, [tlv(tc.TLV['SERVICE_TYPE'], struct.pack('!H', 1))])
+    m = c.enable_dtte()
     check(code_of(m) == tc.SUCCESS, f"DTTE answer {code_of(m)}")
     reserved = struct.unpack('!Q', tc.get(m, 'RESERVED_TSID'))[0]
     e = Tunnel('tls', a.addr, a.port + 1, ca=a.ca)
-    code, _ = e.config([tlv(tc.TLV['ASSOC_TSID'], struct.pack('!Q', c.tsid)),
-                        tlv(tc.TLV['RESERVED_TSID'], struct.pack('!Q', reserved))])
+    code, _ = e.encrypted(c, reserved, c.dtte_secret)
     check(code == tc.SUCCESS, f"encrypted config {code}")
     with stopped(a.pid):
         c.send(ctrl(tc.SERVICE_REQ, c.tsid, 50, [tlv(tc.TLV['SERVICE_TYPE'], struct.pack('!H', 2))]))
@@ -113,16 +114,25 @@ def sc_batch(a):
 
 
 def config_many(socks, addr, port, deadline):
-    """CONFIG_REQ on every socket (pipelined); their TSIDs."""
+    """CONFIG_REQ on every socket (pipelined), each after its cookie
+    exchange (PROTOCOL.md 2.6); their TSIDs."""
     ep = select.epoll()
     fd_idx = {s.fileno(): k for k, s in enumerate(socks)}
     for s in socks:
         ep.register(s.fileno(), select.EPOLLIN)
-    tsids, sent_at, i, window = {}, {}, 0, 512
+    tsids, sent_at, cookies, i, window = {}, {}, {}, 0, 512
+
+    def send(k):
+        """The probe until a cookie came, then the request with it."""
+        if k in cookies:
+            socks[k].send(tc.config_frame(2, (), tc.ALL_ONES, cookies[k]))
+        else:
+            socks[k].send(tc.probe_frame(1))
+        sent_at[k] = time.time()
+
     while len(tsids) < len(socks) and time.time() < deadline:
         while i < len(socks) and len(sent_at) < window:
-            socks[i].send(ctrl(tc.CONFIG_REQ, tc.ALL_ONES, 1))
-            sent_at[i] = time.time()
+            send(i)
             i += 1
         for fd, _ in ep.poll(0.5):
             k = fd_idx[fd]
@@ -130,14 +140,19 @@ def config_many(socks, addr, port, deadline):
                 m = tc.parse_ctrl(socks[k].recv(65536))
             except BlockingIOError:
                 continue
+            if k in tsids:
+                continue
+            if m['type'] == tc.COOKIE:
+                cookies[k] = tc.get(m, 'COOKIE')
+                send(k)
+                continue
             check(code_of(m) == tc.SUCCESS, f"config code {code_of(m)}")
             tsids[k] = m['tsid']
             sent_at.pop(k, None)
         now = time.time()
         for k, t0 in list(sent_at.items()):
             if now - t0 > 2 and k not in tsids:
-                socks[k].send(ctrl(tc.CONFIG_REQ, tc.ALL_ONES, 1))
-                sent_at[k] = now
+                send(k)
     ep.close()
     check(len(tsids) == len(socks), f"only {len(tsids)} of {len(socks)} configured")
     return [tsids[k] for k in range(len(socks))]
@@ -336,37 +351,29 @@ def legit_time(a, transport):
     second, as tscfctl does."""
     t0 = time.time()
     t = Tunnel(transport, a.addr, a.port)
-    if transport == 'udp':
-        t.send(ctrl(tc.CONFIG_REQ, tc.ALL_ONES, 1))
-        while True:
-            f = t.recv(1)
-            if f:
-                break
-            check(time.time() - t0 < 10, "legitimate udp client: no answer in 10 s")
-            t.send(ctrl(tc.CONFIG_REQ, tc.ALL_ONES, 1))
-        m = tc.parse_ctrl(f)
-        code, t.tsid = code_of(m), m['tsid']
-    else:
-        code, _ = t.config()
+    code, _ = t.config()        # UDP: cookie exchange, each step resent every second
     dt = time.time() - t0
     check(code == tc.SUCCESS, f"legitimate {transport} client refused: code {code}")
-    t.send(ctrl(tc.RELEASE_REQ, t.tsid, 2))    # best effort: not timed
+    t.request(tc.RELEASE_REQ)   # answered: the test counts the sessions after; not timed
     return dt
 
 
 def sc_flood(a):
     """--rate spoofed CONFIG_REQs per second for --seconds, sources drawn
     from --spoof; every second a legitimate client (UDP, then TCP)
-    configures and its time is recorded."""
+    configures and its time is recorded.  The spoofed requests are what
+    a spoofer can send: cookie-less probes, and requests with a guessed
+    cookie (it never sees the real one)."""
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     net = ipaddress.ip_network(a.spoof)
     hosts = net.num_addresses - 2
-    req = ctrl(tc.CONFIG_REQ, tc.ALL_ONES, 1)
+    reqs = [tc.probe_frame(1),
+            tc.config_frame(2, [tlv('RESUME_COMMIT', bytes(32))], tc.ALL_ONES, bytes(16))]
     # Built beforehand, each from another source address and port.
     total = int(a.rate * a.seconds)
     pkts = [spoofed(str(net.network_address + 1 + random.randrange(hosts)),
-                    random.randrange(1024, 65535), a.addr, a.port, req)
-            for _ in range(total)]
+                    random.randrange(1024, 65535), a.addr, a.port, reqs[k % 2])
+            for k in range(total)]
     dst = (a.addr, 0)
     sent, worst, times = 0, 0.0, []
     start = time.time()

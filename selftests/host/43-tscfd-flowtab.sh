@@ -10,6 +10,7 @@ make -s -C "$TSCF_TOP/tools" lib || fail "tools/lib"
 cc -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-I"$TSCF_TOP/server" -I"$TSCF_TOP/uapi" -I"$TSCF_TOP/tools/lib" \
 	"$TSCF_TOP/selftests/lib/flowtab_check.c" "$TSCF_TOP/server/flow.c" \
+	"$TSCF_TOP/server/siphash.c" \
 	"$TSCF_TOP/tools/lib/libtscfproto.a" -o "$TMPD/flowtab_check" || fail "build the check"
 out=$("$TMPD/flowtab_check" 2>&1) || fail "$out"
 log "$out"
