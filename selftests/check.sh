@@ -1,11 +1,13 @@
 #!/bin/sh
-# make check: the host suite (plain, then against ASAN+UBSan builds), then
-# the kernel suite in one VM boot on
-# Debian's kernel, then the same kernel suite on the debug kernel (KASAN,
-# lockdep, PROVE_RCU, kmemleak, UBSAN; built once and cached, see
-# selftests/vm/debug-kernel.sh).  TSCF_NO_DEBUG_LANE=1 skips that lane
-# (and says so).  Ends with "N passed, M failed" over all lanes; exits
-# non-zero on any failure.
+# make check: the host suite (plain, then against ASAN+UBSan builds of
+# tscfd, tscfctl and the library), then the kernel suite in one VM boot on
+# Debian's kernel.  With TSCF_DEBUG_LANE=1 the same kernel suite then runs
+# again on the debug kernel (KASAN, lockdep, PROVE_RCU, kmemleak, UBSAN;
+# built once and cached, see selftests/vm/debug-kernel.sh); `make
+# check-debug` runs that lane alone.  It is not in the default run yet: on
+# these 2 cores under TCG it adds about 45 minutes to a cold run, beyond
+# what CI allows beside the other lanes.  Ends with "N passed, M failed"
+# over the lanes run; exits non-zero on any failure.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -49,14 +51,15 @@ rm -f "$log.rc"
 
 echo "== kernel tests (VM, kernel ${KVER:-default})"
 {
-	sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/kernel
+	VM_TIMEOUT=${VM_TIMEOUT:-2700} \
+		sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/kernel
 	echo $? > "$log.rc"
 } 2>&1 | tee "$log"
 tally kernel "$(cat "$log.rc")"
 rm -f "$log.rc"
 
-if [ -n "${TSCF_NO_DEBUG_LANE:-}" ]; then
-	echo "== debug-kernel lane SKIPPED (TSCF_NO_DEBUG_LANE is set)"
+if [ "${TSCF_DEBUG_LANE:-0}" != 1 ]; then
+	echo "== debug-kernel lane not run (TSCF_DEBUG_LANE=1 make check, or make check-debug)"
 else
 	echo "== kernel tests (VM, debug kernel)"
 	lane_start=$(date +%s)
