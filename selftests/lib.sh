@@ -41,6 +41,12 @@ expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
 }
 
+# check MSG: a failed assertion, reported; the test goes on and
+# checks_done fails it at the end (for tests that count several outcomes).
+CHECKS_FAILED=0
+check() { echo "FAIL: $*" >&2; CHECKS_FAILED=$((CHECKS_FAILED + 1)); }
+checks_done() { [ "$CHECKS_FAILED" -eq 0 ] || exit 1; }
+
 # expect_fail WHAT CMD...: CMD must exit non-zero.
 expect_fail() {
 	what=$1

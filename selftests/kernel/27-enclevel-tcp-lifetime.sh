@@ -9,9 +9,6 @@
 # Judged on the outer link: no canary in a capture.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
-# check: a failed assertion, reported; the test goes on and fails at the end.
-bad=0
-check() { echo "FAIL: $*" >&2; bad=$((bad + 1)); }
 tscfd_topology tcplife DTTE
 ue_tscf0
 ip netns exec "$SRV" python3 -c '
@@ -123,5 +120,5 @@ log "canary frames on the wire: child $child, closed socket $closed; queued $sen
 [ "$closed" -eq 0 ] || check "a closed encrypted-only socket's data crossed in clear ($closed frames)"
 grep -q 'child done' "$TMPD/listener" || check "child exchange incomplete"
 [ "$got" = "$sent" ] || check "the closed socket's queued data was not all delivered ($got of $sent)"
-[ "$bad" -eq 0 ] || exit 1
+checks_done
 echo ok
