@@ -4,3 +4,6 @@
 t="$TSCF_TOP/tools/lib/test_proto"
 [ -x "$t" ] || fail "tools/lib/test_proto not built"
 "$t"
+j="$TSCF_TOP/tools/lib/test_json"
+[ -x "$j" ] || fail "tools/lib/test_json not built"
+"$j"
