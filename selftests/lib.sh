@@ -36,6 +36,23 @@ tscf_netns() {
 fail() { echo "FAIL: $*" >&2; exit 1; }
 log() { echo "# $*"; }
 
+# The debug kernel (KASAN, lockdep, kmemleak; selftests/vm/debug-lane.sh)
+# runs the same tests ten to thirty times slower under TCG.  Volumes
+# (socket counts, soak seconds) are divided by TSCF_SCALE there so that the
+# lane fits CI's time: the checks are the same, the stock lane carries the
+# volume.
+case "$(uname -r)" in
+*-tscfdbg) : "${TSCF_SCALE:=10}" ;;
+*) : "${TSCF_SCALE:=1}" ;;
+esac
+export TSCF_SCALE
+# scaled N: N divided by TSCF_SCALE, at least 1.
+scaled() {
+	_n=$(($1 / TSCF_SCALE))
+	[ "$_n" -ge 1 ] || _n=1
+	echo "$_n"
+}
+
 # expect_eq WHAT GOT WANT
 expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
