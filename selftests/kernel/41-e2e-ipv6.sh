@@ -10,6 +10,9 @@ TSCFD_POOL6=fd00:100::/64
 tscfd_topology v6in DTTE
 ip -n "$UE" link add tscf0 type tscf
 tscfctl_up udp
+# The encrypted tunnel is checked after the application exits: keep it up
+# that long whatever the load.
+ip netns exec "$UE" "$CTL" set tscf0 linger 60000 || fail "set linger"
 wait_for 10 sh -c "ip -n $UE -6 addr show dev tscf0 | grep -q 'inet6 fd00:100::2/64'" ||
 	fail "no internal IPv6 address: $(ip -n "$UE" addr show dev tscf0; cat "$TMPD/ctl.log")"
 ip netns exec "$UE" $TSCF_NL dev tscf0 | grep -q '"internal_ipv6": "fd00:100::2"' ||
