@@ -149,8 +149,16 @@ print(s.recv(65536).decode())' "$2" "$3" "$4"
 
 # start_listener NS FILE SECONDS: record tscf events for SECONDS in FILE,
 # in the background (pid in LISTENER), returning once subscribed.
+# start_listener NS FILE SECONDS [TEXT [N]]: events of NS into FILE, in
+# the background (pid in LISTENER), until SECONDS pass without one; or,
+# with TEXT, until N events (default 1) hold TEXT or SECONDS in all pass:
+# give a generous SECONDS then, it costs nothing on a fast kernel.
 start_listener() {
-	ip netns exec "$1" $TSCF_NL listen "$3" > "$2" &
+	if [ $# -ge 4 ]; then
+		ip netns exec "$1" $TSCF_NL listen "$3" --until "$4" --count "${5:-1}" > "$2" &
+	else
+		ip netns exec "$1" $TSCF_NL listen "$3" > "$2" &
+	fi
 	LISTENER=$!
 	wait_for 10 grep -q '"ready"' "$2" || fail "event listener did not start"
 }

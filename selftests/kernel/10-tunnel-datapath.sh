@@ -27,7 +27,7 @@ run_transport() {
 
 	# A keepalive request goes out as a control frame; the answer comes
 	# back to userspace on the events group.
-	start_listener "$UE" "$tmp/ev-$transport" 8
+	start_listener "$UE" "$tmp/ev-$transport" 60 '"frame": "1006000000000000000000770000002a"'
 	lis=$LISTENER
 	ip netns exec "$UE" $TSCF_NL send-ctrl "$dev" 1005000000000000000000770000002a ||
 		fail "send-ctrl"
@@ -39,7 +39,7 @@ run_transport() {
 	expect_eq "tx_ctrl" "$(tunnel_stat "$UE" "$dev" tx_ctrl)" 1
 
 	# Detach: the event says so, traffic is dropped again.
-	start_listener "$UE" "$tmp/ev2-$transport" 8
+	start_listener "$UE" "$tmp/ev2-$transport" 60 '"event": 2, "reason": 1'
 	lis=$LISTENER
 	ip netns exec "$UE" $TSCF_NL detach "$dev" || fail "detach"
 	wait $lis
@@ -67,7 +67,7 @@ ip netns exec "$SRV" $TSCF_PEER server --transport tcp --addr 10.10.0.2 --port 4
 srv=$!
 wait_for 5 grep -q listening "$tmp/s4"
 ip netns exec "$UE" $TSCF_PEER client tscf0 --transport tcp --addr 10.10.0.2 --port 4004 || fail "attach"
-start_listener "$UE" "$tmp/ev-close" 8
+start_listener "$UE" "$tmp/ev-close" 60 '"event": 2, "reason": 2'
 lis=$LISTENER
 kill $srv
 wait $lis

@@ -30,7 +30,7 @@ ip netns exec "$SRV" $TSCF_PEER server --transport tcp --addr 10.10.0.2 --port 4
 	--inject ff00ff00 > "$tmp/s2" 2>&1 &
 at_exit "kill $! 2>/dev/null"
 wait_for 5 grep -q listening "$tmp/s2" || fail "server"
-start_listener "$UE" "$tmp/ev" 10
+start_listener "$UE" "$tmp/ev" 60 '"event": 2, "reason": 4'
 ip netns exec "$UE" $TSCF_PEER client tscf0 --transport tcp --addr 10.10.0.2 --port 4101 ||
 	fail "attach tcp"
 wait $LISTENER

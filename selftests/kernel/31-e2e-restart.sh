@@ -10,7 +10,7 @@ ue_tscf0
 tscfctl_up tcp
 ip netns exec "$UE" ping -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "ping before"
 
-start_listener "$UE" "$TMPD/events" 8
+start_listener "$UE" "$TMPD/events" 60 '"reason": 2'
 kill "$TSCFD_PID"
 wait "$TSCFD_PID" 2>/dev/null || true
 wait_for 8 grep -q 'clear tunnel down' "$TMPD/ctl.log" || fail "helper did not see the tunnel go: $(cat "$TMPD/ctl.log")"

@@ -13,7 +13,7 @@ ip netns exec "$UE" $APP --proto udp --dst 10.100.0.1 --port 7000 level:2 \
 at_exit "kill $! 2>/dev/null"
 wait_for 30 has_tunnel "$UE" tscf0s || fail "no encrypted tunnel: $(cat "$TMPD/ctl.log")"
 
-start_listener "$UE" "$TMPD/events" 6
+start_listener "$UE" "$TMPD/events" 60 '"reason": 6' 2
 kill -KILL "$CTL_PID"
 wait_for 5 sh -c "! ip netns exec $UE $TSCF_NL dev tscf0 | grep -q '\"tunnel\"'" ||
 	fail "the clear tunnel outlived its helper"

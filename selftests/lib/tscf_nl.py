@@ -11,12 +11,17 @@ CLI (used by the shell tests):
   tscf_nl.py send-ctrl DEV HEX
   tscf_nl.py dev DEV                     print device info as JSON
   tscf_nl.py raw CMD [ATTR:TYPE:VALUE...]  send anything (bad-input tests)
-  tscf_nl.py listen SECONDS [GROUP...]   print events as JSON lines, from
+  tscf_nl.py listen SECONDS [--until TEXT [--count N]] [GROUP...]
+                                         print events as JSON lines, from
                                          GROUPs (ctrl, tunnel, sock; all by
-                                         default)
+                                         default), until SECONDS without an
+                                         event; with --until, until N lines
+                                         (default 1) hold TEXT or SECONDS in
+                                         all have passed
   tscf_nl.py socks                       marked sockets, a JSON line each
 """
 import json
+import time
 import os
 import socket
 import struct
@@ -230,12 +235,26 @@ def main(argv):
             attrs += nla(int(num), payload)
         g.do(int(argv[1]), attrs)
     elif op == 'listen':
-        for grp in argv[2:] or GROUPS:
+        args, until, count = argv[2:], None, 1
+        while args[:1] in (['--until'], ['--count']):
+            if args[0] == '--until':
+                until = args[1]
+            else:
+                count = int(args[1])
+            args = args[2:]
+        for grp in args or GROUPS:
             g.join(grp)
+        deadline = time.monotonic() + float(argv[1])
         g.s.settimeout(float(argv[1]))
         print(json.dumps({'ready': True}), flush=True)
+        seen = 0
         try:
-            while True:
+            while until is None or seen < count:
+                if until is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    g.s.settimeout(left)
                 data = g.s.recv(1 << 20)
                 i = 0
                 while i < len(data):
@@ -243,7 +262,10 @@ def main(argv):
                     cmd = data[i + 16]
                     ev = decode_dev(parse_attrs(data[i + 20:i + ln]))
                     ev['cmd'] = CMD_NAME.get(cmd, cmd)
-                    print(json.dumps(ev), flush=True)
+                    line = json.dumps(ev)
+                    print(line, flush=True)
+                    if until is not None and until in line:
+                        seen += 1
                     i += (ln + 3) & ~3
         except socket.timeout:
             pass
