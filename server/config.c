@@ -17,6 +17,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "tscfd.h"
@@ -647,7 +648,7 @@ int tscfd_config_load(const char *path, struct tscfd_config *conf,
 	if (!f) {
 		int e = errno;
 
-		snprintf(err, errlen, "%s:0: %s", path, strerror(e));
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
 	while (!rc && fgets(line, sizeof(line), f)) {
@@ -713,6 +714,28 @@ int tscfd_config_load(const char *path, struct tscfd_config *conf,
 	return rc;
 }
 
+static const char *ssl_error(void)
+{
+	static char buf[256];
+	unsigned long e = ERR_get_error();
+
+	if (!e)
+		return "no reason given";
+	ERR_error_string_n(e, buf, sizeof(buf));
+	return buf;
+}
+
+/* Readable, and a regular file: say why not with errno, not OpenSSL. */
+static FILE *open_pem(struct parser *p, unsigned int line, const char *what,
+		      const char *path)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		perr_at(p, line, "%s %s: %s", what, path, strerror(errno));
+	return f;
+}
+
 /*
  * What only the files can tell: the certificate and key load, belong
  * together and the certificate is within its validity period.  For -t;
@@ -727,22 +750,37 @@ int tscfd_config_check_files(const char *path, const struct tscfd_config *conf,
 
 	for (i = 0; i < conf->niface && !rc; i++) {
 		const struct tscfd_iface *f = &conf->iface[i];
+		EVP_PKEY *key = NULL;
 		SSL_CTX *ctx;
+		FILE *fp;
 		X509 *x;
 
 		if (!f->cert[0])
 			continue;
+		fp = open_pem(&p, f->cert_line, "certificate", f->cert);
+		if (!fp)
+			return -EINVAL;
+		fclose(fp);
+		fp = open_pem(&p, f->key_line, "private-key", f->key);
+		if (!fp)
+			return -EINVAL;
+		ERR_clear_error();
+		key = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+		fclose(fp);
+		if (!key)
+			return perr_at(&p, f->key_line, "private-key %s: not a PEM private "
+				       "key (or encrypted): %s", f->key, ssl_error());
 		ctx = SSL_CTX_new(TLS_server_method());
-		if (!ctx)
+		if (!ctx) {
+			EVP_PKEY_free(key);
 			return perr_at(&p, f->cert_line, "out of memory");
+		}
 		ERR_clear_error();
 		if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1)
 			rc = perr_at(&p, f->cert_line, "certificate %s: cannot load: %s",
-				     f->cert, ERR_reason_error_string(ERR_get_error()));
-		else if (SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1)
-			rc = perr_at(&p, f->key_line, "private-key %s: cannot load: %s",
-				     f->key, ERR_reason_error_string(ERR_get_error()));
-		else if (SSL_CTX_check_private_key(ctx) != 1)
+				     f->cert, ssl_error());
+		else if (SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+			 SSL_CTX_check_private_key(ctx) != 1)
 			rc = perr_at(&p, f->key_line, "private-key %s does not match "
 				     "certificate %s", f->key, f->cert);
 		else if ((x = SSL_CTX_get0_certificate(ctx)) &&
@@ -751,6 +789,7 @@ int tscfd_config_check_files(const char *path, const struct tscfd_config *conf,
 		else if (x && X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
 			rc = perr_at(&p, f->cert_line, "certificate %s is not valid yet",
 				     f->cert);
+		EVP_PKEY_free(key);
 		SSL_CTX_free(ctx);
 	}
 	return rc;
