@@ -27,10 +27,12 @@ import struct  # noqa: E402
 
 def hold(a):
     c = Tunnel(a.transport, a.addr, a.port)
-    code, _ = c.config()
+    code, m = c.config()
     check(code == SUCCESS, f"config code {code}")
+    mtu = get(m, 'MTU')
     state = {'tsid': f'{c.tsid:016x}', 'ip4': c.ip4, 'transport': a.transport,
-             'port': c.s.getsockname()[1], 'enc': None}
+             'port': c.s.getsockname()[1], 'enc': None,
+             'mtu': struct.unpack('!H', mtu)[0] if mtu else None}
     e = None
     if a.dtte:
         m = c.enable_dtte()
