@@ -87,7 +87,7 @@ uint64_t tscfd_flow_hash(const void *p, size_t n)
 
 	if (!keyed) {
 		if (getrandom(&hash_key, sizeof(hash_key), 0) != sizeof(hash_key)) {
-			tscfd_logp(LOG_ERR, "getrandom failed: cannot key the flow tables");
+			tscfd_log("getrandom failed: cannot key the flow tables");
 			abort();
 		}
 		keyed = true;
