@@ -26,9 +26,7 @@
 struct tscfd_config tscfd_conf;
 struct tscfd_stats tscfd_stats;
 
-#ifndef TSCF_VERSION
-#define TSCF_VERSION "unknown"
-#endif
+#include "version.h"	/* TSCF_VERSION, made by the Makefile */
 
 static const char usage_text[] =
 	"usage: tscfd -c FILE [-v]...        run in the foreground\n"

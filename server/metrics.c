@@ -125,6 +125,7 @@ static void on_accept(void)
 static void respond(struct metrics_conn *c, const char *status, const char *type,
 		    const char *body, size_t blen)
 {
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
 	FILE *f = open_memstream(&c->tx, &c->txlen);
 
 	if (!f) {
@@ -139,8 +140,6 @@ static void respond(struct metrics_conn *c, const char *status, const char *type
 		conn_close(c);
 		return;
 	}
-	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
-
 	epoll_ctl(tscfd_epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
