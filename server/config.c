@@ -11,6 +11,8 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -470,6 +472,7 @@ static int global_key(struct parser *p, struct tscfd_config *c, const char *key,
 			return perr(p, "%s: name longer than %zu characters", key,
 				    sizeof(c->user) - 1);
 		strcpy(dst, v);
+		*(key[0] == 'u' ? &c->user_line : &c->group_line) = p->line;
 		c->user_set = true;
 		return 0;
 	}
@@ -585,6 +588,17 @@ static int check_all(struct parser *p, struct tscfd_config *c)
 		if (a->pool6.set && c->mtu < 1280)
 			return perr_at(p, a->pool_line[1], "local-address-pool-v6 needs "
 				       "mtu 1280 or more (IPv6's minimum), mtu is %u", c->mtu);
+	}
+	for (i = 0; c->metrics_set && i < c->niface; i++) {
+		struct tscfd_iface *a = &c->iface[i], m = { .addr = c->metrics_addr };
+		uint16_t port = ntohs(c->metrics_addr.ss_family == AF_INET ?
+				      ((struct sockaddr_in *)&c->metrics_addr)->sin_port :
+				      ((struct sockaddr_in6 *)&c->metrics_addr)->sin6_port);
+
+		if (same_or_wildcard(a, &m) && (port == a->port || port == a->port + 1))
+			return perr_at(p, p->metrics_line, "metrics-listen %s collides with "
+				       "port %u or %u of the tscf-interface at line %u",
+				       c->metrics_str, a->port, a->port + 1, a->line);
 	}
 	if (c->metrics_set && !c->metrics_allow_remote) {
 		const struct sockaddr_storage *ss = &c->metrics_addr;
@@ -748,6 +762,11 @@ int tscfd_config_check_files(const char *path, const struct tscfd_config *conf,
 	unsigned int i;
 	int rc = 0;
 
+	/* The start would stop at a name that does not exist (main.c). */
+	if (conf->user[0] && strcmp(conf->user, "root") && !getpwnam(conf->user))
+		return perr_at(&p, conf->user_line, "user '%s' does not exist", conf->user);
+	if (conf->group[0] && !getgrnam(conf->group))
+		return perr_at(&p, conf->group_line, "group '%s' does not exist", conf->group);
 	for (i = 0; i < conf->niface && !rc; i++) {
 		const struct tscfd_iface *f = &conf->iface[i];
 		EVP_PKEY *key = NULL;

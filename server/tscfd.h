@@ -74,6 +74,7 @@ struct tscfd_config {
 	/* privileges: drop to these after binding; "" keeps root */
 	char user[64], group[64];
 	bool user_set;			/* "user" given: no nobody default */
+	unsigned int user_line, group_line;	/* for tscfd -t's checks */
 	/* the TUN device: tscfd sets address, MTU and link up itself */
 	unsigned int mtu;		/* also told to clients (CONFIG_RESP) */
 	bool tun_configure;

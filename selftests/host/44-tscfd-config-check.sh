@@ -3,7 +3,8 @@
 # and every error is FILE:LINE: a certificate that is missing, does not
 # load or does not match its key; listeners that collide (the same
 # address:port, or N+1 of one block on N of another); overlapping pools;
-# extra words after a value; numbers out of range or with signs; settings
+# extra words after a value; numbers out of range or with signs; a user or
+# group that does not exist; metrics on a tunnel port; settings
 # given twice; a setting in the wrong scope gets a hint; no "line 0".
 # A good file still passes.
 . "$TSCF_TOP/selftests/lib.sh"
@@ -112,6 +113,12 @@ bad metrics-remote 11 'not a loopback address'
 bad mtu-range 11 'from 576'
 { base; echo "log-level loud"; } | mk
 bad log-level 11 'want error, warning'
+{ base; echo "metrics-listen 127.0.0.1:4001"; } | mk
+bad metrics-port 11 'collides with port 4000 or 4001'
+{ base; echo "user no-such-user-tscf"; } | mk
+bad no-user 11 "user 'no-such-user-tscf' does not exist"
+{ base; echo "group no-such-group-tscf"; } | mk
+bad no-group 11 "group 'no-such-group-tscf' does not exist"
 { base; printf 'user %01100d\n' 0; } | mk
 bad long-line 11 'line longer than'
 
