@@ -230,10 +230,9 @@ static int run(const char *path)
 	struct epoll_event evs[256];
 	unsigned int i;
 	bool timer_work = false;
-	int n;
-
-	uid_t uid = geteuid();
+	uid_t uid = geteuid();	/* the control socket's owner: who tscfd becomes */
 	gid_t gid = getegid();
+	int n;
 
 	raise_nofile();
 	if (tscfd_drop_target(&tscfd_conf, &uid, &gid) < 0 || tscfd_keylog_open())
