@@ -90,21 +90,21 @@ static void conn_close(struct metrics_conn *c)
 
 static void on_accept(void)
 {
-	struct metrics_conn *c = NULL;
 	unsigned int i;
 	int fd;
 
 	while (nconns < METRICS_CONNS) {
 		struct epoll_event ev = { .events = EPOLLIN };
+		struct metrics_conn *c = NULL;
 
+		for (i = 0; i < METRICS_CONNS && !c; i++)
+			if (!conns[i].used)
+				c = &conns[i];
+		if (!c)
+			break;	/* not reached: nconns counts the used slots */
 		fd = accept4(listener.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		for (i = 0; i < METRICS_CONNS; i++)
-			if (!conns[i].used) {
-				c = &conns[i];
-				break;
-			}
 		memset(c, 0, sizeof(*c));
 		c->type = EV_METRICS_CONN;
 		c->fd = fd;
