@@ -229,6 +229,8 @@ control-socket $2/tscfd.sock
 user ${TSCFD_USER:-root}
 keepalive-interval ${TSCFD_KEEPALIVE:-10}
 datagram-keepalive-timeout ${TSCFD_UDP_TIMEOUT:-90}
+log-level ${TSCFD_LOG_LEVEL:-info}
+log-rate-limit ${TSCFD_LOG_RATE:-0}
 
 tscf-interface
     address 10.10.0.2
@@ -269,8 +271,9 @@ while True:
 		fail "the echo service did not start"
 }
 
-# tscfd_start: (re)start tscfd in SRV with $TMPD/tscfd.conf and give its
-# TUN the service address.
+# tscfd_start: (re)start tscfd in SRV with $TMPD/tscfd.conf.  tscfd gives
+# its TUN the pools' first addresses itself; "replace" keeps the lines
+# harmless for a configuration with tun-configure no.
 tscfd_start() {
 	n=$(grep -c ready "$TMPD/tscfd.log" 2>/dev/null || true)
 	ip netns exec "$SRV" "$TSCFD" -c "$TMPD/tscfd.conf" >> "$TMPD/tscfd.log" 2>&1 &
@@ -278,8 +281,8 @@ tscfd_start() {
 	at_exit "kill $TSCFD_PID 2>/dev/null; sleep 0.2"
 	wait_for 10 sh -c "[ \$(grep -c ready $TMPD/tscfd.log) -gt ${n:-0} ]" ||
 		fail "tscfd did not start: $(cat "$TMPD/tscfd.log")"
-	ip -n "$SRV" addr add 10.100.0.1/16 dev tscfs0
-	[ -z "${TSCFD_POOL6:-}" ] || ip -n "$SRV" addr add "${TSCFD_POOL6%::/*}::1/${TSCFD_POOL6#*/}" dev tscfs0 nodad
+	ip -n "$SRV" addr replace 10.100.0.1/16 dev tscfs0
+	[ -z "${TSCFD_POOL6:-}" ] || ip -n "$SRV" addr replace "${TSCFD_POOL6%::/*}::1/${TSCFD_POOL6#*/}" dev tscfs0 nodad
 	ip -n "$SRV" link set tscfs0 up
 }
 

@@ -60,6 +60,7 @@ static SSL_CTX *dtls_ctx(struct tscfd_iface *f)
 
 	if (!ctx)
 		return NULL;
+	tscfd_keylog_attach(ctx);
 	SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
 	if (tscfd_tls_ciphers(ctx)) {
 		SSL_CTX_free(ctx);

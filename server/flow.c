@@ -652,8 +652,11 @@ void tscfd_flow_inner(struct tscfd_tunnel *t, const uint8_t *p, size_t len)
 			tscfd_stats.drop_enc_only_clear++;
 		return;
 	}
-	if (write(tscfd_tunfd, p, len) == (ssize_t)len)
+	if (write(tscfd_tunfd, p, len) == (ssize_t)len) {
 		tscfd_stats.rx_packets++;
+		t->rx_packets++;
+		t->rx_bytes += len;
+	}
 }
 
 /* A packet from the service network: to the tunnel its flow is bound to. */
@@ -688,6 +691,9 @@ void tscfd_tun_packet(const uint8_t *p, size_t len)
 			tscfd_stats.drop_no_tunnel++;
 		return;
 	}
-	if (!tscfd_send_frame(t, p, len))
+	if (!tscfd_send_frame(t, p, len)) {
 		tscfd_stats.tx_packets++;
+		t->tx_packets++;
+		t->tx_bytes += len;
+	}
 }

@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tscfd: the TSCF tunneling server.
- *
- *   tscfd -c FILE            run (foreground; logs to stderr)
- *   tscfd -c FILE -t         check the configuration and exit
- *   tscfd --stats [-j] [-c FILE | -s SOCKET]   counters of a running server
+ * tscfd: the TSCF tunneling server.  usage() lists the command lines;
+ * docs/SERVER.md describes them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,12 +26,35 @@
 struct tscfd_config tscfd_conf;
 struct tscfd_stats tscfd_stats;
 
+#include "version.h"	/* TSCF_VERSION, made by the Makefile */
+
+static const char usage_text[] =
+	"usage: tscfd -c FILE [-v]...        run in the foreground\n"
+	"       tscfd -t -c FILE             check the configuration and exit 0/1\n"
+	"       tscfd --stats [-j | --format text|json|openmetrics] [-c FILE | -s SOCKET]\n"
+	"       tscfd --sessions [-j] [-c FILE | -s SOCKET]\n"
+	"       tscfd --disconnect TSID [-c FILE | -s SOCKET]\n"
+	"       tscfd -V | --version\n"
+	"       tscfd -h | --help\n"
+	"  -v: more log detail (notice, then info, then debug); the control\n"
+	"  socket is the configured control-socket (default /run/tscfd.sock).\n";
+
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: tscfd -c FILE [-t]\n"
-		"       tscfd --stats [-j] [-c FILE | -s SOCKET]\n");
+	fputs(usage_text, stderr);
 	exit(2);
+}
+
+static void notify_reloading(void)
+{
+	struct timespec ts;
+	char msg[64];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000ULL +
+		 (unsigned long long)ts.tv_nsec / 1000);
+	tscfd_notify(msg);
 }
 
 /* SIGHUP: new values for new tunnels; existing tunnels keep theirs. */
@@ -44,10 +64,16 @@ static void reload(const char *path)
 	char err[512];
 	unsigned int i, j;
 
+	notify_reloading();
 	if (tscfd_config_load(path, &next, err, sizeof(err))) {
-		tscfd_log("reload failed, keeping the running configuration: %s", err);
+		tscfd_logp(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
+		tscfd_notify("READY=1\nSTATUS=reload failed, running configuration kept");
 		return;
 	}
+	tscfd_conf.log_level = next.log_level;
+	tscfd_conf.log_rate = next.log_rate;
+	tscfd_conf.use_syslog = next.use_syslog;
+	tscfd_log_setup(&tscfd_conf);
 	tscfd_conf.keepalive_secs = next.keepalive_secs;
 	tscfd_conf.stream_idle_secs = next.stream_idle_secs;
 	tscfd_conf.stream_persist_secs = next.stream_persist_secs;
@@ -70,10 +96,11 @@ static void reload(const char *path)
 			break;
 		}
 		if (j == tscfd_conf.niface)
-			tscfd_log("reload: new interface %s port %u needs a restart",
+			tscfd_logp(LOG_WARNING, "reload: new interface %s port %u needs a restart",
 				  n->addr_str, n->port);
 	}
 	tscfd_log("configuration reloaded from %s", path);
+	tscfd_notify("READY=1");
 }
 
 static int setup_signals(void)
@@ -115,7 +142,7 @@ int tscfd_drop_target(const struct tscfd_config *conf, uid_t *uid, gid_t *gid)
 		return 0;
 	pw = getpwnam(uname);
 	if (!pw) {
-		tscfd_log("user '%s' does not exist", uname);
+		tscfd_logp(LOG_ERR, "user '%s' does not exist", uname);
 		return -1;
 	}
 	*uid = pw->pw_uid;
@@ -127,7 +154,7 @@ int tscfd_drop_target(const struct tscfd_config *conf, uid_t *uid, gid_t *gid)
 		if (gr)
 			*gid = gr->gr_gid;
 		else if (conf->group[0]) {
-			tscfd_log("group '%s' does not exist", gname);
+			tscfd_logp(LOG_ERR, "group '%s' does not exist", gname);
 			return -1;
 		}
 	}
@@ -167,7 +194,7 @@ static int drop_privileges(void)
 		  (unsigned int)uid, (unsigned int)gid);
 	return 0;
 fail:
-	tscfd_log("cannot drop privileges: %s", strerror(errno));
+	tscfd_logp(LOG_ERR, "cannot drop privileges: %s", strerror(errno));
 	return -1;
 }
 
@@ -203,21 +230,27 @@ static int run(const char *path)
 	struct epoll_event evs[256];
 	unsigned int i;
 	bool timer_work = false;
+	uid_t uid = geteuid();	/* the control socket's owner: who tscfd becomes */
+	gid_t gid = getegid();
 	int n;
 
 	raise_nofile();
+	if (tscfd_drop_target(&tscfd_conf, &uid, &gid) < 0 || tscfd_keylog_open())
+		return 1;
 	tscfd_epfd = epoll_create1(EPOLL_CLOEXEC);
 	sig.fd = setup_signals();
 	tim.fd = setup_timer();
 	tscfd_tunfd = tun.fd = tscfd_tun_open(tscfd_conf.tun_name);
 	if (tun.fd < 0) {
-		tscfd_log("cannot open TUN device %s: %s", tscfd_conf.tun_name,
+		tscfd_logp(LOG_ERR, "cannot open TUN device %s: %s", tscfd_conf.tun_name,
 			  strerror(-tun.fd));
 		return 1;
 	}
-	ctl.fd = tscfd_ctl_listen(tscfd_conf.ctl_path);
+	if (tscfd_conf.tun_configure && tscfd_tun_configure(&tscfd_conf))
+		return 1;
+	ctl.fd = tscfd_ctl_listen(tscfd_conf.ctl_path, uid, gid);
 	if (ctl.fd < 0) {
-		tscfd_log("cannot listen on %s: %s", tscfd_conf.ctl_path,
+		tscfd_logp(LOG_ERR, "cannot listen on %s: %s", tscfd_conf.ctl_path,
 			  strerror(-ctl.fd));
 		return 1;
 	}
@@ -226,10 +259,12 @@ static int run(const char *path)
 
 		epoll_ctl(tscfd_epfd, EPOLL_CTL_ADD, hs[i]->fd, &ev);
 	}
-	if (tscfd_listen_all(&tscfd_conf) || drop_privileges())
+	if (tscfd_listen_all(&tscfd_conf) || tscfd_metrics_listen(&tscfd_conf) ||
+	    drop_privileges())
 		return 1;
 	tscfd_log("ready: TUN %s, control socket %s", tscfd_conf.tun_name,
 		  tscfd_conf.ctl_path);
+	tscfd_notify("READY=1\nSTATUS=serving");
 
 	for (;;) {
 		tscfd_reap();	/* what the last batch closed */
@@ -250,8 +285,15 @@ static int run(const char *path)
 				tscfd_ctl_accept(h->fd);
 				break;
 			case EV_TIMER:
-				if (read(h->fd, &ticks, sizeof(ticks)) > 0)
+				if (read(h->fd, &ticks, sizeof(ticks)) > 0) {
 					timer_work = tscfd_tick();
+					tscfd_log_tick();
+					tscfd_metrics_tick();
+				}
+				break;
+			case EV_METRICS_LISTEN:
+			case EV_METRICS_CONN:
+				tscfd_metrics_event(h, evs[i].events);
 				break;
 			case EV_SIGNAL:
 				if (read(h->fd, &si, sizeof(si)) != sizeof(si))
@@ -260,6 +302,7 @@ static int run(const char *path)
 					reload(path);
 					break;
 				}
+				tscfd_notify("STOPPING=1");
 				tscfd_log("exiting on signal %u", si.ssi_signo);
 				unlink(tscfd_conf.ctl_path);
 				return 0;
@@ -270,45 +313,101 @@ static int run(const char *path)
 	}
 }
 
+static int query(const char *conf, const char *sock, const char *request)
+{
+	char err[512];
+
+	if (!sock && conf) {
+		if (tscfd_config_load(conf, &tscfd_conf, err, sizeof(err))) {
+			fprintf(stderr, "tscfd: %s\n", err);
+			return 1;
+		}
+		sock = tscfd_conf.ctl_path;
+	}
+	return tscfd_ctl_query(sock ? sock : "/run/tscfd.sock", request);
+}
+
 int main(int argc, char **argv)
 {
+	enum { OPT_FORMAT = 256, OPT_SESSIONS, OPT_DISCONNECT };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "stats", no_argument, NULL, 'S' },
+		{ "sessions", no_argument, NULL, OPT_SESSIONS },
+		{ "disconnect", required_argument, NULL, OPT_DISCONNECT },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "test", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *conf = NULL, *sock = NULL;
-	bool stats = false, json = false, test = false;
-	char err[512];
-	int c;
+	const char *conf = NULL, *sock = NULL, *format = NULL, *tsid = NULL;
+	bool stats = false, sessions = false, test = false;
+	char err[512], req[64];
+	int c, verbose = 0, commands;
 
-	while ((c = getopt_long(argc, argv, "c:s:jth", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:jtvVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conf = optarg; break;
 		case 's': sock = optarg; break;
 		case 'S': stats = true; break;
-		case 'j': json = true; break;
+		case OPT_SESSIONS: sessions = true; break;
+		case OPT_DISCONNECT: tsid = optarg; break;
+		case 'j': format = "json"; break;
+		case OPT_FORMAT: format = optarg; break;
 		case 't': test = true; break;
+		case 'v': verbose++; break;
+		case 'V':
+			printf("tscfd %s\n", TSCF_VERSION);
+			return 0;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
 		default: usage();
 		}
 	}
-	if (stats) {
-		if (!sock && conf) {
-			if (tscfd_config_load(conf, &tscfd_conf, err, sizeof(err))) {
-				fprintf(stderr, "tscfd: %s\n", err);
-				return 1;
-			}
-			sock = tscfd_conf.ctl_path;
+	if (optind < argc) {
+		fprintf(stderr, "tscfd: unexpected argument '%s'\n", argv[optind]);
+		usage();
+	}
+	commands = stats + sessions + !!tsid + test;
+	if (commands > 1) {
+		fprintf(stderr, "tscfd: --stats, --sessions, --disconnect and -t go alone\n");
+		usage();
+	}
+	if (format && strcmp(format, "text") && strcmp(format, "json") &&
+	    (strcmp(format, "openmetrics") || !stats)) {
+		fprintf(stderr, "tscfd: --format: want text or json%s, got '%s'\n",
+			stats ? " or openmetrics" : "", format);
+		return 2;
+	}
+	if (format && !stats && !sessions) {
+		fprintf(stderr, "tscfd: -j and --format go with --stats or --sessions\n");
+		return 2;
+	}
+	if (stats || sessions) {
+		snprintf(req, sizeof(req), "%s %s", stats ? "stats" : "sessions",
+			 format ? format : "text");
+		return query(conf, sock, req);
+	}
+	if (tsid) {
+		if (strlen(tsid) > 16 || strspn(tsid, "0123456789abcdefABCDEF") != strlen(tsid) ||
+		    !*tsid) {
+			fprintf(stderr, "tscfd: --disconnect: '%s' is not a TSID (16 hex digits)\n",
+				tsid);
+			return 2;
 		}
-		return tscfd_ctl_query(sock ? sock : "/run/tscfd.sock", json);
+		snprintf(req, sizeof(req), "disconnect %s", tsid);
+		return query(conf, sock, req);
 	}
 	if (!conf)
 		usage();
-	if (tscfd_config_load(conf, &tscfd_conf, err, sizeof(err))) {
+	tscfd_log_verbose(verbose);
+	if (tscfd_config_load(conf, &tscfd_conf, err, sizeof(err)) ||
+	    (test && tscfd_config_check_files(conf, &tscfd_conf, err, sizeof(err)))) {
 		fprintf(stderr, "tscfd: %s\n", err);
 		return 1;
 	}
@@ -316,5 +415,6 @@ int main(int argc, char **argv)
 		printf("tscfd: %s: OK, %u interface(s)\n", conf, tscfd_conf.niface);
 		return 0;
 	}
+	tscfd_log_setup(&tscfd_conf);
 	return run(conf);
 }

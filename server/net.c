@@ -80,7 +80,7 @@ static int open_listener(struct tscfd_iface *f, int type, uint16_t port)
 int tscfd_tls_ciphers(SSL_CTX *ctx)
 {
 	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
-		tscfd_log("cannot set the TLS cipher list: %s",
+		tscfd_logp(LOG_ERR, "cannot set the TLS cipher list: %s",
 			  ERR_reason_error_string(ERR_get_error()));
 		return -1;
 	}
@@ -93,6 +93,7 @@ static SSL_CTX *tls_ctx(struct tscfd_iface *f)
 
 	if (!ctx)
 		return NULL;
+	tscfd_keylog_attach(ctx);
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	if (tscfd_tls_ciphers(ctx)) {
 		SSL_CTX_free(ctx);
@@ -109,7 +110,7 @@ static SSL_CTX *tls_ctx(struct tscfd_iface *f)
 			 SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1) {
-		tscfd_log("%s: cannot load certificate/key: %s", f->addr_str,
+		tscfd_logp(LOG_ERR, "%s: cannot load certificate/key: %s", f->addr_str,
 			  ERR_reason_error_string(ERR_get_error()));
 		SSL_CTX_free(ctx);
 		return NULL;
@@ -140,7 +141,7 @@ int tscfd_listen_all(struct tscfd_config *conf)
 	handles = calloc(maxhandles, sizeof(*handles));
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (!handles || reserve_fd < 0) {
-		tscfd_log("out of memory or file descriptors at start");
+		tscfd_logp(LOG_ERR, "out of memory or file descriptors at start");
 		return -1;
 	}
 	for (i = 0; i < conf->niface; i++) {
@@ -150,7 +151,7 @@ int tscfd_listen_all(struct tscfd_config *conf)
 		f->tcp_fd = open_listener(f, SOCK_STREAM, f->port);
 		f->udp_fd = open_listener(f, SOCK_DGRAM, f->port);
 		if (f->tcp_fd < 0 || f->udp_fd < 0) {
-			tscfd_log("%s port %u: cannot listen: %s", f->addr_str,
+			tscfd_logp(LOG_ERR, "%s port %u: cannot listen: %s", f->addr_str,
 				  f->port, strerror(-(f->tcp_fd < 0 ? f->tcp_fd : f->udp_fd)));
 			return -1;
 		}
@@ -165,13 +166,13 @@ int tscfd_listen_all(struct tscfd_config *conf)
 				return -1;
 			f->tls_fd = open_listener(f, SOCK_STREAM, f->port + 1);
 			if (f->tls_fd < 0) {
-				tscfd_log("%s port %u: cannot listen: %s", f->addr_str,
+				tscfd_logp(LOG_ERR, "%s port %u: cannot listen: %s", f->addr_str,
 					  f->port + 1, strerror(-f->tls_fd));
 				return -1;
 			}
 			add_handle(EV_TLS_LISTEN, f->tls_fd, f);
 			if (tscfd_dtls_open(f)) {
-				tscfd_log("%s port %u: cannot set up DTLS", f->addr_str,
+				tscfd_logp(LOG_ERR, "%s port %u: cannot set up DTLS", f->addr_str,
 					  f->port + 1);
 				return -1;
 			}
@@ -645,7 +646,7 @@ static void on_handshake(struct tscfd_tunnel *t)
 	if (r == 1) {
 		t->handshaking = false;
 		tscfd_handshake_end(t);
-		tscfd_log("tls peer: handshake done, %s %s", SSL_get_version(t->ssl),
+		tscfd_tlog(LOG_DEBUG, "tls peer: handshake done, %s %s", SSL_get_version(t->ssl),
 			  SSL_get_cipher_name(t->ssl));
 		epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN, t);
 		if (t->kind == TK_DTLS)

@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <syslog.h>
 #include <time.h>
 #include <openssl/ssl.h>
 
@@ -47,6 +49,8 @@ struct tscfd_iface {
 	unsigned int ndns;
 	unsigned int max_tunnels;
 	bool dtte;			/* assigned-services contains DTTE */
+	/* where in the file (errors of the checks that come later) */
+	unsigned int line, port_line, cert_line, key_line, pool_line[2];
 	/* runtime */
 	int tcp_fd, udp_fd, tls_fd, dtls_fd;
 	SSL_CTX *tls_ctx, *dtls_ctx;
@@ -70,26 +74,70 @@ struct tscfd_config {
 	/* privileges: drop to these after binding; "" keeps root */
 	char user[64], group[64];
 	bool user_set;			/* "user" given: no nobody default */
+	unsigned int user_line, group_line;	/* for tscfd -t's checks */
+	/* the TUN device: tscfd sets address, MTU and link up itself */
+	unsigned int mtu;		/* also told to clients (CONFIG_RESP) */
+	bool tun_configure;
+	/* logging (server/log.c) */
+	int log_level;			/* LOG_ERR .. LOG_DEBUG */
+	bool use_syslog;
+	unsigned int log_rate;		/* per-tunnel lines a second; 0: no cap */
+	/* OpenMetrics over HTTP (server/metrics.c) */
+	bool metrics_set, metrics_allow_remote;
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_addrlen;
+	char metrics_str[INET6_ADDRSTRLEN + 8];
 };
 
-/* Counters shown by tscfd --stats. */
+/*
+ * Counters shown by tscfd --stats, as text, JSON and OpenMetrics
+ * (tscfd_NAME_total): one list, with the HELP text of each.
+ */
+#define TSCFD_COUNTERS(X) \
+	X(tunnels_opened, "Tunnels opened (accepted connections and UDP peers).") \
+	X(tunnels_closed, "Tunnels closed.") \
+	X(config_req, "CONFIG_REQ messages.") \
+	X(release_req, "RELEASE_REQ messages.") \
+	X(keepalive_req, "KEEPALIVE_REQ messages.") \
+	X(service_req, "SERVICE_REQ messages.") \
+	X(dtte_granted, "DTTE service requests granted.") \
+	X(dtte_refused, "DTTE service requests refused.") \
+	X(resumed, "Sessions resumed on a new transport.") \
+	X(refused_resume, "Resume attempts refused.") \
+	X(flow_bind, "FLOW_BIND messages.") \
+	X(rx_packets, "Inner packets from clients to the service network.") \
+	X(tx_packets, "Inner packets from the service network to clients.") \
+	X(drop_malformed, "Packets dropped: malformed.") \
+	X(drop_bad_nibble, "Frames dropped: wrong version nibble.") \
+	X(drop_wrong_tsid, "Frames dropped: wrong TSID.") \
+	X(drop_spoofed, "Inner packets dropped: source not the session's address.") \
+	X(drop_no_session, "Packets from the service network for no session.") \
+	X(drop_enc_only_clear, "Encrypted-only packets dropped on the clear tunnel.") \
+	X(drop_unknown_type, "Frames dropped: unknown message type.") \
+	X(drop_no_tunnel, "Packets dropped: their tunnel is not up.") \
+	X(drop_tls, "Datagrams on the DTLS port that are not a ClientHello.") \
+	X(refused_max_tunnels, "Tunnels refused at max-tunnels.") \
+	X(refused_pool, "Sessions refused: address pool full.") \
+	X(accept_emfile, "Connections closed at accept for lack of descriptors.") \
+	X(handshakes_deferred, "Times the TLS/DTLS listeners paused at max-handshakes.") \
+	X(drop_preauth, "Tunnels closed over the pre-authentication limits.") \
+	X(drop_backlog, "Frames dropped over the send backlog limits.") \
+	X(refused_flow_lower, "FLOW_BIND lowering refused on the clear tunnel.") \
+	X(unclassified, "Inner packets that could not be classified.") \
+	X(drop_unclassified, "Unclassified packets dropped (encrypted-only session).") \
+	X(unverified_rx_bytes, "Bytes received from UDP peers before their cookie.") \
+	X(unverified_tx_bytes, "Bytes sent to UDP peers before their cookie.") \
+	X(cookie_sent, "COOKIE answers sent.") \
+	X(drop_unverified, "UDP requests without a valid cookie dropped.") \
+	X(refused_version, "CONFIG_REQ refused: unsupported protocol version.") \
+	X(config_resent, "Retransmitted CONFIG_REQ answered again.") \
+	X(refused_dtte_binding, "Encrypted tunnels refused: no proof of the DTTE binding.") \
+	X(refused_disable_dtte, "DISABLE_DTTE refused while the encrypted tunnel is up.")
+
 struct tscfd_stats {
-	uint64_t tunnels_opened, tunnels_closed;
-	uint64_t config_req, release_req, keepalive_req, service_req;
-	uint64_t dtte_granted, dtte_refused;
-	uint64_t resumed, refused_resume;
-	uint64_t flow_bind;
-	uint64_t rx_packets, tx_packets;
-	uint64_t drop_malformed, drop_bad_nibble, drop_wrong_tsid;
-	uint64_t drop_spoofed, drop_no_session, drop_enc_only_clear;
-	uint64_t drop_unknown_type, drop_no_tunnel, drop_tls;
-	uint64_t refused_max_tunnels, refused_pool;
-	uint64_t accept_emfile, handshakes_deferred, drop_preauth, drop_backlog;
-	uint64_t refused_flow_lower, unclassified, drop_unclassified;
-	/* before a UDP peer proved its address (docs/PROTOCOL.md 2.6) */
-	uint64_t unverified_rx_bytes, unverified_tx_bytes;
-	uint64_t cookie_sent, drop_unverified, refused_version, config_resent;
-	uint64_t refused_dtte_binding, refused_disable_dtte;
+#define X(name, help) uint64_t name;
+	TSCFD_COUNTERS(X)
+#undef X
 };
 
 enum tscfd_transport_kind { TK_UDP = 1, TK_TCP, TK_TLS, TK_DTLS };
@@ -100,7 +148,7 @@ struct tscfd_session;
 enum tscfd_ev_type {
 	EV_TCP_LISTEN = 1, EV_UDP, EV_TLS_LISTEN, EV_DTLS_LISTEN, EV_TUN, EV_CTL,
 	EV_SIGNAL,
-	EV_TIMER, EV_TUNNEL,
+	EV_TIMER, EV_TUNNEL, EV_METRICS_LISTEN, EV_METRICS_CONN,
 };
 
 struct tscfd_handle {
@@ -144,6 +192,8 @@ struct tscfd_tunnel {
 	struct tscfd_tunnel *hs_next, **hs_pprev;
 	size_t rxcap;			/* allocated size of rxbuf */
 	size_t rx_preauth;		/* of it, counted as pre-authentication */
+	/* inner packets carried (tscfd --sessions) */
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 };
 
 struct tscfd_session {
@@ -166,6 +216,9 @@ extern struct tscfd_stats tscfd_stats;
 /* config.c */
 int tscfd_config_load(const char *path, struct tscfd_config *conf,
 		      char *err, size_t errlen);
+int tscfd_config_check_files(const char *path, const struct tscfd_config *conf,
+			     char *err, size_t errlen);
+int tscfd_log_level_parse(const char *s);
 
 /* pool.c */
 int tscfd_pool_get(struct tscfd_pool *p, struct tscf_addr *a);
@@ -173,12 +226,13 @@ void tscfd_pool_put(struct tscfd_pool *p, const struct tscf_addr *a);
 
 /* tun.c */
 int tscfd_tun_open(const char *name);
+int tscfd_tun_configure(const struct tscfd_config *conf);
+void tscfd_pool_gateway(const struct tscfd_pool *p, struct tscf_addr *a);
 
 /* tunnel.c */
 time_t tscfd_now(void);		/* monotonic seconds: never steps */
 void tscfd_timer_arm(struct tscfd_tunnel *t);
 void tscfd_reap(void);
-void tscfd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct tscfd_tunnel *tscfd_tunnel_new(struct tscfd_iface *iface, int kind,
 				      int fd, const struct sockaddr *peer,
 				      socklen_t peerlen);
@@ -191,6 +245,10 @@ bool tscfd_tick(void);	/* true: more timer work, call again soon */
 void tscfd_udp_unverified(struct tscfd_iface *f, const uint8_t *buf, size_t len,
 			  const struct sockaddr *peer, socklen_t peerlen);
 unsigned int tscfd_tunnel_count(void);
+struct tscfd_tunnel *tscfd_tunnel_first(void);	/* then ->next */
+struct tscfd_tunnel *tscfd_tunnel_find(uint64_t tsid);
+const char *tscfd_peer_str(const struct tscfd_tunnel *t); /* static buffer */
+const char *tscfd_kind_str(int kind);
 unsigned int tscfd_session_count(void);
 void tscfd_sessions_stats(unsigned int *with_enc, unsigned int *flows);
 bool tscfd_addr_eq(const struct tscf_addr *a, const struct tscf_addr *b);
@@ -221,6 +279,17 @@ void tscfd_preauth_release(struct tscfd_tunnel *t);
 size_t tscfd_backlog_bytes(void);
 size_t tscfd_preauth_bytes(void);
 
+/* log.c: priorities are syslog's (LOG_ERR .. LOG_DEBUG) */
+void tscfd_log_setup(const struct tscfd_config *c);
+void tscfd_log_verbose(int n);
+bool tscfd_log_enabled(int prio);
+void tscfd_log_tick(void);
+void tscfd_logp(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* LOG_NOTICE */
+void tscfd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* about one tunnel: rate-limited (log-rate-limit) */
+void tscfd_tlog(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* main.c */
 int tscfd_drop_target(const struct tscfd_config *conf, uid_t *uid, gid_t *gid);
 
@@ -230,8 +299,23 @@ void tscfd_dtls_accept(struct tscfd_handle *h);
 void tscfd_dtls_read(struct tscfd_tunnel *t);
 
 /* ctl.c */
-int tscfd_ctl_listen(const char *path);
+int tscfd_ctl_listen(const char *path, uid_t uid, gid_t gid);
 void tscfd_ctl_accept(int lfd);
-int tscfd_ctl_query(const char *path, bool json);
+/* request: "stats text|json|openmetrics", "sessions text|json", "disconnect TSID" */
+int tscfd_ctl_query(const char *path, const char *request);
+/* the OpenMetrics text of the running server */
+void tscfd_metrics_render(FILE *out);
+
+/* metrics.c: GET /metrics over HTTP/1.0 (metrics-listen) */
+int tscfd_metrics_listen(const struct tscfd_config *conf);
+void tscfd_metrics_event(void *ptr, uint32_t events);
+void tscfd_metrics_tick(void);
+
+/* keylog.c: SSLKEYLOGFILE (lab captures) */
+int tscfd_keylog_open(void);
+void tscfd_keylog_attach(SSL_CTX *ctx);
+
+/* notify.c: systemd's sd_notify datagrams, without libsystemd */
+void tscfd_notify(const char *state);
 
 #endif /* TSCFD_H */

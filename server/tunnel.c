@@ -27,7 +27,6 @@
 
 #define HASH_BITS	16
 #define HASH_SIZE	(1u << HASH_BITS)
-#define INNER_MTU	1399	/* tscf.ko's device MTU */
 #define WHEEL_SLOTS	1024	/* timer wheel: one slot per second */
 
 static struct tscfd_tunnel *by_tsid[HASH_SIZE];
@@ -36,26 +35,6 @@ static struct tscfd_session *by_ip[HASH_SIZE];
 static struct tscfd_tunnel *all_tunnels;
 static struct tscfd_tunnel *reap_list;	/* closed, freed after the batch */
 static unsigned int ntunnels, nsessions;
-
-/* One write per line: stderr is unbuffered, and a flood logs a lot. */
-void tscfd_log(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line + 7, sizeof(line) - 8, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (n > (int)sizeof(line) - 9)
-		n = sizeof(line) - 9;
-	memcpy(line, "tscfd: ", 7);
-	line[7 + n] = '\n';
-	if (write(STDERR_FILENO, line, 8 + n) < 0)
-		return;	/* nowhere to report it */
-}
 
 static uint32_t hash64(uint64_t v)
 {
@@ -76,7 +55,7 @@ static uint32_t hash_bytes(const void *p, size_t n)
 
 	if (!keyed) {
 		if (getrandom(&key, sizeof(key), 0) != sizeof(key)) {
-			tscfd_log("getrandom failed: cannot key the hash tables");
+			tscfd_logp(LOG_ERR, "getrandom failed: cannot key the hash tables");
 			abort();
 		}
 		keyed = true;
@@ -233,6 +212,27 @@ void tscfd_sessions_stats(unsigned int *with_enc, unsigned int *flows)
 		}
 }
 
+/* For the control socket (ctl.c): walking, naming and finding tunnels. */
+struct tscfd_tunnel *tscfd_tunnel_first(void)
+{
+	return all_tunnels;
+}
+
+struct tscfd_tunnel *tscfd_tunnel_find(uint64_t tsid)
+{
+	return tunnel_by_tsid(tsid);
+}
+
+const char *tscfd_peer_str(const struct tscfd_tunnel *t)
+{
+	return peer_str(t);
+}
+
+const char *tscfd_kind_str(int kind)
+{
+	return kind_str(kind);
+}
+
 /* --- tunnel lifetime ------------------------------------------------- */
 
 time_t tscfd_now(void)
@@ -312,7 +312,7 @@ void tscfd_tunnel_close(struct tscfd_tunnel *t, const char *why)
 	if (t->dead)
 		return;
 	t->dead = true;
-	tscfd_log("tunnel %016llx %s peer %s closed: %s",
+	tscfd_tlog(LOG_INFO, "tunnel %016llx %s peer %s closed: %s",
 		  (unsigned long long)t->tsid, kind_str(t->kind), peer_str(t), why);
 	if (s && s->clear == t) {
 		s->clear = NULL;
@@ -601,7 +601,7 @@ static void put_config(struct tscf_enc *e, struct tscfd_session *s)
 	for (i = 0; i < f->ndns; i++)
 		tscf_enc_addr(e, TSCF_TLV_DNS_SERVER, &f->dns[i]);
 	tscf_enc_u32(e, TSCF_TLV_KEEPALIVE, tscfd_conf.keepalive_secs);
-	tscf_enc_u16(e, TSCF_TLV_MTU, INNER_MTU);
+	tscf_enc_u16(e, TSCF_TLV_MTU, (uint16_t)tscfd_conf.mtu);
 }
 
 static struct tscfd_session *session_new(struct tscfd_iface *f, uint16_t *code)
@@ -667,7 +667,7 @@ static uint16_t config_encrypted(struct tscfd_tunnel *t, const struct tscf_msg *
 	if (!s->has_dtte_commit ||
 	    !secret_opens(m, TSCF_TLV_DTTE_SECRET, s->dtte_commit)) {
 		tscfd_stats.refused_dtte_binding++;
-		tscfd_log("tunnel %016llx peer %s: encrypted tunnel refused: no proof of the DTTE secret",
+		tscfd_tlog(LOG_INFO, "tunnel %016llx peer %s: encrypted tunnel refused: no proof of the DTTE secret",
 			  (unsigned long long)assoc, peer_str(t));
 		return TSCF_RESP_NOT_ALLOWED;
 	}
@@ -703,12 +703,12 @@ static uint16_t config_resume(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	if (!s->has_resume_commit ||
 	    !secret_opens(m, TSCF_TLV_RESUME_SECRET, s->resume_commit)) {
 		tscfd_stats.refused_resume++;
-		tscfd_log("tunnel %016llx: resume from %s refused: no proof of the resume secret",
+		tscfd_tlog(LOG_INFO, "tunnel %016llx: resume from %s refused: no proof of the resume secret",
 			  (unsigned long long)m->tsid, peer_str(t));
 		return TSCF_RESP_NOT_ALLOWED;
 	}
 	s->has_resume_commit = get_commit(m, TSCF_TLV_RESUME_COMMIT, s->resume_commit);
-	tscfd_log("tunnel %016llx %s peer %s moves to %s peer %s",
+	tscfd_tlog(LOG_INFO, "tunnel %016llx %s peer %s moves to %s peer %s",
 		  (unsigned long long)m->tsid, kind_str(old->kind), peer_str(old),
 		  kind_str(t->kind), peer_str(t));
 	old->session = NULL;
@@ -792,7 +792,7 @@ static void on_config_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	send_config(t, m->seq);
 	if (t->session->ip4.family)
 		inet_ntop(AF_INET, &t->session->ip4.v4, a, sizeof(a));
-	tscfd_log("tunnel %016llx %s peer %s up: %s, internal %s",
+	tscfd_tlog(LOG_INFO, "tunnel %016llx %s peer %s up: %s, internal %s",
 		  (unsigned long long)t->tsid, kind_str(t->kind), peer_str(t),
 		  t->encrypted ? "encrypted (DTTE)" :
 		  resume ? "clear (resumed)" : "clear", a);
@@ -847,7 +847,7 @@ static uint16_t disable_dtte(struct tscfd_tunnel *t)
 
 	if (s->enc) {
 		tscfd_stats.refused_disable_dtte++;
-		tscfd_log("tunnel %016llx peer %s: DISABLE_DTTE refused: the encrypted tunnel is up",
+		tscfd_tlog(LOG_INFO, "tunnel %016llx peer %s: DISABLE_DTTE refused: the encrypted tunnel is up",
 			  (unsigned long long)t->tsid, peer_str(t));
 		return TSCF_RESP_NOT_ALLOWED;
 	}
@@ -899,7 +899,7 @@ static void on_service_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	}
 	if (!s->dtte || !f->cert[0] || f->tls_fd < 0) {
 		tscfd_stats.dtte_refused++;
-		tscfd_log("tunnel %016llx peer %s: DTTE refused: not in assigned-services",
+		tscfd_tlog(LOG_INFO, "tunnel %016llx peer %s: DTTE refused: not in assigned-services",
 			  (unsigned long long)t->tsid, peer_str(t));
 		reply_code(t, TSCF_CM_SERVICE_RESP, t->tsid, m->seq,
 			   TSCF_RESP_SERVICE_UNAVAILABLE);
@@ -916,7 +916,7 @@ static void on_service_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_SERVICE_RESP, t->tsid, m->seq);
 	put_dtte_offer(&e, s);
 	reply(t, &e);
-	tscfd_log("tunnel %016llx peer %s: DTTE granted, encrypted tunnel %016llx reserved",
+	tscfd_tlog(LOG_INFO, "tunnel %016llx peer %s: DTTE granted, encrypted tunnel %016llx reserved",
 		  (unsigned long long)t->tsid, peer_str(t),
 		  (unsigned long long)s->reserved_tsid);
 }
