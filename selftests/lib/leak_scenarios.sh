@@ -183,7 +183,7 @@ sc_rmmod_tried() {
 	fi
 	leak_end 3
 	if [ ! -d /sys/module/tscf ]; then
-		insmod "$TSCF_TOP/kmod/tscf.ko" || fail "cannot load tscf.ko again"
+		insmod "${TSCF_KO:-$TSCF_TOP/kmod/tscf.ko}" || fail "cannot load tscf.ko again"
 	fi
 }
 
