@@ -7,8 +7,9 @@
 #                            the multicast groups (kernel-policy: global, so
 #                            genl_small_ops: it builds on 6.1 and 6.12)
 # The generator also validates the spec against the genetlink-legacy schema.
+# YNL_SPEC: another spec to generate from (tests).
 # YNL_DIR: the extracted 6.12 tools/net/ynl and Documentation/netlink
-# (default /opt/tscf-cache/ynl, made by tools/ynl-fetch.sh).
+# (default /opt/tscf-cache/ynl, extracted by tools/ynl-fetch.sh).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$top}
@@ -27,7 +28,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/docs/netlink"
 : > "$stage/MAINTAINERS"
-cp "$top/docs/netlink/tscf.yaml" "$stage/docs/netlink/tscf.yaml"
+cp "${YNL_SPEC:-$top/docs/netlink/tscf.yaml}" "$stage/docs/netlink/tscf.yaml"
 ln -s "$schema" "$stage/docs/genetlink-legacy.yaml"
 spec=$stage/docs/netlink/tscf.yaml
 
