@@ -99,7 +99,7 @@ for y in ydump:
     check(f"{y['ifname']} tunnel", 'tunnel' in y, 'tunnel' in n)
     for k, v in y.get('stats', {}).items():
         if not v <= n['stats'].get(k.replace('-', '_'), -1):
-            bad.append(f"{y['ifname']} stats {k}: ynl {v}, tscf_nl {n['stats'].get(k)}")
+            bad.append(f"{y['ifname']} stats {k}: ynl {v}, tscf_nl {n['stats'].get(k.replace('-', '_'))}")
 tun = [y for y in ydump if y['ifname'] == 'tscf0'][0]
 t, nt = tun['tunnel'], nl[tun['ifindex']]['tunnel']
 check('tsid', t['tsid'], 0x5eed0001)
@@ -111,7 +111,7 @@ check('do == dump entry', {k: v for k, v in ydo.items() if k not in ('stats', 't
       {k: v for k, v in tun.items() if k not in ('stats', 'tunnel')})
 check('do tunnel tsid', ydo['tunnel']['tsid'], t['tsid'])
 
-ctl = lines('ctl')[0]
+ctl = json.load(open(f'{d}/ctl'))
 cdev = {x['ifname']: x for x in ctl['devices']}
 check('tscfctl devices', sorted(cdev), sorted(y['ifname'] for y in ydump))
 for y in ydump:
