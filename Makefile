@@ -10,6 +10,8 @@
 #   make bench      iperf3 through veth, WireGuard and each tscf path (table)
 #   make vm-shell   a shell in the test VM with tscf.ko loaded
 #   make sparse     build the module with W=1 and sparse (C=2)
+#   make ynl        regenerate uapi/linux/tscf_genl.h and kmod/netlink-gen.[ch]
+#                   from docs/netlink/tscf.yaml (Linux 6.12's ynl-gen)
 #   make check-debug  the kernel suite on a debug kernel (KASAN, lockdep,
 #                   PROVE_RCU, kmemleak), built once into /opt/tscf-cache
 #
@@ -26,7 +28,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 export KVER
 
 .PHONY: all kmod tools server clean check demo deps vm-shell fuzz sparse bench \
-	check-host check-kernel check-debug check-host-asan
+	check-host check-kernel check-debug check-host-asan ynl
 
 all: kmod tools server
 
@@ -36,6 +38,10 @@ kmod:
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 modules
+
+ynl:
+	@sh tools/ynl-fetch.sh
+	@sh tools/ynl-gen.sh
 
 tools:
 	$(MAKE) -C tools

@@ -29,6 +29,9 @@ nftables
 wireguard-tools
 sip-tester
 linux-source-6.1
+linux-source-6.12
+python3-yaml
+python3-jsonschema
 bc
 bison
 flex

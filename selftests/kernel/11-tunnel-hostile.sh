@@ -55,6 +55,11 @@ nl_err "ctrl without tunnel" "has no tunnel" send-ctrl tscf0 1005000000000000000
 # attach without FD (attr 5 = TUNNEL, nested TSID only)
 nl_err "missing FD" "Invalid argument" raw 3 1:u32:$(ip netns exec "$UE" cat /sys/class/net/tscf0/ifindex) 32773:hex:0c0002000500000000000000
 nl_err "read-only attribute" "Invalid argument" raw 1 3:hex:01
+# attach with TUNNEL{FD, TSID, TRANSPORT}: the generated nest policy knows
+# TRANSPORT (dev-get answers carry it), the command refuses it.
+nl_err "read-only tunnel attribute" "read-only attribute" raw 3 \
+	1:u32:$(ip netns exec "$UE" cat /sys/class/net/tscf0/ifindex) \
+	32773:hex:08000100000000000c00020005000000000000000500030001000000
 nl_err "unknown device" "no such device" raw 1 2:str:nosuchdev
 nl_err "no device named" "IFINDEX or IFNAME" raw 4
 

@@ -18,7 +18,9 @@ For S seconds, alternately:
     fresh, bound, connected and listening; and a send now and then.
 Invariants checked as it goes (a violation is printed and fails the run):
   - as --user (no CAP_NET_ADMIN), a configuration command never succeeds,
-    and with well-formed attributes it fails with EPERM;
+    and every served command, reads included (DEV_GET do and dump,
+    SOCK_GET dump), fails with EPERM whatever its attributes, as soon as
+    the genl header is whole;
   - a command the family does not serve fails (never succeeds);
   - SO_TSCF_ENCLEVEL set succeeds exactly for a 4-byte value 0..2 on a
     UDP or TCP socket, and reads back what was set; a refused set leaves
@@ -43,6 +45,7 @@ SOL_IP, SOL_IPV6 = 0, 41
 LEVEL, PATH = 0x5453, 0x5454
 CONFIG_CMDS = (2, 3, 4, 5)          # DEV_SET, TUNNEL_ATTACH/DETACH, CTRL_SEND
 SERVED_CMDS = (1, 2, 3, 4, 5, 6)
+DO_CMDS, DUMP_CMDS = (1, 2, 3, 4, 5), (1, 6)    # docs/netlink/tscf.yaml
 libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -196,7 +199,8 @@ class Fuzz:
             return
         err = self.ack(self.nl.seq)
         self.count(f'cmd{cmd}:' + (errno.errorcode.get(-err, str(err)) if err else 'ok'))
-        self.check_genl(cmd, flags, well_formed and version == 1 and len(body) >= 4, err)
+        self.check_genl(cmd, flags, well_formed and version == 1 and len(body) >= 4, err,
+                        len(body) >= 4)
         if cmd == 3 and err == 0 and r.random() < 0.5:
             self._refresh_fds()
 
@@ -224,8 +228,12 @@ class Fuzz:
                 i += (ln + 3) & ~3
         return -errno.ETIMEDOUT
 
-    def check_genl(self, cmd, flags, well_formed, err):
+    def check_genl(self, cmd, flags, well_formed, err, whole_hdr):
         dump = flags & tscf_nl.NLM_F_DUMP == tscf_nl.NLM_F_DUMP
+        served = cmd in (DUMP_CMDS if dump else DO_CMDS)
+        if (self.user and served and whole_hdr and flags & tscf_nl.NLM_F_REQUEST and
+                err != -errno.EPERM):
+            self.violate(f'unprivileged cmd {cmd}{" dump" if dump else ""}: {err}, want EPERM')
         if err == -errno.ETIMEDOUT:
             self.violate(f'cmd {cmd}: no answer within 5 s')
         if self.user and cmd in CONFIG_CMDS and err == 0:

@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """Minimal generic netlink client for the tscf family, for kernel tests.
 
-An independent second implementation of uapi/linux/tscf.h (tscfctl is the
-first), so the tests check the kernel API itself.  Standard library only.
+An independent implementation of the family of docs/netlink/tscf.yaml
+(tscfctl is another, ynl's CLI a third), so the tests check the kernel API
+itself.  Standard library only.  Its numbers are checked against the spec
+(selftests/host/72-ynl-spec.sh) and its answers against ynl's CLI
+(selftests/kernel/57-ynl-cli.sh).
 
 CLI (used by the shell tests):
   tscf_nl.py attach DEV FD TSID [IPV4]   attach inherited fd FD
