@@ -25,6 +25,7 @@
 #include <linux/ipv6.h>
 #include <net/icmp.h>
 
+#include "compat.h"
 #include "device.h"
 #include "netlink.h"
 #include "tunnel.h"
@@ -308,11 +309,12 @@ static void tscf_setup(struct net_device *dev)
 	dev->min_mtu = ETH_MIN_MTU;
 	dev->max_mtu = TSCF_MAX_MTU;
 
+	tscf_compat_set_lltx(dev);
 	/*
 	 * Both twins must stay in the namespace their tunnel sockets were
 	 * created for, and stay together.
 	 */
-	dev->features |= NETIF_F_LLTX | NETIF_F_NETNS_LOCAL;
+	tscf_compat_set_netns_immutable(dev);
 	/* Take GSO packets and checksum late: cheaper than the stack's split. */
 	dev->features |= NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_HIGHDMA |
 			 NETIF_F_GSO_SOFTWARE;
