@@ -5,7 +5,7 @@
 # none (on the debug kernel, KASAN and lockdep watch the table walk).
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
-ko="$TSCF_TOP/kmod/tscf.ko"
+ko="${TSCF_KO:-$TSCF_TOP/kmod/tscf.ko}"
 ns=$(tscf_netns ml)
 tmp=$(mktemp -d)
 at_exit "rm -rf $tmp"

@@ -4,7 +4,7 @@
 # socket is closed (and collected), rmmod works again.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
-ko="$TSCF_TOP/kmod/tscf.ko"
+ko="${TSCF_KO:-$TSCF_TOP/kmod/tscf.ko}"
 # Whatever happens, leave the module loaded for the next test.
 at_exit "[ -d /sys/module/tscf ] || insmod $ko"
 ns=$(tscf_netns rmmod)
