@@ -35,15 +35,19 @@ VMLINUZ=${VMLINUZ:-/boot/vmlinuz-$rel}
 
 out="$top/build/kmod-$rel"
 mkdir -p "$out"
-# Two lanes on one kernel may run at once (test chunks): the build takes
-# the lock alone and is skipped when the sources have not changed; each
-# run then holds it shared until its VM is done, so no build replaces the
-# module under a running guest.
+# Two lanes on one kernel may run at once (test chunks): each run holds a
+# shared lock until its VM is done; a build (only when the sources or the
+# kernel tree changed) takes it alone, so it never replaces the module
+# under a running guest.
 exec 9>"$out.lock"
-flock 9
-srcs=$(find kmod uapi tools/lib Kbuild -type f \( -name '*.[ch]' -o -name Kbuild \) | sort)
+srcs=$(find kmod uapi tools/lib Kbuild -type f \( -name '*.[ch]' -o -name Kbuild \) ! -name '*.mod.c' | sort)
 stamp=$(printf '%s\n' "$KDIR" | cat - $srcs | sha256sum | cut -c1-16)
-if [ ! -f "$out/kmod/tscf.ko" ] || [ "$(cat "$out/stamp" 2>/dev/null)" != "$stamp" ]; then
+built() { [ -f "$out/kmod/tscf.ko" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; }
+flock -s 9
+if ! built; then
+	flock 9
+fi
+if ! built; then
 	rm -rf "$out/kmod" "$out/uapi" "$out/tools" "$out/stamp"
 	# A copy of the module's sources: Kbuild writes its objects beside them.
 	printf '%s\n' $srcs | tar -cf - -T - | tar -C "$out" -xpf -
