@@ -7,7 +7,12 @@
  * only this file, tests the kernel version or a kernel feature, and gives
  * 6.1 what it lacks under the 6.12 name, or a tscf_compat_* helper where
  * 6.12 changed a struct field (which no macro can imitate).  Include it
- * after every <linux/...> and <net/...> header of a .c file.
+ * after the <linux/...> and <net/...> headers of a .c file.
+ *
+ * Needing nothing here, because Debian's 6.1 (6.1.192) has them already:
+ * dev->pcpu_stat_type (the core allocates dev->tstats), genl_small_ops
+ * with resv_start_op, GENL_MCAST_CAP_NET_ADMIN, dev_core_stats_*(),
+ * sockptr_t in nf_sockopt_ops.
  */
 #ifndef _TSCF_COMPAT_H
 #define _TSCF_COMPAT_H
