@@ -14,21 +14,28 @@
 #                   from docs/netlink/tscf.yaml (Linux 6.12's ynl-gen)
 #   make check-debug  the kernel suite on a debug kernel (KASAN, lockdep,
 #                   PROVE_RCU, kmemleak), built once into /opt/tscf-cache
+#   make check-612  the kernel suite on Debian 13's kernel, 6.12 (tscf.ko
+#                   built for it in build/kmod-<release>/)
 #
 # Kernel build variables: KVER (kernel version to build for and boot in the
 # VM) and KDIR (its build tree).  Default: the running kernel when its
-# headers are installed, else the newest kernel with headers in /lib/modules
-# (the debug lane's own kernel, *-tscfdbg, is never the default).
+# headers are installed, else Debian's default kernel (the one
+# linux-headers-amd64 depends on: 6.1 on Debian 12, even with 6.12 installed
+# for its own lane, `make check-612`), else the newest kernel with headers in
+# /lib/modules (the debug lane's own kernel, *-tscfdbg, is never the default).
 
 KVER ?= $(shell v=$$(uname -r); \
-	if [ -d /lib/modules/$$v/build ]; then echo $$v; else \
+	d=$$(dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/null | \
+		sed -n 's/^linux-headers-\([^ ,]*\).*/\1/p'); \
+	if [ -d /lib/modules/$$v/build ]; then echo $$v; \
+	elif [ -n "$$d" ] && [ -d /lib/modules/$$d/build ]; then echo $$d; else \
 	ls -1 /lib/modules 2>/dev/null | grep -v -- -tscfdbg | sort -rV | while read k; do \
 	[ -d /lib/modules/$$k/build ] && { echo $$k; break; }; done; fi)
 KDIR ?= /lib/modules/$(KVER)/build
 export KVER
 
 .PHONY: all kmod tools server clean check demo deps vm-shell fuzz sparse bench \
-	check-host check-kernel check-debug check-host-asan ynl
+	check-host check-kernel check-debug check-host-asan ynl check-612
 
 all: kmod tools server
 
@@ -81,6 +88,9 @@ check-kernel: all
 
 check-debug: all
 	@sh selftests/vm/debug-lane.sh
+
+check-612: tools server
+	@sh selftests/vm/kver-lane.sh 6.12
 
 demo: deps
 	$(MAKE) all

@@ -12,9 +12,10 @@
  * - The transmit path reads tscf_dev.twin under RCU (rcu_read_lock_bh is
  *   held by the core around ndo_start_xmit).  Unregistration waits for
  *   RCU readers before the device memory is freed.
- * - Per-CPU stats (dev->tstats) are allocated in ndo_init and freed by
- *   the priv destructor, so they outlive any in-flight transmit and any
- *   stats reader holding a device reference.
+ * - Per-CPU stats (dev->tstats, pcpu_stat_type TSTATS) are allocated by
+ *   register_netdevice() and freed by the core after the last device
+ *   reference is gone, so they outlive any in-flight transmit and any
+ *   stats reader.
  */
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
@@ -25,6 +26,7 @@
 #include <linux/ipv6.h>
 #include <net/icmp.h>
 
+#include "compat.h"
 #include "device.h"
 #include "netlink.h"
 #include "tunnel.h"
@@ -32,28 +34,9 @@
 static int tscf_dev_init(struct net_device *dev)
 {
 	struct tscf_dev *td = netdev_priv(dev);
-	int err;
 
-	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
-	if (!dev->tstats)
-		return -ENOMEM;
 	/* Receive goes through GRO cells, which drop while the device is down. */
-	err = gro_cells_init(&td->gro_cells, dev);
-	if (err) {
-		free_percpu(dev->tstats);
-		dev->tstats = NULL;
-	}
-	return err;
-}
-
-/*
- * Runs after the last reference is gone (sysfs and stats readers
- * included), and also when register_netdevice() fails after ndo_init.
- */
-static void tscf_dev_free(struct net_device *dev)
-{
-	free_percpu(dev->tstats);
-	dev->tstats = NULL;
+	return gro_cells_init(&td->gro_cells, dev);
 }
 
 /*
@@ -308,18 +291,20 @@ static void tscf_setup(struct net_device *dev)
 	dev->min_mtu = ETH_MIN_MTU;
 	dev->max_mtu = TSCF_MAX_MTU;
 
+	/* udp_tunnel_xmit_skb() counts our transmits in dev->tstats. */
+	dev->pcpu_stat_type = NETDEV_PCPU_STAT_TSTATS;
+	tscf_compat_set_lltx(dev);
 	/*
 	 * Both twins must stay in the namespace their tunnel sockets were
 	 * created for, and stay together.
 	 */
-	dev->features |= NETIF_F_LLTX | NETIF_F_NETNS_LOCAL;
+	tscf_compat_set_netns_immutable(dev);
 	/* Take GSO packets and checksum late: cheaper than the stack's split. */
 	dev->features |= NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_HIGHDMA |
 			 NETIF_F_GSO_SOFTWARE;
 	dev->hw_features |= NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_HIGHDMA |
 			    NETIF_F_GSO_SOFTWARE;
 	dev->needs_free_netdev = true;
-	dev->priv_destructor = tscf_dev_free;
 }
 
 static int tscf_validate(struct nlattr *tb[], struct nlattr *data[],

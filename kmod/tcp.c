@@ -19,6 +19,7 @@
 #include <net/tcp.h>
 #include <net/tls.h>
 
+#include "compat.h"
 #include "device.h"
 #include "tunnel.h"
 

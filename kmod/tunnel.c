@@ -40,6 +40,7 @@
 #include <net/sock.h>
 #include <net/tls.h>
 
+#include "compat.h"
 #include "device.h"
 #include "enclevel.h"
 #include "netlink.h"
@@ -346,7 +347,7 @@ static bool tscf_sock_route_loops(struct sock *sk)
 		rt = ip_route_output_ports(sock_net(sk), &fl4, sk,
 					   inet->inet_daddr, inet->inet_saddr,
 					   inet->inet_dport, inet->inet_sport,
-					   sk->sk_protocol, RT_CONN_FLAGS(sk),
+					   sk->sk_protocol, ip_sock_rt_tos(sk),
 					   sk->sk_bound_dev_if);
 		if (IS_ERR(rt))
 			return false;	/* no route: sends fail, nothing loops */

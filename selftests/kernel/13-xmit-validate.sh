@@ -31,6 +31,9 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("0.0.0.0", 5000))
 time.sleep(600)' &
 at_exit "kill $! 2>/dev/null"
+# Bound before the first answer comes back (python starts slowly in the VM).
+wait_for 20 sh -c "ip netns exec $UE ss -Hlun sport = :5000 | grep -q ." ||
+	fail "the port 5000 sink did not start"
 
 # inject DEV: four bad writes, then one good IPv4 UDP packet ("good-DEV").
 inject() {

@@ -28,8 +28,12 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 work="$top/build/vm"
 mkdir -p "$work"
 
-newest_kver() {
-	for v in $(ls -1 /lib/modules 2>/dev/null | sort -rV); do
+# Debian's default kernel (the one linux-image-amd64 depends on: 6.1 on
+# Debian 12, even beside an installed 6.12), else the newest one.
+default_kver() {
+	for v in $(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null |
+		   sed -n 's/^linux-image-\([^ ,]*\).*/\1/p') \
+		 $(ls -1 /lib/modules 2>/dev/null | sort -rV); do
 		if [ -e "/boot/vmlinuz-$v" ] && [ -d "/lib/modules/$v/kernel" ]; then
 			echo "$v"
 			return
@@ -37,7 +41,7 @@ newest_kver() {
 	done
 }
 
-KVER=${KVER:-$(newest_kver)}
+KVER=${KVER:-$(default_kver)}
 [ -n "$KVER" ] || { echo "vm-run: no kernel with modules in /boot + /lib/modules (run tools/install-deps.sh)" >&2; exit 2; }
 VMLINUZ=${VMLINUZ:-/boot/vmlinuz-$KVER}
 VM_TIMEOUT=${VM_TIMEOUT:-900}
@@ -69,9 +73,17 @@ build_initramfs() {
 		"$stage/dev" "$stage/host"
 	cp /bin/busybox "$stage/bin/busybox"
 	: > "$stage/modules/order"
+	# Busybox insmod takes plain ELF only: Debian compresses modules
+	# from 6.12 on (.ko.xz).
 	for ko in $(initrd_modules); do
-		cp "$ko" "$stage/modules/"
-		basename "$ko" >> "$stage/modules/order"
+		name=$(basename "$ko")
+		case "$name" in
+		*.ko.xz) name=${name%.xz}; xz -dc "$ko" >"$stage/modules/$name" ;;
+		*.ko.gz) name=${name%.gz}; gzip -dc "$ko" >"$stage/modules/$name" ;;
+		*.ko.zst) name=${name%.zst}; zstd -qdc "$ko" >"$stage/modules/$name" ;;
+		*) cp "$ko" "$stage/modules/" ;;
+		esac
+		echo "$name" >> "$stage/modules/order"
 	done
 	cp "$top/selftests/vm/init" "$stage/init"
 	chmod 755 "$stage/init"
