@@ -702,7 +702,8 @@ function tscf.dissector(tvb, pinfo, tree)
 	if ok then return ret end
 	-- Only a bug in this file gets here: say so instead of failing.
 	pcall(function()
-		tree:add(tscf, tvb()):add_proto_expert_info(e.internal, tostring(ret))
+		tree:add(tscf, tvb()):add_proto_expert_info(e.internal,
+			"tscf dissector internal error (please report): " .. tostring(ret))
 	end)
 	if stream then
 		pinfo.desegment_len = 0
