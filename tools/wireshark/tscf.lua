@@ -538,6 +538,15 @@ local function dissect_ctrl(tvb, pinfo, tree, datagram)
 			string.format("%d bytes after the last of the %d TLVs", flen - off, count))
 	end
 
+	-- What a whole message needs (PROTOCOL.md 2.3), noted, not malformed.
+	if off and mtype % 2 == 0 and msg_types[mtype] and not msg.tlvs[T.RESPONSE_CODE] then
+		root:add_proto_expert_info(e.note,
+			"a response without RESPONSE_CODE: the client takes it as BAD_REQUEST")
+	end
+	if off and mtype == 1 and not msg.tlvs[T.VERSION] then
+		root:add_proto_expert_info(e.note,
+			"CONFIG_REQ without VERSION: control protocol version 1, refused")
+	end
 	local name = msg_types[mtype] or string.format("CM_Type %d", mtype)
 	if datagram and mtype == 1 and flen < DGRAM_CONFIG_MIN_LEN and
 	   not inside_tls() then
