@@ -6,23 +6,26 @@
 -- Usage (see also docs/wireshark.md):
 --   tshark -X lua_script:tools/wireshark/tscf.lua -r FILE [-V]
 --   tshark -X lua_script:tools/wireshark/tscf.lua -r FILE -T fields \
---          -e tscf.msg_type -e tscf.seq -e tscf.response_code
+--          -e tscftun.msg_type -e tscftun.seq -e tscftun.response_code
 --   wireshark -X lua_script:/usr/share/tscf/wireshark/tscf.lua
 -- or copy it to ~/.local/lib/wireshark/plugins/ to load it always.
 --
--- Protocol name "tscf"; display filters tscf, tscf.msg_type == 2,
--- tscf.tlv.type == 16, tscf.internal_ipv4, tscf.response_code, ...
+-- Protocol name "tscftun", not "tscf": Wireshark already has a "tscf"
+-- (IEEE 1722 Time-Synchronous Control Format) and two protocols cannot share
+-- a name.  Display filters: tscftun, tscftun.msg_type == 2,
+-- tscftun.tlv.type == 16, tscftun.internal_ipv4, tscftun.response_code, ...
+-- (the Protocol column says TSCF).
 -- Registered by default on:
 --   UDP 4464 and TCP 4464            the clear tunnel (port N)
 --   DTLS on UDP 4465, TLS on TCP 4465 the encrypted tunnel (port N+1): the
 --                                    TLS/DTLS dissector decodes the records
 --                                    and, when it can decrypt them (a key log
 --                                    file: -o tls.keylog_file:FILE), hands
---                                    the plaintext to tscf by port through
+--                                    the plaintext to tscftun by port through
 --                                    the "tls.port" / "dtls.port" tables.
 -- Preferences (port ranges such as "4000,4464-4466"; empty = none):
---   -o tscf.udp_ports:4464   -o tscf.tcp_ports:4464
---   -o tscf.dtls_ports:4465  -o tscf.tls_ports:4465
+--   -o tscftun.udp_ports:4464   -o tscftun.tcp_ports:4464
+--   -o tscftun.dtls_ports:4465  -o tscftun.tls_ports:4465
 --
 -- What it shows: a control frame's header (CM_Version, CM_Indication,
 -- CM_Type by name, TLV_Count, TSID, Sequence) and every TLV by name with
