@@ -90,6 +90,7 @@ check-debug: all
 	@sh selftests/vm/debug-lane.sh
 
 check-612: tools server
+	@sh tools/install-deps.sh --with-612
 	@sh selftests/vm/kver-lane.sh 6.12
 
 demo: deps
