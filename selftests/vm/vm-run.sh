@@ -168,7 +168,9 @@ if [ -n "$bad" ]; then
 	tail -n 80 "$run/out/dmesg" >&2
 	[ "$status" = 0 ] && status=1
 fi
-if [ -s "$run/out/kmemleak" ]; then
+# The file exists when the guest's kernel has kmemleak and the scan ran
+# (empty: nothing unreferenced); say so either way.
+if [ -f "$run/out/kmemleak" ]; then
 	# A leak report is attributed to tscf when its allocation backtrace
 	# passes through the module.
 	leaks=$(awk '/^unreferenced object/ { if (blk ~ /\[tscf\]/) n++; blk = "" }
