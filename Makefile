@@ -187,7 +187,7 @@ deb:
 	git ls-files -z --cached --others --exclude-standard | \
 		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
 		tar --null -T - -cf - | tar -xf - -C build/deb/src/tscf-$(VERSION)
-	cd build/deb/src/tscf-$(VERSION) && dpkg-buildpackage -us -uc -b > ../build.log 2>&1 || \
+	cd build/deb/src/tscf-$(VERSION) && DEB_BUILD_OPTIONS="$$DEB_BUILD_OPTIONS noautodbgsym" dpkg-buildpackage -us -uc -b > ../build.log 2>&1 || \
 		{ tail -n 40 ../build.log; echo "make deb: failed; log in build/deb/src/build.log" >&2; exit 1; }
 	mv build/deb/src/*.deb build/deb/
 	rm -rf build/deb/src
