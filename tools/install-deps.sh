@@ -34,6 +34,14 @@ bison
 flex
 libelf-dev
 xz-utils
+dpkg-dev
+fakeroot
+debhelper
+dh-dkms
+dkms
+pandoc
+man-db
+systemd
 "
 
 missing=""

@@ -7,9 +7,12 @@
 command -v pandoc >/dev/null || fail "pandoc missing (tools/install-deps.sh)"
 T=$(mktemp -d)
 at_exit "rm -rf $T"
-cd "$TSCF_TOP"
+# The source tree itself, also from the sanitizer lane's mirror of links
+# (whose programs are wrappers that make must not rebuild).
+SRC=$(dirname "$(readlink -f "$TSCF_TOP/Makefile")")
+cd "$SRC"
 make -s man >"$T/make.log" 2>&1 || fail "make man: $(cat "$T/make.log")"
-[ -x tools/tscfctl ] && [ -x server/tscfd ] || fail "tools not built (make)"
+[ -x "$TSCF_TOP/tools/tscfctl" ] && [ -x "$TSCF_TOP/server/tscfd" ] || fail "tools not built (make)"
 
 # render PAGE: plain text, no hyphenation or justification, ASCII.
 render() {
@@ -43,8 +46,8 @@ words() {
 		grep -vx 'usage' | sort -u
 }
 
-tools/tscfctl > "$T/ctl.usage" 2>&1 && check "tscfctl without arguments exited 0"
-server/tscfd --help > "$T/tscfd.usage" 2>&1 || true
+"$TSCF_TOP/tools/tscfctl" > "$T/ctl.usage" 2>&1 && check "tscfctl without arguments exited 0"
+"$TSCF_TOP/server/tscfd" --help > "$T/tscfd.usage" 2>&1 || true
 [ -s "$T/ctl.usage" ] && [ -s "$T/tscfd.usage" ] || fail "no usage message printed"
 for w in $(words < "$T/ctl.usage"); do
 	in_page tscfctl.8 "$w" || check "tscfctl(8) does not mention '$w' from the usage"
