@@ -3,7 +3,8 @@
 # operator's configuration, and the installed tscf-exec finds the installed
 # preload library; "make install-dkms" makes a source tree from which
 # dkms builds tscf.ko (dkms's own build, in a private dkms tree, for the
-# kernel the module is built for); the version is the same in dkms.conf,
+# kernel the module is built for) and "make modules_install" honours
+# INSTALL_MOD_PATH; the version is the same in dkms.conf,
 # debian/changelog and the module.
 . "$TSCF_TOP/selftests/lib.sh"
 T=$(mktemp -d)
@@ -65,5 +66,15 @@ ko="$T/tree/tscf/$v/$kver/$(uname -m)/module/tscf.ko"
 [ -f "$ko" ] || ko=$(find "$T/tree" -name 'tscf.ko*' | head -1)
 [ -n "$ko" ] && [ -f "$ko" ] || fail "dkms built no tscf.ko: $(tail -20 "$T/dkms.log")"
 expect_eq "dkms module vermagic" "$(modinfo -F vermagic "$ko" | cut -d' ' -f1)" "$kver"
+
+# modules_install honours INSTALL_MOD_PATH (the module built above by make).
+if [ -f kmod/tscf.ko ]; then
+	make -s modules_install KVER="$kver" INSTALL_MOD_PATH="$T/mods" >"$T/modinst.log" 2>&1 ||
+		fail "make modules_install: $(tail -20 "$T/modinst.log")"
+	find "$T/mods/lib/modules/$kver" -name tscf.ko | grep -q . ||
+		check "modules_install put no tscf.ko under INSTALL_MOD_PATH/lib/modules/$kver"
+else
+	check "kmod/tscf.ko not built (make)"
+fi
 checks_done
 echo ok
