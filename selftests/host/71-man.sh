@@ -40,24 +40,53 @@ in_page() {
 		"$T/$1.txt"
 }
 
-# words TEXT: options (-x, --long) and lowercase keywords of a usage.
+# words PROG < USAGE: the options and keywords a usage message names:
+# from "PROG ..." lines the syntax (before a two-space gap, where a
+# description may start), from "LABEL:" lines and their continuations the
+# keywords (in parentheses only options and hyphenated words), from
+# explanation lines ("  -v: ...") the options only.
 words() {
-	tr ' \t|[](),:=' '\n' | grep -E '^(-[a-zA-Z]|--[a-z][a-z-]*|[a-z][a-z0-9-]*)$' |
-		grep -vx 'usage' | sort -u
+	python3 -c '
+import re, sys
+prog = sys.argv[1]
+out, mode = set(), None
+tok = re.compile(r"--?[a-zA-Z][a-zA-Z-]*|[a-z][a-z0-9-]*")
+def keep(text, only_dashed):
+    for t in tok.findall(text):
+        if t.startswith("-") or not only_dashed or "-" in t:
+            out.add(t)
+for line in sys.stdin:
+    line = line.rstrip("\n")
+    m = re.match(r"^(usage:)?\s*" + re.escape(prog) + r"(\s|$)(.*)", line)
+    if m:
+        mode = "syntax"
+        keep(re.split(r"(?<=\S)\s{2,}", m.group(3))[0], False)
+        continue
+    m = re.match(r"^[A-Z]+:(.*)", line)
+    if m or (mode == "label" and line[:1].isspace() and not line.strip().startswith("-")):
+        mode = "label"
+        body = m.group(1) if m else line
+        keep(re.sub(r"\([^)]*\)", " ", body), False)
+        for group in re.findall(r"\(([^)]*)\)", body):
+            keep(group, True)
+        continue
+    mode = "explain"
+    keep(line, True)
+print("\n".join(sorted(out - {"usage"})))' "$1"
 }
 
 "$TSCF_TOP/tools/tscfctl" > "$T/ctl.usage" 2>&1 && check "tscfctl without arguments exited 0"
 "$TSCF_TOP/server/tscfd" --help > "$T/tscfd.usage" 2>&1 || true
 [ -s "$T/ctl.usage" ] && [ -s "$T/tscfd.usage" ] || fail "no usage message printed"
-for w in $(words < "$T/ctl.usage"); do
+for w in $(words tscfctl < "$T/ctl.usage"); do
 	in_page tscfctl.8 "$w" || check "tscfctl(8) does not mention '$w' from the usage"
 done
-for w in $(words < "$T/tscfd.usage"); do
+for w in $(words tscfd < "$T/tscfd.usage"); do
 	in_page tscfd.8 "$w" || check "tscfd(8) does not mention '$w' from the usage"
 done
 # tscf-exec: its synopsis line and the levels.
 tools/exec/tscf-exec --help > "$T/exec.usage" 2>&1 || true
-for w in $(sed -n '1p; /^ *LEVEL /p' "$T/exec.usage" | words); do
+for w in $(sed -n '1p; /^ *LEVEL /p' "$T/exec.usage" | sed 's/^ *LEVEL/LEVEL:/' | words tscf-exec); do
 	in_page tscf-exec.1 "$w" || check "tscf-exec(1) does not mention '$w' from the usage"
 done
 
@@ -69,7 +98,7 @@ for k in $keys tscf-interface; do
 done
 
 # The completion offers each subcommand of the usage, and nothing else.
-subs=$(sed -n 's/^.*tscfctl \([a-z]*\) .*$/\1/p; s/^.*tscfctl \([a-z]*\)$/\1/p' "$T/ctl.usage" | sort -u)
+subs=$(sed -n 's/^\(usage:\)\{0,1\} *tscfctl \(\[OPTIONS\] \)\{0,1\}\([a-z]*\).*$/\3/p' "$T/ctl.usage" | sort -u)
 comp=$(sed -n 's/.*compgen -W "\(up down[^"]*\)".*/\1/p' dist/bash-completion/tscfctl |
 	tr ' ' '\n' | grep -v '^-' | sort -u)
 [ -n "$subs" ] || fail "no subcommands in the usage"
