@@ -94,7 +94,7 @@ metrics-listen 127.0.0.1:9464
 
 tscf-interface
     address 10.10.0.2
-    port 4000
+    port 4464                   # the dissector's default port
     certificate /etc/tscf/server.pem
     private-key /etc/tscf/server.key
     local-address-pool-v4 10.100.0.0/16
@@ -157,7 +157,7 @@ cap=$CAPTURE
 cat > /etc/tscf/tscf0.conf <<CONF
 # written as an operator would
 server 10.10.0.2
-port 4000
+port 4464
 transport udp
 ca /etc/tscf/ca.pem
 CONF
@@ -189,7 +189,7 @@ ip netns exec "$UE" ping -c 2 -i 0.2 -W 2 10.100.0.1 >/dev/null || check "ping t
 ip netns exec "$SRV" tscfd --stats --format openmetrics -c /etc/tscf/tscfd.conf > /tmp/om.txt 2>&1 ||
 	check "tscfd --stats --format openmetrics: $(cat /tmp/om.txt)"
 tail -n 1 /tmp/om.txt | grep -qx '# EOF' || check "openmetrics text does not end with # EOF"
-grep -Eq '^tscfd_[a-z_]+_total [1-9]' /tmp/om.txt || check "no nonzero tscfd_*_total counter: $(head -20 /tmp/om.txt)"
+grep -Eq '^tscfd_[a-z_]+_total(\{[^}]*\})? [1-9]' /tmp/om.txt || check "no nonzero tscfd_*_total counter: $(head -20 /tmp/om.txt)"
 ip netns exec "$SRV" python3 -c '
 import socket, sys
 s = socket.create_connection(("127.0.0.1", 9464), timeout=5)
@@ -223,9 +223,15 @@ capture_stop "$cap"
 # --- the installed dissector ---------------------------------------------------
 LUA=/usr/share/tscf/wireshark/tscf.lua
 if [ -f $LUA ]; then
-	n=$(tshark -X lua_script:$LUA -r /tmp/pkg.pcapng -Y tscf 2>/tmp/tshark.err | wc -l)
-	[ "$n" -gt 0 ] || check "the installed dissector decoded no tscf frame: $(cat /tmp/tshark.err)"
-	log "dissector: $n tscf frames"
+	# The protocol's filter name, as the dissector registers it (Wireshark
+	# has a "tscf" of its own, IEEE 1722's): what the script adds.
+	tshark -G protocols 2>/dev/null | cut -f3 | sort > /tmp/protos.builtin
+	proto=$(tshark -G protocols -X lua_script:$LUA 2>/dev/null | cut -f3 | sort |
+		comm -13 /tmp/protos.builtin - | grep '^tscf' | head -n 1)
+	[ -n "$proto" ] || check "the installed dissector registers no tscf protocol"
+	n=$(tshark -X lua_script:$LUA -r /tmp/pkg.pcapng -Y "${proto:-tscf}" 2>/tmp/tshark.err | wc -l)
+	[ "$n" -gt 0 ] || check "the installed dissector decoded no $proto frame: $(cat /tmp/tshark.err)"
+	log "dissector: $n frames of protocol '$proto'"
 else
 	check "$LUA not installed (tscf-tools without the dissector)"
 fi
