@@ -179,14 +179,20 @@ install-dkms:
 modules_install: kmod
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
-# dpkg-buildpackage in a copy of the tracked (and new, unignored) files, so
+# dpkg-buildpackage in a copy of the tracked (and new, unignored) files (or,
+# outside git, of a cleaned copy of the tree), so
 # neither the build nor debian/rules clean touches this tree.
 deb:
 	@command -v dpkg-buildpackage >/dev/null || { echo "make deb: dpkg-buildpackage missing: run tools/install-deps.sh" >&2; exit 1; }
 	rm -rf build/deb && mkdir -p build/deb/src/tscf-$(VERSION)
-	git ls-files -z --cached --others --exclude-standard | \
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
 		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
-		tar --null -T - -cf - | tar -xf - -C build/deb/src/tscf-$(VERSION)
+		tar --null -T - -cf - | tar -xf - -C build/deb/src/tscf-$(VERSION); \
+	else \
+		tar --exclude=./build --exclude-vcs -cf - . | tar -xf - -C build/deb/src/tscf-$(VERSION) && \
+		$(MAKE) -C build/deb/src/tscf-$(VERSION) clean KDIR=/nonexistent >/dev/null; \
+	fi
 	cd build/deb/src/tscf-$(VERSION) && DEB_BUILD_OPTIONS="$$DEB_BUILD_OPTIONS noautodbgsym" dpkg-buildpackage -us -uc -b > ../build.log 2>&1 || \
 		{ tail -n 40 ../build.log; echo "make deb: failed; log in build/deb/src/build.log" >&2; exit 1; }
 	mv build/deb/src/*.deb build/deb/
