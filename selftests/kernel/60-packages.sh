@@ -36,9 +36,12 @@ mkdir -p /var/log /var/cache /var/lib/systemd
 touch /etc/.tscf-overlay-probe && [ ! -e "$O/host/etc/.tscf-overlay-probe" ] ||
 	fail "overlay on /etc does not protect the host"
 
+# dkms's bash uses <(...), which needs /dev/fd (devtmpfs has none).
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+
 # --- install ---------------------------------------------------------------
 t0=$(date +%s)
-dpkg -i "$DEB"/tscf-dkms_*.deb "$DEB"/tscf-tools_*.deb "$DEB"/tscfd_*.deb \
+DEBIAN_FRONTEND=noninteractive dpkg -i "$DEB"/tscf-dkms_*.deb "$DEB"/tscf-tools_*.deb "$DEB"/tscfd_*.deb \
 	> /tmp/dpkg.log 2>&1 || fail "dpkg -i: $(tail -30 /tmp/dpkg.log)"
 log "dpkg -i with the dkms build: $(( $(date +%s) - t0 )) s"
 for p in tscf-dkms tscf-tools tscfd; do
