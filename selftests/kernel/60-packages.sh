@@ -36,8 +36,11 @@ mkdir -p /var/log /var/cache /var/lib/systemd
 touch /etc/.tscf-overlay-probe && [ ! -e "$O/host/etc/.tscf-overlay-probe" ] ||
 	fail "overlay on /etc does not protect the host"
 
-# dkms's bash uses <(...), which needs /dev/fd (devtmpfs has none).
+# What udev does on a real system: /dev/fd (dkms's bash uses <(...)) and
+# /dev/net/tun open to all (50-udev-default.rules; devtmpfs makes it 0600),
+# which tscfd, not root under its unit, opens.
 [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+chmod 0666 /dev/net/tun
 
 # --- install ---------------------------------------------------------------
 t0=$(date +%s)
