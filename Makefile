@@ -16,6 +16,11 @@
 #                   PROVE_RCU, kmemleak), built once into /opt/tscf-cache
 #   make check-612  the kernel suite on Debian 13's kernel, 6.12 (tscf.ko
 #                   built for it in build/kmod-<release>/)
+#   make install    programs, units, configs, man pages (DESTDIR, PREFIX)
+#   make modules_install  tscf.ko into /lib/modules/KVER (INSTALL_MOD_PATH)
+#   make install-dkms     the module's sources into PREFIX/src for dkms
+#   make man        man pages from docs/*.md into build/man (pandoc)
+#   make deb        Debian packages into build/deb (from a copy of the tree)
 #
 # Kernel build variables: KVER (kernel version to build for and boot in the
 # VM) and KDIR (its build tree).  Default: the running kernel when its
@@ -35,7 +40,8 @@ KDIR ?= /lib/modules/$(KVER)/build
 export KVER
 
 .PHONY: all kmod tools server clean check demo deps vm-shell fuzz sparse bench \
-	check-host check-kernel check-debug check-host-asan ynl check-612
+	check-host check-kernel check-debug check-host-asan ynl check-612 \
+	man install install-dkms modules_install deb
 
 all: kmod tools server
 
@@ -112,3 +118,100 @@ clean:
 	$(MAKE) -C tools/ctl clean
 	$(MAKE) -C server clean
 	rm -rf build
+
+# --- installing --------------------------------------------------------------
+# Paths follow WireGuard's and ocserv's: programs under PREFIX, configuration
+# in /etc/tscf whatever PREFIX is.  An existing configuration file is never
+# overwritten.  The units name the installed programs' paths.
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(CURDIR)/dkms.conf)
+PREFIX ?= /usr
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+MAN_PAGES := build/man/tscfctl.8 build/man/tscfd.8 build/man/tscfd.conf.5 \
+	build/man/tscf-exec.1
+
+man: $(MAN_PAGES)
+
+# docs/NAME.md starts with "# NAME(SECTION)"; the rest is the page.
+define pandoc_man
+	@mkdir -p build/man
+	sed 1d $< | pandoc -f markdown -t man -s --shift-heading-level-by=-1 -M title=$(shell echo $* | tr a-z A-Z) \
+		-M section=$(1) -M header="tscf manual" -M footer="tscf $(VERSION)" -o $@
+endef
+build/man/%.8: docs/%.md dkms.conf Makefile
+	$(call pandoc_man,8)
+build/man/%.5: docs/%.md dkms.conf Makefile
+	$(call pandoc_man,5)
+build/man/%.1: docs/%.md dkms.conf Makefile
+	$(call pandoc_man,1)
+
+install: tools server man
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/tscf \
+		$(DESTDIR)$(SYSCONFDIR)/tscf $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions
+	install -m 755 server/tscfd tools/tscfctl $(DESTDIR)$(SBINDIR)/
+	# tscf-exec finds the library at ../lib/tscf/ from its own directory.
+	install -m 755 tools/exec/tscf-exec $(DESTDIR)$(BINDIR)/tscf-exec
+	install -m 644 tools/libtscf-preload.so $(DESTDIR)$(LIBDIR)/tscf/
+	install -m 644 build/man/tscf-exec.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 build/man/tscfd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 build/man/tscfctl.8 build/man/tscfd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 dist/bash-completion/tscfctl $(DESTDIR)$(DATADIR)/bash-completion/completions/
+	install -m 644 dist/sysusers.d/tscfd.conf $(DESTDIR)$(SYSUSERSDIR)/tscfd.conf
+	for u in tscfd.service tscf@.service; do \
+		sed -e 's|/usr/sbin/|$(SBINDIR)/|g' -e 's|/etc/tscf/|$(SYSCONFDIR)/tscf/|g' \
+			dist/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	for c in tscfd.conf tscf0.conf.example; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/tscf/$$c ] || \
+		install -m 644 dist/$$c $(DESTDIR)$(SYSCONFDIR)/tscf/$$c || exit 1; \
+	done
+	if [ -f tools/wireshark/tscf.lua ]; then \
+		install -d $(DESTDIR)$(DATADIR)/tscf/wireshark && \
+		install -m 644 tools/wireshark/tscf.lua $(DESTDIR)$(DATADIR)/tscf/wireshark/; \
+	fi
+	# The server's system user, when installing onto this system.
+	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/tscfd.conf; fi
+
+# The module's dkms source tree: what Kbuild needs, nothing else.
+install-dkms:
+	install -d $(DESTDIR)$(PREFIX)/src/tscf-$(VERSION)/kmod \
+		$(DESTDIR)$(PREFIX)/src/tscf-$(VERSION)/uapi/linux
+	install -m 644 dkms.conf Kbuild $(DESTDIR)$(PREFIX)/src/tscf-$(VERSION)/
+	install -m 644 kmod/Kbuild $(wildcard kmod/*.c kmod/*.h) \
+		$(DESTDIR)$(PREFIX)/src/tscf-$(VERSION)/kmod/
+	install -m 644 $(wildcard uapi/linux/*.h) $(DESTDIR)$(PREFIX)/src/tscf-$(VERSION)/uapi/linux/
+
+# INSTALL_MOD_PATH (a staging root) and INSTALL_MOD_DIR (default extra) are
+# the kernel's own variables; they reach its make from ours.
+modules_install: kmod
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+# dpkg-buildpackage in a copy of the tracked (and new, unignored) files (or,
+# outside git, of a cleaned copy of the tree), so
+# neither the build nor debian/rules clean touches this tree.
+deb:
+	@command -v dpkg-buildpackage >/dev/null || { echo "make deb: dpkg-buildpackage missing: run tools/install-deps.sh" >&2; exit 1; }
+	rm -rf build/deb && mkdir -p build/deb/src/tscf-$(VERSION)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+		tar --null -T - -cf - | tar -xf - -C build/deb/src/tscf-$(VERSION); \
+	else \
+		tar --exclude=./build --exclude-vcs -cf - . | tar -xf - -C build/deb/src/tscf-$(VERSION) && \
+		$(MAKE) -C build/deb/src/tscf-$(VERSION) clean KDIR=/nonexistent >/dev/null; \
+	fi
+	cd build/deb/src/tscf-$(VERSION) && DEB_BUILD_OPTIONS="$$DEB_BUILD_OPTIONS noautodbgsym" dpkg-buildpackage -us -uc -b > ../build.log 2>&1 || \
+		{ tail -n 40 ../build.log; echo "make deb: failed; log in build/deb/src/build.log" >&2; exit 1; }
+	mv build/deb/src/*.deb build/deb/
+	rm -rf build/deb/src
+	@ls -1 build/deb/*.deb

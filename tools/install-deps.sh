@@ -47,6 +47,14 @@ bison
 flex
 libelf-dev
 xz-utils
+dpkg-dev
+fakeroot
+debhelper
+dh-dkms
+dkms
+pandoc
+man-db
+systemd
 "
 
 [ "${1:-}" = --with-612 ] && PKGS="$PKGS $PKGS_612"
