@@ -625,6 +625,14 @@ int helper_run(const struct helper_opts *o, bool enc_only)
 	pid_t holder;
 	int rc, sigfd;
 
+	log_debug("%s: settings: server %s port %u transport %s%s%s%s%s%s%s%s%s%s", o->dev,
+		  o->server ? o->server : "-", o->port, o->stream ? "tcp" : "udp",
+		  o->ca ? ", ca " : "", o->ca ? o->ca : "",
+		  o->system_ca ? ", system-ca" : "",
+		  o->server_name ? ", server-name " : "", o->server_name ? o->server_name : "",
+		  o->allow_redirect ? ", allow-redirect" : "",
+		  o->pidfile ? ", pidfile " : "", o->pidfile ? o->pidfile : "",
+		  o->daemon ? ", daemon" : "");
 	/* SIGTERM from "down" while starting ends the start, cleanly. */
 	sigfd = signal_fd();
 	rc = reg_claim(&h.reg, o->dev, enc_only, o->pidfile, &holder, err, sizeof(err));
