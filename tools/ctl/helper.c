@@ -177,8 +177,10 @@ static int clear_up(struct helper *h)
 	}
 	err[0] = 0;
 	rc = link_setup(h->ifindex, &h->cfg, err, sizeof(err));
-	if (err[0])
+	if (rc && err[0])
 		herr(h, LOG_WARNING, "%s: %s", h->o->dev, err);
+	else if (err[0])	/* e.g. IPv6 disabled on DEV: carrying on */
+		log_notice("%s: %s", h->o->dev, err);
 	if (rc) {
 		conn_close(&c);
 		return -1;
@@ -412,7 +414,12 @@ static void keepalive(struct helper *h, bool twin)
 /* Monotonic seconds to epoch seconds, for readers in other processes. */
 static long long wall(time_t mono)
 {
-	return mono ? (long long)(time(NULL) - (now() - mono)) : 0;
+	/* one offset, so that a steady state reads the same every second */
+	static long long offset;
+
+	if (!offset)
+		offset = (long long)time(NULL) - (long long)now();
+	return mono ? offset + (long long)mono : 0;
 }
 
 /*

@@ -253,7 +253,7 @@ pid_t reg_find(const char *dev, bool enc_only)
 /* SIGTERM to DEV's helper, if there is one; true once it has gone. */
 bool reg_stop(const char *dev, bool enc_only)
 {
-	pid_t pid = reg_find(dev, enc_only);
+	pid_t pid = reg_find(dev, enc_only), cur;
 	int i;
 
 	if (!pid)
@@ -261,15 +261,24 @@ bool reg_stop(const char *dev, bool enc_only)
 	logp(LOG_INFO, "%s: stopping its helper, pid %d", dev, (int)pid);
 	if (kill(pid, SIGTERM))
 		return false;
-	/* Until its registration is gone (the file closed with the process). */
-	for (i = 0; i < 100 && reg_find(dev, enc_only) == pid; i++)
+	/*
+	 * Until its registration is gone (the file closes with the process).
+	 * A --daemon helper caught before it detached leaves a child that
+	 * did not inherit the pending signal: the registry names the child
+	 * then, and it is told too.
+	 */
+	for (i = 0; i < 100; i++) {
+		cur = reg_find(dev, enc_only);
+		if (!cur)
+			return true;
+		if (cur != pid) {
+			pid = cur;
+			kill(pid, SIGTERM);
+		}
 		usleep(100000);
-	if (reg_find(dev, enc_only) == pid) {
-		logp(LOG_WARNING, "%s: helper pid %d did not stop within 10 s", dev,
-		     (int)pid);
-		return false;
 	}
-	return true;
+	logp(LOG_WARNING, "%s: helper pid %d did not stop within 10 s", dev, (int)pid);
+	return false;
 }
 
 /* Write the state file whole: a temporary file renamed over it. */
