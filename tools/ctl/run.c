@@ -269,8 +269,16 @@ bool reg_stop(const char *dev, bool enc_only)
 	 */
 	for (i = 0; i < 100; i++) {
 		cur = reg_find(dev, enc_only);
-		if (!cur)
+		/*
+		 * The registry goes a moment before the process: "down" returns
+		 * once the process is gone too (a zombie has no cmdline).
+		 */
+		if (!cur && !is_helper_cmdline(pid, dev, enc_only))
 			return true;
+		if (!cur) {
+			usleep(20000);
+			continue;
+		}
 		if (cur != pid) {
 			pid = cur;
 			kill(pid, SIGTERM);
