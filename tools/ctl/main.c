@@ -336,6 +336,8 @@ static void read_config(const char *path, struct helper_opts *o, bool *enc)
 		if (used < n)
 			die("%s:%u: extra word '%s' after '%s'", path, lineno, words[used],
 			    words[0]);
+		if (n < 2)
+			continue;
 		if (o->server == words[1])
 			o->server = keep(words[1]);
 		if (o->server_name == words[1])
