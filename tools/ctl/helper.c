@@ -17,6 +17,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "tscfctl.h"
 
 #define BACKOFF_MAX	30
@@ -53,6 +55,9 @@ struct helper {
 	uint32_t rel_seq;		/* outstanding RELEASE_REQ on the twin */
 	time_t rel_deadline;
 	bool stop;
+	struct helper_reg reg;		/* RUNDIR/DEV.pid, DEV.state */
+	char last_error[512];
+	char published[2048];		/* the state file's content */
 };
 
 static time_t now(void)
@@ -61,6 +66,28 @@ static time_t now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
+}
+
+/* A failure: logged, and kept for "show" as the last error. */
+static void __attribute__((format(printf, 3, 4)))
+herr(struct helper *h, int prio, const char *fmt, ...)
+{
+	size_t n = strlen(h->o->dev);
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	logp(prio, "%s", text);
+	/* "DEV: why": the state file is DEV's already */
+	snprintf(h->last_error, sizeof(h->last_error), "%s",
+		 !strncmp(text, h->o->dev, n) && !strncmp(text + n, ": ", 2) ?
+		 text + n + 2 : text);
+	/* one line per key in the state file */
+	for (n = 0; h->last_error[n]; n++)
+		if (h->last_error[n] == '\n')
+			h->last_error[n] = ' ';
 }
 
 static void backoff(struct tunnel_state *s)
@@ -116,7 +143,7 @@ static int clear_config(struct helper *h, struct tscf_conn *c, bool *resumed,
 		conn_close(c);
 		if (rc != -ENOENT)
 			return -1;
-		logmsg("%s: the server no longer holds tunnel %016llx: new session",
+		log_notice("%s: the server no longer holds tunnel %016llx: new session",
 		       h->o->dev, (unsigned long long)h->clear.tsid);
 		h->clear.tsid = 0;
 		if (conn_open(c, h->o->server, h->o->port, h->o->stream, err, errlen))
@@ -131,7 +158,7 @@ static int clear_config(struct helper *h, struct tscf_conn *c, bool *resumed,
 		return -1;
 	rc = link_flush(h->ifindex, &cfg);
 	if (rc)
-		logmsg("%s: cannot remove old addresses: %s", h->o->dev, nl_geterror(rc));
+		log_warn("%s: cannot remove old addresses: %s", h->o->dev, nl_geterror(rc));
 	h->cfg = cfg;
 	return 0;
 }
@@ -145,13 +172,15 @@ static int clear_up(struct helper *h)
 
 	if (clear_config(h, &c, &resumed, err, sizeof(err))) {
 		conn_close(&c);
-		logmsg("%s: %s", h->o->dev, err);
+		herr(h, LOG_WARNING, "%s: %s", h->o->dev, err);
 		return -1;
 	}
 	err[0] = 0;
 	rc = link_setup(h->ifindex, &h->cfg, err, sizeof(err));
-	if (err[0])
-		logmsg("%s: %s", h->o->dev, err);
+	if (rc && err[0])
+		herr(h, LOG_WARNING, "%s: %s", h->o->dev, err);
+	else if (err[0])	/* e.g. IPv6 disabled on DEV: carrying on */
+		log_notice("%s: %s", h->o->dev, err);
 	if (rc) {
 		conn_close(&c);
 		return -1;
@@ -159,7 +188,7 @@ static int clear_up(struct helper *h)
 	rc = tnl_attach(&h->cmd, h->ifindex, c.fd, &h->cfg, err, sizeof(err));
 	close(c.fd);
 	if (rc) {
-		logmsg("%s: attach failed: %s%s%s", h->o->dev, tnl_strerror(rc),
+		herr(h, LOG_WARNING, "%s: attach failed: %s%s%s", h->o->dev, tnl_strerror(rc),
 		       err[0] ? ": " : "", err);
 		return -1;
 	}
@@ -167,7 +196,7 @@ static int clear_up(struct helper *h)
 	h->clear.tsid = h->cfg.tsid;
 	h->clear.last_answer = now();
 	h->clear.backoff = 0;
-	logmsg("%s: clear tunnel up%s, TSID %016llx, internal %s/%u, keepalive %us",
+	log_notice("%s: clear tunnel up%s, TSID %016llx, internal %s/%u, keepalive %us",
 	       h->o->dev, resumed ? " (resumed)" : "", (unsigned long long)h->cfg.tsid,
 	       inet_ntoa(h->cfg.ip4), h->cfg.plen4, h->cfg.keepalive);
 	return 0;
@@ -181,7 +210,7 @@ static void enc_request(struct helper *h)
 	h->svc_deadline = now() + 5;
 	if (send_ctrl(h, h->ifindex, TSCF_CM_SERVICE_REQ, h->clear.tsid,
 		      h->svc_seq, TSCF_SERVICE_ENABLE_DTTE)) {
-		logmsg("%s: cannot send the DTTE service request", h->o->dev);
+		herr(h, LOG_WARNING, "%s: cannot send the DTTE service request", h->o->dev);
 		h->svc_seq = 0;
 		backoff(&h->enc);
 	}
@@ -203,7 +232,7 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 	if (t)
 		tscf_tlv_u16(t, &code);
 	if (code != TSCF_RESP_SUCCESS) {
-		logmsg("%s: server answered %s%s", h->o->dev, tscf_response_name(code),
+		herr(h, LOG_WARNING, "%s: server answered %s%s", h->o->dev, tscf_response_name(code),
 		       code == TSCF_RESP_SERVICE_UNAVAILABLE ?
 		       ": DTTE is not enabled on this interface" : "");
 		backoff(&h->enc);
@@ -216,7 +245,7 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 		if (!tscf_tlv_conn_info(t, &ci) && ci.transport == TSCF_TRANSPORT_TLS)
 			break;
 	if (!t || !reserved) {
-		logmsg("%s: service response without TLS connection info", h->o->dev);
+		herr(h, LOG_WARNING, "%s: service response without TLS connection info", h->o->dev);
 		backoff(&h->enc);
 		return;
 	}
@@ -226,7 +255,7 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 	    conn_config_enc(&c, h->clear.tsid, reserved, &h->sec, &cfg, err,
 			    sizeof(err))) {
 		conn_close(&c);
-		logmsg("%s: encrypted tunnel to %s port %u: %s", h->o->dev, host,
+		herr(h, LOG_WARNING, "%s: encrypted tunnel to %s port %u: %s", h->o->dev, host,
 		       ci.port, err);
 		backoff(&h->enc);
 		return;
@@ -238,7 +267,7 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 		rc = tnl_attach(&h->cmd, h->twin, c.fd, &cfg, err, sizeof(err));
 	close(c.fd);
 	if (rc) {
-		logmsg("%s: attach to the twin failed: %s%s%s", h->o->dev,
+		herr(h, LOG_WARNING, "%s: attach to the twin failed: %s%s%s", h->o->dev,
 		       tnl_strerror(rc), err[0] ? ": " : "", err);
 		backoff(&h->enc);
 		return;
@@ -247,7 +276,7 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 	h->enc.tsid = cfg.tsid;
 	h->enc.last_answer = now();
 	h->enc.backoff = 0;
-	logmsg("%s: encrypted tunnel up (DTTE), TSID %016llx, TLS to %s port %u",
+	log_notice("%s: encrypted tunnel up (DTTE), TSID %016llx, TLS to %s port %u",
 	       h->o->dev, (unsigned long long)cfg.tsid, host, ci.port);
 }
 
@@ -266,7 +295,7 @@ static void enc_release_finish(struct helper *h)
 	h->rel_seq = 0;
 	tnl_detach(&h->cmd, h->twin);
 	h->enc.up = false;
-	logmsg("%s: encrypted tunnel released", h->o->dev);
+	log_info("%s: encrypted tunnel released", h->o->dev);
 }
 
 static void tunnel_lost(struct helper *h, bool twin, const char *why)
@@ -278,7 +307,7 @@ static void tunnel_lost(struct helper *h, bool twin, const char *why)
 	tnl_detach(&h->cmd, twin ? h->twin : h->ifindex);
 	/* The address stays: the session may be resumed on a new transport. */
 	s->up = false;
-	logmsg("%s: %s tunnel down: %s", h->o->dev, twin ? "encrypted" : "clear", why);
+	herr(h, LOG_WARNING, "%s: %s tunnel down: %s", h->o->dev, twin ? "encrypted" : "clear", why);
 	backoff(s);
 	if (twin)
 		s->retry_at = now();	/* the clear tunnel still works: retry now */
@@ -299,7 +328,7 @@ static void on_ctrl(struct helper *h, const struct tscf_ev *ev)
 		 * address (and a late COOKIE carries no TSID): dropped.
 		 */
 		if (!twin && !h->o->stream) {
-			logmsg("%s: dropped a %s with a wrong TSID", h->o->dev,
+			log_warn("%s: dropped a %s with a wrong TSID", h->o->dev,
 			       tscf_cm_type_name(m.type));
 			return;
 		}
@@ -316,7 +345,7 @@ static void on_ctrl(struct helper *h, const struct tscf_ev *ev)
 		uint16_t code = 0;
 
 		if (t && !tscf_tlv_u16(t, &code) && code)
-			logmsg("%s: server refused a flow binding: %s", h->o->dev,
+			log_warn("%s: server refused a flow binding: %s", h->o->dev,
 			       tscf_response_name(code));
 	}
 }
@@ -334,20 +363,27 @@ static void on_event(const struct tscf_ev *ev, void *arg)
 	case TSCF_CMD_TUNNEL_EVENT:
 		if (ev->event == TSCF_EVENT_DOWN) {
 			static const char *const why[] = {
-				"down", "detached", "closed by the server",
-				"transport error", "protocol error", "device gone",
-				"its owner went away",
+				[TSCF_DOWN_DETACHED] = "detached",
+				[TSCF_DOWN_PEER_CLOSED] = "closed by the server",
+				[TSCF_DOWN_SOCK_ERROR] = "transport error",
+				[TSCF_DOWN_PROTO_ERROR] = "protocol error",
+				[TSCF_DOWN_DEV_GONE] = "device gone",
+				[TSCF_DOWN_OWNER_GONE] = "its owner went away",
 			};
+			char text[96];
 
-			tunnel_lost(h, ev->ifindex == h->twin,
-				    why[ev->reason < ARRAY_SIZE(why) ? ev->reason : 0]);
+			snprintf(text, sizeof(text), "%s (%s)",
+				 ev->reason < ARRAY_SIZE(why) && why[ev->reason] ?
+				 why[ev->reason] : "kernel event",
+				 down_reason_name(ev->reason));
+			tunnel_lost(h, ev->ifindex == h->twin, text);
 		}
 		break;
 	case TSCF_CMD_ENC_DEMAND:
 		if (ev->ifindex != h->ifindex || h->enc_only)
 			break;
 		h->demand = ev->demand;
-		logmsg("%s: %s", h->o->dev, h->demand ?
+		log_info("%s: %s", h->o->dev, h->demand ?
 		       "a socket wants encryption: requesting DTTE" :
 		       "no socket wants encryption any more");
 		if (h->demand) {
@@ -375,6 +411,43 @@ static void keepalive(struct helper *h, bool twin)
 		  next_seq(), 0);
 }
 
+/* Monotonic seconds to epoch seconds, for readers in other processes. */
+static long long wall(time_t mono)
+{
+	/* one offset, so that a steady state reads the same every second */
+	static long long offset;
+
+	if (!offset)
+		offset = (long long)time(NULL) - (long long)now();
+	return mono ? offset + (long long)mono : 0;
+}
+
+/*
+ * What "show" prints about the helper: rewritten only when it changes
+ * (the times in it are absolute, so a steady state is one write).
+ */
+static void publish(struct helper *h, const char *state)
+{
+	const struct tunnel_state *s = h->enc_only ? &h->enc : &h->clear;
+	char text[sizeof(h->published)];
+	const char *enc;
+
+	if (!state)
+		state = s->up ? "up" : s->retry_at ? "retrying" : "connecting";
+	enc = h->enc.up ? (h->rel_seq ? "releasing" : "up") :
+	      h->svc_seq ? "requested" : h->demand ? "wanted" : "down";
+	snprintf(text, sizeof(text),
+		 "pid=%d\nstate=%s\nencrypted=%s\nlast_error=%s\nretry_at=%lld\n"
+		 "last_answer=%lld\nkeepalive=%u\n",
+		 (int)getpid(), state, enc, h->last_error,
+		 s->up ? 0 : wall(s->retry_at), s->up ? wall(s->last_answer) : 0,
+		 h->cfg.keepalive);
+	if (!strcmp(text, h->published))
+		return;
+	snprintf(h->published, sizeof(h->published), "%s", text);
+	state_publish(&h->reg, text);
+}
+
 static void tick(struct helper *h, unsigned long *secs)
 {
 	time_t t = now();
@@ -384,7 +457,7 @@ static void tick(struct helper *h, unsigned long *secs)
 	    clear_up(h))
 		backoff(&h->clear);
 	if (h->svc_seq && t > h->svc_deadline) {
-		logmsg("%s: no answer to the DTTE service request", h->o->dev);
+		herr(h, LOG_WARNING, "%s: no answer to the DTTE service request", h->o->dev);
 		h->svc_seq = 0;
 		backoff(&h->enc);
 	}
@@ -398,6 +471,7 @@ static void tick(struct helper *h, unsigned long *secs)
 			keepalive(h, false);
 		keepalive(h, true);
 	}
+	publish(h, NULL);
 }
 
 static void shutdown_tunnels(struct helper *h)
@@ -420,7 +494,7 @@ static void shutdown_tunnels(struct helper *h)
 	/* Kept while the tunnel was down, for a resume: not any more. */
 	if (!h->enc_only)
 		link_unaddr(h->ifindex, &h->cfg);
-	logmsg("%s: released and detached", h->o->dev);
+	log_notice("%s: released and detached", h->o->dev);
 }
 
 static int signal_fd(void)
@@ -434,30 +508,6 @@ static int signal_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-/* The clear helper and an explicit encrypted helper keep separate files. */
-static void pidfile_path(char *path, size_t len, const char *dev, bool enc_only)
-{
-	snprintf(path, len, "/run/tscf/%s%s.pid", dev, enc_only ? "-encrypted" : "");
-}
-
-static void write_pidfile(const struct helper_opts *o, bool enc_only)
-{
-	char path[128];
-	FILE *f;
-
-	if (o->pidfile) {
-		snprintf(path, sizeof(path), "%s", o->pidfile);
-	} else {
-		mkdir("/run/tscf", 0755);
-		pidfile_path(path, sizeof(path), o->dev, enc_only);
-	}
-	f = fopen(path, "w");
-	if (f) {
-		fprintf(f, "%d\n", getpid());
-		fclose(f);
-	}
-}
-
 static int helper_init(struct helper *h)
 {
 	uint64_t tsid;
@@ -465,31 +515,41 @@ static int helper_init(struct helper *h)
 
 	h->ifindex = (int)if_nametoindex(h->o->dev);
 	if (!h->ifindex) {
-		logmsg("%s: no such device (ip link add %s type tscf)", h->o->dev, h->o->dev);
+		herr(h, LOG_ERR, "%s: no such device (ip link add %s type tscf)", h->o->dev, h->o->dev);
 		return -1;
 	}
 	rc = tnl_open(&h->cmd, 0);
 	if (!rc)
 		rc = tnl_open(&h->ev, TNL_GRP_CTRL | TNL_GRP_TUNNEL);
 	if (rc) {
-		logmsg("%s", tnl_strerror(rc));
+		herr(h, LOG_ERR, "%s", tnl_strerror(rc));
 		return -1;
 	}
 	nl_socket_set_nonblocking(h->ev.sk);
 	rc = tnl_dev_twin(&h->cmd, h->ifindex, &h->twin, &tsid);
 	if (rc) {
-		logmsg("%s: %s", h->o->dev, tnl_strerror(rc));
+		herr(h, LOG_ERR, "%s: %s", h->o->dev, tnl_strerror(rc));
+		return -1;
+	}
+	if (!h->enc_only && tsid) {
+		/*
+		 * Someone else's tunnel (a helper from before the registry, a
+		 * test's own netlink client): a new session would take the
+		 * device's addresses from under it.  Refuse, touching nothing.
+		 */
+		herr(h, LOG_ERR, "%s: already has a tunnel (TSID %016llx): tscfctl down %s first",
+		     h->o->dev, (unsigned long long)tsid, h->o->dev);
 		return -1;
 	}
 	if (h->enc_only) {
 		/* The twin hangs off a clear tunnel someone else keeps. */
 		if (!tsid) {
-			logmsg("%s: has no clear tunnel (tscfctl up %s server ...)",
-			       h->o->dev, h->o->dev);
+			herr(h, LOG_ERR, "%s: has no clear tunnel (tscfctl up %s server ...)",
+			     h->o->dev, h->o->dev);
 			return -1;
 		}
 		if (secret_new(h->sec.dtte)) {
-			logmsg("%s: no randomness for the DTTE secret", h->o->dev);
+			herr(h, LOG_ERR, "%s: no randomness for the DTTE secret", h->o->dev);
 			return -1;
 		}
 		h->clear.up = true;
@@ -500,104 +560,121 @@ static int helper_init(struct helper *h)
 	return 0;
 }
 
-int helper_run(const struct helper_opts *o, bool enc_only)
+static int helper_loop(struct helper *h, int sigfd)
 {
-	struct helper h = { .o = o, .enc_only = enc_only };
 	struct itimerspec its = { .it_interval.tv_sec = 1, .it_value.tv_sec = 1 };
+	const struct helper_opts *o = h->o;
 	struct pollfd p[3];
 	unsigned long secs = 0;
 	uint64_t ticks;
 
-	if (helper_init(&h))
-		return 1;
 	if (!o->ca && !o->system_ca)
-		logmsg("%s: no 'ca FILE': an encrypted tunnel will be refused", o->dev);
-	if (!enc_only && clear_up(&h))
+		log_warn("%s: no 'ca FILE': an encrypted tunnel will be refused", o->dev);
+	if (!h->enc_only && clear_up(h))
 		return 1;
-	if (enc_only) {
-		enc_request(&h);
-		while (h.svc_seq && now() <= h.svc_deadline) {
-			struct pollfd e = { .fd = nl_socket_get_fd(h.ev.sk), .events = POLLIN };
+	if (h->enc_only) {
+		enc_request(h);
+		while (h->svc_seq && now() <= h->svc_deadline) {
+			struct pollfd e = { .fd = nl_socket_get_fd(h->ev.sk), .events = POLLIN };
 
 			if (poll(&e, 1, 500) > 0)
-				tnl_events(&h.ev, on_event, &h);
+				tnl_events(&h->ev, on_event, h);
 		}
-		if (!h.enc.up) {
-			logmsg("%s: encrypted tunnel not established", o->dev);
+		if (!h->enc.up) {
+			herr(h, LOG_ERR, "%s: encrypted tunnel not established", o->dev);
 			return 1;
 		}
-		h.demand = false;	/* this process keeps it until told */
+		h->demand = false;	/* this process keeps it until told */
 	}
 	/* Detach only now, so that the exit status says whether it came up. */
 	if (o->daemon) {
 		if (daemon(0, 0)) {
-			logmsg("%s: cannot detach: %s", o->dev, strerror(errno));
-			shutdown_tunnels(&h);
+			herr(h, LOG_ERR, "%s: cannot detach: %s", o->dev, strerror(errno));
+			shutdown_tunnels(h);
 			return 1;
 		}
 		log_to_syslog();
+		reg_update_pid(&h->reg);
 	}
-	write_pidfile(o, enc_only);
-	p[0].fd = nl_socket_get_fd(h.ev.sk);
-	p[1].fd = signal_fd();
+	publish(h, NULL);
+	p[0].fd = nl_socket_get_fd(h->ev.sk);
+	p[1].fd = sigfd;
 	p[2].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	timerfd_settime(p[2].fd, 0, &its, NULL);
 	p[0].events = p[1].events = p[2].events = POLLIN;
 
-	while (!h.stop) {
+	while (!h->stop) {
 		if (poll(p, 3, -1) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
-			tnl_events(&h.ev, on_event, &h);
+			tnl_events(&h->ev, on_event, h);
 		if (p[1].revents) {
 			struct signalfd_siginfo si;
 
-			if (read(p[1].fd, &si, sizeof(si)) == sizeof(si))
-				h.stop = true;
+			if (read(p[1].fd, &si, sizeof(si)) == sizeof(si)) {
+				log_info("%s: %s: shutting down", o->dev, strsignal((int)si.ssi_signo));
+				h->stop = true;
+			}
 		}
 		if (p[2].revents && read(p[2].fd, &ticks, sizeof(ticks)) > 0)
-			tick(&h, &secs);
+			tick(h, &secs);
 	}
-	shutdown_tunnels(&h);
-	tnl_close(&h.cmd);
-	tnl_close(&h.ev);
+	publish(h, "stopping");
+	shutdown_tunnels(h);
+	close(p[2].fd);
 	return 0;
 }
 
-/* SIGTERM to the helper whose pidfile this is; true if one stopped. */
-static bool stop_helper(const char *path)
+int helper_run(const struct helper_opts *o, bool enc_only)
 {
-	FILE *f = fopen(path, "r");
-	int pid = 0, i;
+	struct helper h = { .o = o, .enc_only = enc_only };
+	char err[PATH_MAX + 64];
+	pid_t holder;
+	int rc, sigfd;
 
-	if (!f)
-		return false;
-	if (fscanf(f, "%d", &pid) != 1)
-		pid = 0;
-	fclose(f);
-	unlink(path);
-	if (pid <= 0 || kill(pid, SIGTERM))
-		return false;
-	for (i = 0; i < 50 && !kill(pid, 0); i++)
-		usleep(100000);
-	return true;
+	log_debug("%s: settings: server %s port %u transport %s%s%s%s%s%s%s%s%s%s", o->dev,
+		  o->server ? o->server : "-", o->port, o->stream ? "tcp" : "udp",
+		  o->ca ? ", ca " : "", o->ca ? o->ca : "",
+		  o->system_ca ? ", system-ca" : "",
+		  o->server_name ? ", server-name " : "", o->server_name ? o->server_name : "",
+		  o->allow_redirect ? ", allow-redirect" : "",
+		  o->pidfile ? ", pidfile " : "", o->pidfile ? o->pidfile : "",
+		  o->daemon ? ", daemon" : "");
+	/* SIGTERM from "down" while starting ends the start, cleanly. */
+	sigfd = signal_fd();
+	rc = reg_claim(&h.reg, o->dev, enc_only, o->pidfile, &holder, err, sizeof(err));
+	if (rc == -EEXIST) {
+		log_err("%s: already up: its %shelper is pid %d (tscfctl down %s first)",
+			o->dev, enc_only ? "encrypted " : "", (int)holder, o->dev);
+		return 1;
+	}
+	if (rc) {
+		log_err("%s: cannot register the helper: %s", o->dev, err);
+		return 1;
+	}
+	rc = 1;
+	if (!helper_init(&h))
+		rc = helper_loop(&h, sigfd);
+	tnl_close(&h.cmd);
+	tnl_close(&h.ev);
+	reg_release(&h.reg);
+	close(sigfd);
+	return rc;
 }
 
 int cmd_down(const char *dev)
 {
 	struct tscf_nl nl;
-	char path[128];
 	int twin, rc, ifindex;
 	bool stopped;
 	uint64_t tsid;
 
-	pidfile_path(path, sizeof(path), dev, true);
-	stop_helper(path);
-	pidfile_path(path, sizeof(path), dev, false);
-	stopped = stop_helper(path);
+	/* The registry finds the helper however it was started. */
+	reg_stop(dev, true);
+	stopped = reg_stop(dev, false);
 	ifindex = (int)if_nametoindex(dev);
 	if (!ifindex)
-		die("%s: no such device", dev);
+		die("Device \"%s\" does not exist.", dev);
 	if (stopped)
 		return 0;
 	/* No helper: detach whatever is attached. */
@@ -613,27 +690,57 @@ int cmd_down(const char *dev)
 	return 0;
 }
 
-int cmd_probe(const struct helper_opts *o)
+int cmd_probe(const struct helper_opts *o, bool json)
 {
 	struct tscf_config cfg, ecfg;
 	struct tscf_secrets sec;
 	struct tscf_conn_info ci;
 	struct tscf_conn c, e;
+	struct json_writer w;
 	uint64_t reserved;
-	char err[256], host[64];
+	char err[256], host[64], ip[INET6_ADDRSTRLEN], tsid[17];
+	const char *enc = o->dtls ? "DTLS" : "TLS";
 
 	if (secret_new(sec.dtte))
 		die("no randomness for the session secrets");
 	if (conn_open(&c, o->server, o->port, o->stream, err, sizeof(err)) ||
 	    conn_config(&c, &sec, &cfg, err, sizeof(err)))
 		die("%s", err);
-	printf("clear tunnel: %s, TSID %016llx, internal %s/%u, keepalive %us\n",
-	       o->stream ? "tcp" : "udp", (unsigned long long)cfg.tsid,
-	       inet_ntoa(cfg.ip4), cfg.plen4, cfg.keepalive);
+	inet_ntop(AF_INET, &cfg.ip4, ip, sizeof(ip));
+	snprintf(tsid, sizeof(tsid), "%016llx", (unsigned long long)cfg.tsid);
+	if (json) {
+		json_init(&w, stdout);
+		json_obj_begin(&w, NULL);
+		json_obj_begin(&w, "clear");
+		json_str(&w, "transport", o->stream ? "tcp" : "udp");
+		json_str(&w, "tsid", tsid);
+		json_str(&w, "internal_ipv4", ip);
+		json_u64(&w, "prefix_len", cfg.plen4);
+		if (tscf_config_has_ip6(&cfg)) {
+			char ip6[INET6_ADDRSTRLEN];
+
+			inet_ntop(AF_INET6, &cfg.ip6, ip6, sizeof(ip6));
+			json_str(&w, "internal_ipv6", ip6);
+		}
+		json_u64(&w, "keepalive", cfg.keepalive);
+		json_obj_end(&w);
+	} else {
+		printf("clear tunnel: %s, TSID %s, internal %s/%u, keepalive %us\n",
+		       o->stream ? "tcp" : "udp", tsid, ip, cfg.plen4, cfg.keepalive);
+	}
 	if (conn_service(&c, cfg.tsid, &sec, &reserved, &ci,
 			 o->dtls ? TSCF_TRANSPORT_DTLS : TSCF_TRANSPORT_TLS,
 			 err, sizeof(err))) {
-		printf("DTTE: unavailable (%s)\n", err);
+		if (json) {
+			json_obj_begin(&w, "dtte");
+			json_bool(&w, "granted", false);
+			json_str(&w, "error", err);
+			json_obj_end(&w);
+			json_obj_end(&w);
+			json_finish(&w);
+		} else {
+			printf("DTTE: unavailable (%s)\n", err);
+		}
 		conn_release(&c, cfg.tsid);
 		conn_close(&c);
 		return 0;
@@ -645,15 +752,38 @@ int cmd_probe(const struct helper_opts *o)
 		conn_release(&c, cfg.tsid);
 		die("DTTE granted, but the encrypted tunnel failed: %s", err);
 	}
-	printf("DTTE: granted, %s to %s port %u, %s %s, kTLS tx %s rx %s\n",
-	       o->dtls ? "DTLS" : "TLS", host, ci.port, SSL_get_version(e.ssl),
-	       SSL_get_cipher_name(e.ssl),
-	       BIO_get_ktls_send(SSL_get_wbio(e.ssl)) ? "yes" : "no",
-	       BIO_get_ktls_recv(SSL_get_rbio(e.ssl)) ? "yes" : "no");
+	if (json) {
+		json_obj_begin(&w, "dtte");
+		json_bool(&w, "granted", true);
+		json_str(&w, "transport", o->dtls ? "dtls" : "tls");
+		json_str(&w, "address", host);
+		json_u64(&w, "port", ci.port);
+		json_str(&w, "protocol", SSL_get_version(e.ssl));
+		json_str(&w, "cipher", SSL_get_cipher_name(e.ssl));
+		json_bool(&w, "ktls_tx", BIO_get_ktls_send(SSL_get_wbio(e.ssl)));
+		json_bool(&w, "ktls_rx", BIO_get_ktls_recv(SSL_get_rbio(e.ssl)));
+		json_obj_end(&w);
+	} else {
+		printf("DTTE: granted, %s to %s port %u, %s %s, kTLS tx %s rx %s\n",
+		       enc, host, ci.port, SSL_get_version(e.ssl),
+		       SSL_get_cipher_name(e.ssl),
+		       BIO_get_ktls_send(SSL_get_wbio(e.ssl)) ? "yes" : "no",
+		       BIO_get_ktls_recv(SSL_get_rbio(e.ssl)) ? "yes" : "no");
+	}
 	if (conn_config_enc(&e, cfg.tsid, reserved, &sec, &ecfg, err, sizeof(err)))
 		die("encrypted configuration: %s", err);
-	printf("encrypted tunnel: TSID %016llx, internal %s\n",
-	       (unsigned long long)ecfg.tsid, inet_ntoa(ecfg.ip4));
+	inet_ntop(AF_INET, &ecfg.ip4, ip, sizeof(ip));
+	snprintf(tsid, sizeof(tsid), "%016llx", (unsigned long long)ecfg.tsid);
+	if (json) {
+		json_obj_begin(&w, "encrypted");
+		json_str(&w, "tsid", tsid);
+		json_str(&w, "internal_ipv4", ip);
+		json_obj_end(&w);
+		json_obj_end(&w);
+		json_finish(&w);
+	} else {
+		printf("encrypted tunnel: TSID %s, internal %s\n", tsid, ip);
+	}
 	conn_release(&e, ecfg.tsid);
 	conn_release(&c, cfg.tsid);
 	conn_close(&e);

@@ -5,8 +5,10 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <netlink/genl/ctrl.h>
 
+#include "json.h"
 #include "tscfctl.h"
 
 static const char *const stat_names[] = {
@@ -22,13 +24,35 @@ static const char *const stat_names[] = {
 static const char *const levels[] = { "unencrypted", "encrypted-only", "encrypted-preferred" };
 static const char *const paths[] = { "clear", "encrypted", "blocked" };
 static const char *const transports[] = { "?", "udp", "tcp", "tls", "dtls" };
-static const char *const reasons[] = { "-", "detached", "peer-closed", "sock-error",
-				       "proto-error", "dev-gone", "owner-gone" };
+
+/* enum tscf_down_reason, uapi/linux/tscf.h */
+static const char *const reasons[] = {
+	[TSCF_DOWN_DETACHED] = "detached",
+	[TSCF_DOWN_PEER_CLOSED] = "peer-closed",
+	[TSCF_DOWN_SOCK_ERROR] = "sock-error",
+	[TSCF_DOWN_PROTO_ERROR] = "proto-error",
+	[TSCF_DOWN_DEV_GONE] = "dev-gone",
+	[TSCF_DOWN_OWNER_GONE] = "owner-gone",
+};
+
+const char *down_reason_name(unsigned int reason)
+{
+	static char unknown[24];
+
+	if (!reason)
+		return "none";
+	if (reason < ARRAY_SIZE(reasons) && reasons[reason])
+		return reasons[reason];
+	/* a newer module's: say which, rather than nothing */
+	snprintf(unknown, sizeof(unknown), "reason-%u", reason);
+	return unknown;
+}
 
 struct out {
 	bool json;
-	bool first;
-	const char *filter;
+	struct json_writer w;
+	int ifindex, twin;		/* the device asked for and its twin; 0: all */
+	unsigned int shown;
 };
 
 static void sockaddr_str(const struct nlattr *a, char *buf, size_t len)
@@ -46,28 +70,81 @@ static void sockaddr_str(const struct nlattr *a, char *buf, size_t len)
 	}
 }
 
-static void print_stats(struct nlattr *nest, bool json, const char *indent)
+static void print_stats(struct out *o, struct nlattr *nest, const char *title)
 {
 	struct nlattr *a;
 	int rem, n = 0;
 
-	if (json)
-		printf(", \"stats\": {");
+	if (o->json)
+		json_obj_begin(&o->w, "stats");
+	else
+		printf("  %s:", title);
 	nla_for_each_nested(a, nest, rem) {
 		int t = nla_type(a);
 
-		if (t < 1 || t >= (int)(sizeof(stat_names) / sizeof(stat_names[0])) ||
-		    !stat_names[t])
+		if (t < 1 || t >= (int)ARRAY_SIZE(stat_names) || !stat_names[t])
 			continue;
-		if (json)
-			printf("%s\"%s\": %llu", n ? ", " : "", stat_names[t],
-			       (unsigned long long)nla_get_u64(a));
+		if (o->json)
+			json_u64(&o->w, stat_names[t], nla_get_u64(a));
 		else
-			printf("%s%s%s: %llu", n % 5 ? "  " : "\n", n % 5 ? "" : indent,
-			       stat_names[t], (unsigned long long)nla_get_u64(a));
+			printf("%s%s: %llu", n % 5 ? "  " : "\n    ", stat_names[t],
+			       (unsigned long long)nla_get_u64(a));
 		n++;
 	}
-	printf(json ? "}" : "\n");
+	if (o->json)
+		json_obj_end(&o->w);
+	else
+		printf("\n");
+}
+
+static void print_helper(struct out *o, const char *dev)
+{
+	struct helper_state st;
+	long long t = (long long)time(NULL);
+	char line[512];
+	int n;
+
+	if (state_read(dev, &st)) {
+		if (o->json)
+			json_null(&o->w, "helper");
+		else
+			printf("  helper: none\n");
+		return;
+	}
+	if (o->json) {
+		json_obj_begin(&o->w, "helper");
+		json_i64(&o->w, "pid", st.pid);
+		json_str(&o->w, "state", st.valid && st.state[0] ? st.state : "starting");
+		if (st.valid) {
+			json_str(&o->w, "encrypted", st.enc);
+			if (st.last_error[0])
+				json_str(&o->w, "last_error", st.last_error);
+			else
+				json_null(&o->w, "last_error");
+			if (st.retry_at)
+				json_i64(&o->w, "retry_in", st.retry_at > t ? st.retry_at - t : 0);
+			if (st.last_answer)
+				json_i64(&o->w, "keepalive_age", t - st.last_answer);
+			json_u64(&o->w, "keepalive", st.keepalive);
+		}
+		json_obj_end(&o->w);
+		return;
+	}
+	n = snprintf(line, sizeof(line), "  helper: pid %d, %s", (int)st.pid,
+		     st.valid && st.state[0] ? st.state : "starting");
+	if (st.valid) {
+		n += snprintf(line + n, sizeof(line) - (size_t)n, ", encrypted %s", st.enc);
+		if (st.retry_at)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, ", retry in %llds",
+				      st.retry_at > t ? st.retry_at - t : 0);
+		if (st.last_answer)
+			n += snprintf(line + n, sizeof(line) - (size_t)n,
+				      ", last answer %llds ago (keepalive %us)",
+				      t - st.last_answer, st.keepalive);
+	}
+	printf("%s\n", line);
+	if (st.valid && st.last_error[0])
+		printf("  last error: %s\n", st.last_error);
 }
 
 static int on_dev(struct nl_msg *m, void *arg)
@@ -75,102 +152,131 @@ static int on_dev(struct nl_msg *m, void *arg)
 	struct nlattr *tb[TSCF_A_MAX + 1], *tt[TSCF_TUNNEL_A_MAX + 1];
 	struct out *o = arg;
 	char twin[IF_NAMESIZE] = "", local[64] = "", peer[64] = "", ip[16] = "";
+	char ip6[INET6_ADDRSTRLEN] = "", tsid[17];
 	const char *name;
+	bool encrypted;
+	int ifindex;
 
-	if (genlmsg_parse(nlmsg_hdr(m), 0, tb, TSCF_A_MAX, NULL) || !tb[TSCF_A_IFNAME])
+	if (genlmsg_parse(nlmsg_hdr(m), 0, tb, TSCF_A_MAX, NULL) || !tb[TSCF_A_IFNAME] ||
+	    !tb[TSCF_A_IFINDEX])
 		return NL_SKIP;
 	name = nla_get_string(tb[TSCF_A_IFNAME]);
-	if (o->filter && strcmp(o->filter, name) &&
-	    !(strlen(name) == strlen(o->filter) + 1 && !strncmp(name, o->filter, strlen(o->filter))))
+	ifindex = (int)nla_get_u32(tb[TSCF_A_IFINDEX]);
+	/* By index: "show tscf0" is tscf0 and its twin, never tscf01. */
+	if (o->ifindex && ifindex != o->ifindex && ifindex != o->twin)
 		return NL_OK;
+	o->shown++;
+	encrypted = tb[TSCF_A_ENCRYPTED] && nla_get_u8(tb[TSCF_A_ENCRYPTED]);
 	if (tb[TSCF_A_TWIN_IFINDEX])
 		if_indextoname(nla_get_u32(tb[TSCF_A_TWIN_IFINDEX]), twin);
 	if (o->json) {
-		printf("%s{\"ifname\": \"%s\", \"encrypted\": %s, \"twin\": \"%s\"",
-		       o->first ? "" : ", ", name,
-		       nla_get_u8(tb[TSCF_A_ENCRYPTED]) ? "true" : "false", twin);
+		json_obj_begin(&o->w, NULL);
+		json_str(&o->w, "ifname", name);
+		json_bool(&o->w, "encrypted", encrypted);
+		json_str(&o->w, "twin", twin);
 		if (tb[TSCF_A_DEMAND])
-			printf(", \"demand\": %s", nla_get_u8(tb[TSCF_A_DEMAND]) ? "true" : "false");
+			json_bool(&o->w, "demand", nla_get_u8(tb[TSCF_A_DEMAND]));
 		if (tb[TSCF_A_ENC_LINGER_MS])
-			printf(", \"linger_ms\": %u", nla_get_u32(tb[TSCF_A_ENC_LINGER_MS]));
+			json_u64(&o->w, "linger_ms", nla_get_u32(tb[TSCF_A_ENC_LINGER_MS]));
 	} else {
 		printf("device: %s (%s, twin %s)%s\n", name,
-		       nla_get_u8(tb[TSCF_A_ENCRYPTED]) ? "encrypted" : "clear", twin,
+		       encrypted ? "encrypted" : "clear", twin,
 		       tb[TSCF_A_DEMAND] && nla_get_u8(tb[TSCF_A_DEMAND]) ?
 		       ", encryption wanted" : "");
 		if (tb[TSCF_A_ENC_LINGER_MS])
 			printf("  encrypted tunnel linger: %u ms\n",
 			       nla_get_u32(tb[TSCF_A_ENC_LINGER_MS]));
 	}
-	o->first = false;
-	if (tb[TSCF_A_STATS]) {
-		if (!o->json)
-			printf("  device counters:");
-		print_stats(tb[TSCF_A_STATS], o->json, "    ");
-	}
+	/* The helper keeps the clear device; the twin follows it. */
+	if (!encrypted)
+		print_helper(o, name);
+	if (tb[TSCF_A_STATS])
+		print_stats(o, tb[TSCF_A_STATS], "device counters");
 	if (tb[TSCF_A_TUNNEL] &&
 	    !nla_parse_nested(tt, TSCF_TUNNEL_A_MAX, tb[TSCF_A_TUNNEL], NULL)) {
-		unsigned int tr = nla_get_u8(tt[TSCF_TUNNEL_A_TRANSPORT]);
+		unsigned int tr = tt[TSCF_TUNNEL_A_TRANSPORT] ?
+				  nla_get_u8(tt[TSCF_TUNNEL_A_TRANSPORT]) : 0;
 
 		if (tt[TSCF_TUNNEL_A_LOCAL])
 			sockaddr_str(tt[TSCF_TUNNEL_A_LOCAL], local, sizeof(local));
 		if (tt[TSCF_TUNNEL_A_PEER])
 			sockaddr_str(tt[TSCF_TUNNEL_A_PEER], peer, sizeof(peer));
-		if (tt[TSCF_TUNNEL_A_INTERNAL_IPV4])
+		if (tt[TSCF_TUNNEL_A_INTERNAL_IPV4] &&
+		    nla_len(tt[TSCF_TUNNEL_A_INTERNAL_IPV4]) >= 4)
 			inet_ntop(AF_INET, nla_data(tt[TSCF_TUNNEL_A_INTERNAL_IPV4]), ip, sizeof(ip));
-		if (o->json)
-			printf(", \"tunnel\": {\"tsid\": \"%016llx\", \"transport\": \"%s\", "
-			       "\"local\": \"%s\", \"peer\": \"%s\", \"internal_ipv4\": \"%s\", "
-			       "\"state\": \"up\"",
-			       (unsigned long long)nla_get_u64(tt[TSCF_TUNNEL_A_TSID]),
-			       transports[tr < 5 ? tr : 0], local, peer, ip);
-		else
-			printf("  tunnel: up, TSID %016llx, %s %s -> %s, internal %s\n",
-			       (unsigned long long)nla_get_u64(tt[TSCF_TUNNEL_A_TSID]),
-			       transports[tr < 5 ? tr : 0], local, peer, ip[0] ? ip : "-");
-		if (tt[TSCF_TUNNEL_A_STATS]) {
-			if (!o->json)
-				printf("  tunnel counters:");
-			print_stats(tt[TSCF_TUNNEL_A_STATS], o->json, "    ");
+		if (tt[TSCF_TUNNEL_A_INTERNAL_IPV6] &&
+		    nla_len(tt[TSCF_TUNNEL_A_INTERNAL_IPV6]) >= 16 &&
+		    !IN6_IS_ADDR_UNSPECIFIED((struct in6_addr *)nla_data(tt[TSCF_TUNNEL_A_INTERNAL_IPV6])))
+			inet_ntop(AF_INET6, nla_data(tt[TSCF_TUNNEL_A_INTERNAL_IPV6]), ip6, sizeof(ip6));
+		snprintf(tsid, sizeof(tsid), "%016llx", tt[TSCF_TUNNEL_A_TSID] ?
+			 (unsigned long long)nla_get_u64(tt[TSCF_TUNNEL_A_TSID]) : 0ULL);
+		if (o->json) {
+			json_obj_begin(&o->w, "tunnel");
+			json_str(&o->w, "tsid", tsid);
+			json_str(&o->w, "transport", transports[tr < 5 ? tr : 0]);
+			json_str(&o->w, "local", local);
+			json_str(&o->w, "peer", peer);
+			json_str(&o->w, "internal_ipv4", ip);
+			if (ip6[0])
+				json_str(&o->w, "internal_ipv6", ip6);
+			else
+				json_null(&o->w, "internal_ipv6");
+			json_str(&o->w, "state", "up");
+		} else {
+			printf("  tunnel: up, TSID %s, %s %s -> %s, internal %s%s%s\n",
+			       tsid, transports[tr < 5 ? tr : 0], local, peer,
+			       ip[0] ? ip : "-", ip6[0] ? " " : "", ip6);
 		}
+		if (tt[TSCF_TUNNEL_A_STATS])
+			print_stats(o, tt[TSCF_TUNNEL_A_STATS], "tunnel counters");
 		if (o->json)
-			printf("}");
-	} else if (!o->json) {
+			json_obj_end(&o->w);
+	} else if (o->json) {
+		json_null(&o->w, "tunnel");
+	} else {
 		printf("  tunnel: none\n");
 	}
 	if (o->json)
-		printf("}");
+		json_obj_end(&o->w);
 	return NL_OK;
 }
 
-static void print_sock(struct nlattr *nest, bool json, const char *event)
+static void print_sock(struct nlattr *nest, struct json_writer *w, const char *event)
 {
 	struct nlattr *sa[TSCF_SOCK_A_MAX + 1];
 	char local[64] = "", remote[64] = "";
 	unsigned int level, path;
+	const char *proto;
 
-	if (nla_parse_nested(sa, TSCF_SOCK_A_MAX, nest, NULL))
+	if (nla_parse_nested(sa, TSCF_SOCK_A_MAX, nest, NULL) || !sa[TSCF_SOCK_A_INODE] ||
+	    !sa[TSCF_SOCK_A_LEVEL] || !sa[TSCF_SOCK_A_PATH] || !sa[TSCF_SOCK_A_PROTO])
 		return;
 	level = nla_get_u8(sa[TSCF_SOCK_A_LEVEL]);
 	path = nla_get_u8(sa[TSCF_SOCK_A_PATH]);
+	proto = nla_get_u8(sa[TSCF_SOCK_A_PROTO]) == 6 ? "tcp" : "udp";
 	if (sa[TSCF_SOCK_A_LOCAL])
 		sockaddr_str(sa[TSCF_SOCK_A_LOCAL], local, sizeof(local));
 	if (sa[TSCF_SOCK_A_REMOTE])
 		sockaddr_str(sa[TSCF_SOCK_A_REMOTE], remote, sizeof(remote));
-	if (json)
-		printf("{%s%s%s\"inode\": %llu, \"cookie\": %llu, \"proto\": \"%s\", "
-		       "\"local\": \"%s\", \"remote\": \"%s\", \"level\": \"%s\", \"path\": \"%s\"}",
-		       event ? "\"event\": \"" : "", event ? event : "", event ? "\", " : "",
-		       (unsigned long long)nla_get_u64(sa[TSCF_SOCK_A_INODE]),
-		       (unsigned long long)nla_get_u64(sa[TSCF_SOCK_A_COOKIE]),
-		       nla_get_u8(sa[TSCF_SOCK_A_PROTO]) == 6 ? "tcp" : "udp",
-		       local, remote, levels[level % 3], paths[path % 3]);
-	else
+	if (w) {
+		json_obj_begin(w, NULL);
+		if (event)
+			json_str(w, "event", event);
+		json_u64(w, "inode", nla_get_u64(sa[TSCF_SOCK_A_INODE]));
+		json_u64(w, "cookie", sa[TSCF_SOCK_A_COOKIE] ?
+			 nla_get_u64(sa[TSCF_SOCK_A_COOKIE]) : 0);
+		json_str(w, "proto", proto);
+		json_str(w, "local", local);
+		json_str(w, "remote", remote);
+		json_str(w, "level", levels[level % 3]);
+		json_str(w, "path", paths[path % 3]);
+		json_obj_end(w);
+	} else {
 		printf("%s%ssocket inode %llu %s %s -> %s: %s, %s\n",
 		       event ? event : "  ", event ? ": " : "",
 		       (unsigned long long)nla_get_u64(sa[TSCF_SOCK_A_INODE]),
-		       nla_get_u8(sa[TSCF_SOCK_A_PROTO]) == 6 ? "tcp" : "udp",
-		       local, remote, levels[level % 3], paths[path % 3]);
+		       proto, local, remote, levels[level % 3], paths[path % 3]);
+	}
 }
 
 static int on_sock(struct nl_msg *m, void *arg)
@@ -180,10 +286,7 @@ static int on_sock(struct nl_msg *m, void *arg)
 
 	if (genlmsg_parse(nlmsg_hdr(m), 0, tb, TSCF_A_MAX, NULL) || !tb[TSCF_A_SOCK])
 		return NL_SKIP;
-	if (o->json && !o->first)
-		printf(", ");
-	o->first = false;
-	print_sock(tb[TSCF_A_SOCK], o->json, NULL);
+	print_sock(tb[TSCF_A_SOCK], o->json ? &o->w : NULL, NULL);
 	return NL_OK;
 }
 
@@ -204,22 +307,48 @@ static int dump(struct tscf_nl *nl, int cmd, nl_recvmsg_msg_cb_t fn, struct out 
 
 int cmd_show(const char *dev, bool json)
 {
-	struct out o = { .json = json, .first = true, .filter = dev };
+	struct out o = { .json = json };
 	struct tscf_nl nl;
+	uint64_t tsid;
 	int rc;
 
+	if (dev) {
+		/* as "ip link show DEV" does */
+		o.ifindex = (int)if_nametoindex(dev);
+		if (!o.ifindex)
+			die("Device \"%s\" does not exist.", dev);
+	}
 	rc = tnl_open(&nl, 0);
 	if (rc)
 		die("%s", tnl_strerror(rc));
-	if (json)
-		printf("{\"devices\": [");
+	if (dev) {
+		rc = tnl_dev_twin(&nl, o.ifindex, &o.twin, &tsid);
+		if (rc)
+			die("%s: %s", dev, tnl_strerror(rc));
+	}
+	if (json) {
+		json_init(&o.w, stdout);
+		json_obj_begin(&o.w, NULL);
+		json_arr_begin(&o.w, "devices");
+	}
 	rc = dump(&nl, TSCF_CMD_DEV_GET, on_dev, &o);
 	if (rc)
 		die("show: %s", rc == -NLE_PERM ? tnl_strerror(-EPERM) : nl_geterror(rc));
-	o.first = true;
-	printf(json ? "], \"sockets\": [" : "sockets:\n");
+	if (dev && !o.shown)
+		die("%s: not a tscf device", dev);
+	if (json) {
+		json_arr_end(&o.w);
+		json_arr_begin(&o.w, "sockets");
+	} else {
+		printf("sockets:\n");
+	}
 	dump(&nl, TSCF_CMD_SOCK_GET, on_sock, &o);
-	printf(json ? "]}\n" : "");
+	if (json) {
+		json_arr_end(&o.w);
+		json_obj_end(&o.w);
+		if (json_finish(&o.w))
+			die("show: malformed JSON");
+	}
 	tnl_close(&nl);
 	return 0;
 }
@@ -233,30 +362,75 @@ static const char *event_names[] = { "?", "up", "down", "moved", "blocked", "rel
 static void on_monitor(const struct tscf_ev *ev, void *arg)
 {
 	bool json = *(bool *)arg;
-	char dev[IF_NAMESIZE] = "-";
+	char dev[IF_NAMESIZE] = "-", tsid[17], name[32];
 	const char *event = event_names[ev->event < ARRAY_SIZE(event_names) ? ev->event : 0];
-	const char *reason = reasons[ev->reason < ARRAY_SIZE(reasons) ? ev->reason : 0];
+	struct json_writer w;
 	struct tscf_msg m;
 
 	if (ev->ifindex)
 		if_indextoname(ev->ifindex, dev);
+	json_init(&w, stdout);
+	snprintf(tsid, sizeof(tsid), "%016llx", (unsigned long long)ev->tsid);
 	if (ev->cmd == TSCF_CMD_SOCK_EVENT && ev->sock) {
-		print_sock(ev->sock, json, event);
-		if (json)
-			printf("\n");
+		if (json) {
+			print_sock(ev->sock, &w, event);
+			json_finish(&w);
+		} else {
+			print_sock(ev->sock, NULL, event);
+		}
 	} else if (ev->cmd == TSCF_CMD_CTRL_RECV && !tscf_msg_decode(ev->frame, ev->frame_len, &m)) {
-		printf(json ? "{\"event\": \"ctrl\", \"dev\": \"%s\", \"type\": \"%s\", \"tsid\": \"%016llx\", \"seq\": %u}\n" :
-		       "%s: control %s TSID %016llx seq %u\n", dev, tscf_cm_type_name(m.type),
-		       (unsigned long long)m.tsid, m.seq);
+		snprintf(tsid, sizeof(tsid), "%016llx", (unsigned long long)m.tsid);
+		if (json) {
+			json_obj_begin(&w, NULL);
+			json_str(&w, "event", "ctrl");
+			json_str(&w, "dev", dev);
+			json_str(&w, "type", tscf_cm_type_name(m.type));
+			json_str(&w, "tsid", tsid);
+			json_u64(&w, "seq", m.seq);
+			json_obj_end(&w);
+			json_finish(&w);
+		} else {
+			printf("%s: control %s TSID %s seq %u\n", dev,
+			       tscf_cm_type_name(m.type), tsid, m.seq);
+		}
 	} else if (ev->cmd == TSCF_CMD_TUNNEL_EVENT) {
-		printf(json ? "{\"event\": \"tunnel-%s\", \"dev\": \"%s\", \"tsid\": \"%016llx\", \"reason\": \"%s\"}\n" :
-		       "%s: tunnel %s TSID %016llx (%s)\n",
-		       json ? event : dev, json ? dev : event, (unsigned long long)ev->tsid, reason);
+		if (json) {
+			snprintf(name, sizeof(name), "tunnel-%s", event);
+			json_obj_begin(&w, NULL);
+			json_str(&w, "event", name);
+			json_str(&w, "dev", dev);
+			json_str(&w, "tsid", tsid);
+			if (ev->event == TSCF_EVENT_DOWN)
+				json_str(&w, "reason", down_reason_name(ev->reason));
+			json_obj_end(&w);
+			json_finish(&w);
+		} else if (ev->event == TSCF_EVENT_DOWN) {
+			printf("%s: tunnel down TSID %s (%s)\n", dev, tsid,
+			       down_reason_name(ev->reason));
+		} else {
+			printf("%s: tunnel %s TSID %s\n", dev, event, tsid);
+		}
 	} else if (ev->cmd == TSCF_CMD_ENC_DEMAND) {
-		printf(json ? "{\"event\": \"demand\", \"dev\": \"%s\", \"demand\": %u}\n" :
-		       "%s: encryption demand %u\n", dev, ev->demand);
+		if (json) {
+			json_obj_begin(&w, NULL);
+			json_str(&w, "event", "demand");
+			json_str(&w, "dev", dev);
+			json_bool(&w, "demand", ev->demand);
+			json_obj_end(&w);
+			json_finish(&w);
+		} else {
+			printf("%s: encryption demand %u\n", dev, ev->demand);
+		}
 	} else if ((size_t)ev->cmd < ARRAY_SIZE(cmd_names) && cmd_names[ev->cmd]) {
-		printf("%s: %s\n", dev, cmd_names[ev->cmd]);
+		if (json) {
+			json_obj_begin(&w, NULL);
+			json_str(&w, "event", cmd_names[ev->cmd]);
+			json_str(&w, "dev", dev);
+			json_obj_end(&w);
+			json_finish(&w);
+		} else {
+			printf("%s: %s\n", dev, cmd_names[ev->cmd]);
+		}
 	}
 	fflush(stdout);
 }

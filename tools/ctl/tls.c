@@ -9,6 +9,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,6 +129,49 @@ static void verify_error(SSL *ssl, const char *what, const char *name,
 			 host, port, ERR_reason_error_string(ERR_get_error()));
 }
 
+/*
+ * SSLKEYLOGFILE (lab captures only): every TLS/DTLS session's secrets are
+ * appended to that file, in the key log format Wireshark reads, so that
+ * anyone who can read it can decrypt the tunnel.  Said loudly, once.
+ */
+static FILE *keylog_file;
+
+static void keylog_line(const SSL *ssl, const char *line)
+{
+	(void)ssl;
+	if (keylog_file) {
+		fprintf(keylog_file, "%s\n", line);
+		fflush(keylog_file);
+	}
+}
+
+void keylog_setup(SSL_CTX *ctx)
+{
+	static bool tried;
+	const char *path = getenv("SSLKEYLOGFILE");
+
+	if (!path || !*path)
+		return;
+	if (!tried) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+		tried = true;
+		keylog_file = fd >= 0 ? fdopen(fd, "a") : NULL;
+		if (!keylog_file) {
+			log_warn("SSLKEYLOGFILE=%s: %s: no key log written", path,
+				 strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		log_warn("SSLKEYLOGFILE is set: writing TLS/DTLS session keys to %s; "
+			 "anyone who can read it can decrypt the encrypted tunnel (lab use only)",
+			 path);
+	}
+	if (keylog_file)
+		SSL_CTX_set_keylog_callback(ctx, keylog_line);
+}
+
 static SSL_CTX *client_ctx(const struct helper_opts *o, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -145,6 +190,7 @@ static SSL_CTX *client_ctx(const struct helper_opts *o, char *err, size_t errlen
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
+	keylog_setup(ctx);
 	return ctx;
 }
 
@@ -223,6 +269,7 @@ int dtls_connect(struct tscf_conn *c, const struct helper_opts *o,
 		SSL_CTX_free(ctx);
 		goto fail;
 	}
+	keylog_setup(ctx);
 	c->ssl = SSL_new(ctx);
 	SSL_CTX_free(ctx);
 	bio = BIO_new_dgram(c->fd, BIO_NOCLOSE);

@@ -14,8 +14,24 @@
 
 #include "tscf_proto.h"
 
+#ifndef TSCFCTL_VERSION
+#define TSCFCTL_VERSION "0.1"
+#endif
+
+#include <limits.h>
+#include <syslog.h>
+#include <sys/types.h>
+
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* syslog priorities (LOG_ERR..LOG_DEBUG); repeated lines are rate-limited */
+void logp(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_err(...)	logp(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)	logp(LOG_WARNING, __VA_ARGS__)
+#define log_notice(...)	logp(LOG_NOTICE, __VA_ARGS__)
+#define log_info(...)	logp(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)	logp(LOG_DEBUG, __VA_ARGS__)
+int log_level_parse(const char *name);
+void log_set_level(int prio);
 
 /* nl.c: the genl family */
 struct tscf_nl {
@@ -150,10 +166,39 @@ struct helper_opts {
 int helper_run(const struct helper_opts *o, bool enc_only);
 void log_to_syslog(void);
 int cmd_down(const char *dev);
-int cmd_probe(const struct helper_opts *o);
+int cmd_probe(const struct helper_opts *o, bool json);
+
+/* run.c: the helper registry (RUNDIR/DEV.pid) and state file (DEV.state) */
+struct helper_reg {
+	int fd, user_fd;		/* locked for the helper's lifetime */
+	char path[PATH_MAX], user[PATH_MAX], state[PATH_MAX];
+};
+
+struct helper_state {
+	pid_t pid;			/* the verified helper; 0: none */
+	bool valid;			/* it published a state */
+	char state[32], enc[32], last_error[512];
+	long long retry_at, last_answer;	/* epoch seconds, 0: none */
+	unsigned int keepalive;
+};
+
+const char *run_dir(void);
+void run_path(char *path, size_t len, const char *dev, bool enc_only, const char *ext);
+int reg_claim(struct helper_reg *r, const char *dev, bool enc_only,
+	      const char *user_pidfile, pid_t *holder, char *err, size_t errlen);
+void reg_update_pid(struct helper_reg *r);
+void reg_release(struct helper_reg *r);
+pid_t reg_find(const char *dev, bool enc_only);
+bool reg_stop(const char *dev, bool enc_only);
+void state_publish(const struct helper_reg *r, const char *text);
+int state_read(const char *dev, struct helper_state *st);
 
 /* show.c */
 int cmd_show(const char *dev, bool json);
 int cmd_monitor(bool json);
+const char *down_reason_name(unsigned int reason);
+
+/* tls.c: SSLKEYLOGFILE, for lab captures only */
+void keylog_setup(SSL_CTX *ctx);
 
 #endif /* TSCFCTL_H */
