@@ -14,6 +14,7 @@
 #                   from docs/netlink/tscf.yaml (Linux 6.12's ynl-gen)
 #   make check-debug  the kernel suite on a debug kernel (KASAN, lockdep,
 #                   PROVE_RCU, kmemleak), built once into /opt/tscf-cache
+#   make check-packages  build the .debs, install and run them in the VM
 #   make check-612  the kernel suite on Debian 13's kernel, 6.12 (tscf.ko
 #                   built for it in build/kmod-<release>/)
 #   make install    programs, units, configs, man pages (DESTDIR, PREFIX)
@@ -40,7 +41,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 export KVER
 
 .PHONY: all kmod tools server clean check demo deps vm-shell fuzz sparse bench \
-	check-host check-kernel check-debug check-host-asan ynl check-612 \
+	check-host check-kernel check-debug check-host-asan ynl check-612 check-packages \
 	man install install-dkms modules_install deb
 
 all: kmod tools server
@@ -94,6 +95,9 @@ check-kernel: all
 
 check-debug: all
 	@sh selftests/vm/debug-lane.sh
+
+check-packages: all
+	@TSCF_LANES=packages sh selftests/check.sh
 
 check-612: tools server
 	@sh tools/install-deps.sh --with-612

@@ -7,6 +7,11 @@
 #   kernel-612  the kernel suite in a VM on Debian 13's kernel (6.12); not in
 #               the default lanes yet (see README, "Kernels"): name it in
 #               TSCF_LANES, or run `make check-612`
+#   packages    `make deb`, then selftests/packages in a VM: install the
+#               .debs (dkms builds the module in the guest: about ten
+#               minutes under TCG), run tscfd and a client as the units do;
+#               not in the default lanes (CI's time): name it in TSCF_LANES
+#               or run `make check-packages`
 #   debug       kernel tests in a VM on a debug kernel (KASAN, lockdep,
 #               PROVE_RCU, DEBUG_ATOMIC_SLEEP, kmemleak, UBSAN, DEBUG_NET),
 #               volumes divided by TSCF_SCALE (selftests/lib.sh), then a
@@ -121,6 +126,12 @@ fi
 if want kernel-612; then
 	[ -n "$kver612" ] && wait $k612
 	show_lane kernel-612
+fi
+
+if want packages; then
+	run_lane packages sh -c 'make -s deb && \
+		sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/packages'
+	show_lane packages
 fi
 
 if want debug; then
