@@ -21,7 +21,7 @@ for sub in server tools tools/lib; do
 		[ -e "$e" ] || continue
 		[ -e "$tree/$sub/${e##*/}" ] && continue
 		case "$sub/${e##*/}" in
-		server/tscfd|server/unit_test|tools/tscfctl|tools/lib|tools/lib/test_proto) continue ;;
+		server/tscfd|server/unit_test|tools/tscfctl|tools/lib|tools/lib/test_proto|tools/lib/test_json) continue ;;
 		esac
 		ln -s "$e" "$tree/$sub/${e##*/}"
 	done
@@ -41,4 +41,5 @@ wrap server/tscfd tscfd
 wrap server/unit_test unit_test
 wrap tools/tscfctl tscfctl
 wrap tools/lib/test_proto test_proto
+wrap tools/lib/test_json test_json
 echo "asan tree: $tree"
