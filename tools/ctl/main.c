@@ -288,13 +288,24 @@ static int parse_setting(char **w, int n, struct helper_opts *o, bool *enc,
 	return 2;
 }
 
-/* Values read from a config file live as long as the program. */
+/*
+ * Values read from a config file live as long as the program; a static
+ * list keeps them reachable (LeakSanitizer scans globals, and the helper
+ * may exit from anywhere).
+ */
+static char *kept_values[64];
+static unsigned int nkept;
+
 static char *keep(const char *s)
 {
-	char *d = strdup(s);
+	char *d;
 
+	if (nkept == ARRAY_SIZE(kept_values))
+		die("too many settings");
+	d = strdup(s);
 	if (!d)
 		die("out of memory");
+	kept_values[nkept++] = d;
 	return d;
 }
 
