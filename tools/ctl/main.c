@@ -126,7 +126,7 @@ static void vlog(int prio, bool limit, const char *fmt, va_list ap)
 	if (prio > log_threshold)
 		return;
 	vsnprintf(text, sizeof(text), fmt, ap);
-	if (limit && prio >= LOG_WARNING) {
+	if (limit && prio <= LOG_WARNING) {	/* warning and more severe */
 		held = ratelimit(text);
 		if (held < 0)
 			return;
