@@ -16,7 +16,7 @@
 #               PROVE_RCU, DEBUG_ATOMIC_SLEEP, kmemleak, UBSAN, DEBUG_NET),
 #               volumes divided by TSCF_SCALE (selftests/lib.sh), then a
 #               kmemleak scan.  Under TCG that kernel runs the suite five to
-#               seven times slower than the stock one, so this lane runs the
+#               twenty times slower than the stock one, so this lane runs the
 #               tests that drive each kernel path (TSCF_DEBUG_TESTS below);
 #               `make check-debug` runs the whole suite on it.
 #
