@@ -52,30 +52,37 @@ struct parser {
 	unsigned int metrics_line;
 };
 
-static int perr(struct parser *p, const char *fmt, ...)
+/* FILE:LINE: message into p->err; always -EINVAL. */
+static int vperr_at(struct parser *p, unsigned int line, const char *fmt, va_list ap)
 {
-	int n = snprintf(p->err, p->errlen, "%s:%u: ", p->path,
-			 p->line ? p->line : 1);
-	va_list ap;
+	int n = snprintf(p->err, p->errlen, "%s:%u: ", p->path, line ? line : 1);
 
-	va_start(ap, fmt);
 	if (n >= 0 && (size_t)n < p->errlen)
 		vsnprintf(p->err + n, p->errlen - n, fmt, ap);
-	va_end(ap);
 	return -EINVAL;
+}
+
+static int perr(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vperr_at(p, p->line, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* Errors about a line other than the current one (checks at block end). */
 static int perr_at(struct parser *p, unsigned int line, const char *fmt, ...)
 {
-	int n = snprintf(p->err, p->errlen, "%s:%u: ", p->path, line ? line : 1);
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < p->errlen)
-		vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+	rc = vperr_at(p, line, fmt, ap);
 	va_end(ap);
-	return -EINVAL;
+	return rc;
 }
 
 static int key_index(const char *const *keys, unsigned int n, const char *key)
