@@ -362,19 +362,10 @@ static void on_event(const struct tscf_ev *ev, void *arg)
 		break;
 	case TSCF_CMD_TUNNEL_EVENT:
 		if (ev->event == TSCF_EVENT_DOWN) {
-			static const char *const why[] = {
-				[TSCF_DOWN_DETACHED] = "detached",
-				[TSCF_DOWN_PEER_CLOSED] = "closed by the server",
-				[TSCF_DOWN_SOCK_ERROR] = "transport error",
-				[TSCF_DOWN_PROTO_ERROR] = "protocol error",
-				[TSCF_DOWN_DEV_GONE] = "device gone",
-				[TSCF_DOWN_OWNER_GONE] = "its owner went away",
-			};
 			char text[96];
 
 			snprintf(text, sizeof(text), "%s (%s)",
-				 ev->reason < ARRAY_SIZE(why) && why[ev->reason] ?
-				 why[ev->reason] : "kernel event",
+				 down_reason_text(ev->reason),
 				 down_reason_name(ev->reason));
 			tunnel_lost(h, ev->ifindex == h->twin, text);
 		}

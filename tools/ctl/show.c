@@ -25,15 +25,24 @@ static const char *const levels[] = { "unencrypted", "encrypted-only", "encrypte
 static const char *const paths[] = { "clear", "encrypted", "blocked" };
 static const char *const transports[] = { "?", "udp", "tcp", "tls", "dtls" };
 
-/* enum tscf_down_reason, uapi/linux/tscf.h */
-static const char *const reasons[] = {
-	[TSCF_DOWN_DETACHED] = "detached",
-	[TSCF_DOWN_PEER_CLOSED] = "peer-closed",
-	[TSCF_DOWN_SOCK_ERROR] = "sock-error",
-	[TSCF_DOWN_PROTO_ERROR] = "proto-error",
-	[TSCF_DOWN_DEV_GONE] = "dev-gone",
-	[TSCF_DOWN_OWNER_GONE] = "owner-gone",
+/* enum tscf_down_reason, uapi/linux/tscf.h: the name `show -j` and the
+ * logs print, and the words the helper logs beside it. */
+static const struct {
+	const char *name;
+	const char *text;
+} reasons[] = {
+	[TSCF_DOWN_DETACHED] = { "detached", "detached" },
+	[TSCF_DOWN_PEER_CLOSED] = { "peer-closed", "closed by the server" },
+	[TSCF_DOWN_SOCK_ERROR] = { "sock-error", "transport error" },
+	[TSCF_DOWN_PROTO_ERROR] = { "proto-error", "protocol error" },
+	[TSCF_DOWN_DEV_GONE] = { "dev-gone", "device gone" },
+	[TSCF_DOWN_OWNER_GONE] = { "owner-gone", "its owner went away" },
 };
+
+static bool down_reason_known(unsigned int reason)
+{
+	return reason < ARRAY_SIZE(reasons) && reasons[reason].name;
+}
 
 const char *down_reason_name(unsigned int reason)
 {
@@ -41,11 +50,16 @@ const char *down_reason_name(unsigned int reason)
 
 	if (!reason)
 		return "none";
-	if (reason < ARRAY_SIZE(reasons) && reasons[reason])
-		return reasons[reason];
+	if (down_reason_known(reason))
+		return reasons[reason].name;
 	/* a newer module's: say which, rather than nothing */
 	snprintf(unknown, sizeof(unknown), "reason-%u", reason);
 	return unknown;
+}
+
+const char *down_reason_text(unsigned int reason)
+{
+	return down_reason_known(reason) ? reasons[reason].text : "kernel event";
 }
 
 struct out {

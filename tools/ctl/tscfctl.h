@@ -197,6 +197,7 @@ int state_read(const char *dev, struct helper_state *st);
 int cmd_show(const char *dev, bool json);
 int cmd_monitor(bool json);
 const char *down_reason_name(unsigned int reason);
+const char *down_reason_text(unsigned int reason);
 
 /* tls.c: SSLKEYLOGFILE, for lab captures only */
 void keylog_setup(SSL_CTX *ctx);
