@@ -53,6 +53,7 @@ void tscf_dev_notify_demand(struct net *net, bool demand);
 /* flow.c */
 void tscf_flow_xmit(struct net_device *dev, struct sk_buff *skb);
 bool tscf_flow_rx_blocked(struct tscf_tunnel *t, struct sk_buff *skb);
+void tscf_flow_rx_ctrl(struct tscf_tunnel *t, const u8 *frame, unsigned int len);
 int tscf_flow_net_init(struct net *net);
 void tscf_flow_net_exit(struct net *net);
 

@@ -22,6 +22,7 @@ struct tscf_tunnel;
 struct tscf_flow_note {
 	u64 tsid;		/* tunnel it was announced on, 0: never */
 	u32 tuple_hash;
+	u32 seq;		/* of that FLOW_BIND_REQ (tunnel's bind_seq) */
 	u8 level;
 };
 

@@ -58,10 +58,9 @@
 #include "enclevel.h"
 #include "tunnel.h"
 
-static atomic_t tscf_kernel_seq = ATOMIC_INIT(0);
-
 /* Kernel-originated requests use sequence numbers with the top bit set. */
 #define TSCF_KERNEL_SEQ_BIT	0x80000000u
+#define TSCF_KERNEL_SEQ_MASK	(TSCF_KERNEL_SEQ_BIT - 1)
 
 struct tscf_flow_tuple {
 	u8 proto;
@@ -170,7 +169,7 @@ static bool tscf_flow_of(struct sk_buff *skb, const struct sock *sk,
 }
 
 static int tscf_flow_bind_frame(u8 *buf, const struct tscf_flow_tuple *f,
-				u64 tsid, u8 level)
+				u64 tsid, u32 seq, u8 level)
 {
 	unsigned int alen = f->family == 4 ? 4 : 16;
 	struct tscf_cm_hdr *h = (struct tscf_cm_hdr *)buf;
@@ -181,7 +180,7 @@ static int tscf_flow_bind_frame(u8 *buf, const struct tscf_flow_tuple *f,
 	h->type = TSCF_CM_FLOW_BIND_REQ;
 	h->tlv_count = htons(2);
 	h->tsid = cpu_to_be64(tsid);
-	h->seq = htonl(atomic_inc_return(&tscf_kernel_seq) | TSCF_KERNEL_SEQ_BIT);
+	h->seq = htonl(seq | TSCF_KERNEL_SEQ_BIT);
 
 	put_unaligned_be16(TSCF_TLV_FLOW, p);
 	put_unaligned_be16(sizeof(*fh) + 2 * alen, p + 2);
@@ -204,6 +203,12 @@ static int tscf_flow_bind_frame(u8 *buf, const struct tscf_flow_tuple *f,
 	return p - buf;
 }
 
+static void tscf_flow_send_bind(struct tscf_tunnel *t, const u8 *buf, int len)
+{
+	if (tscf_tunnel_send_ctrl(t, buf, len, GFP_ATOMIC))
+		tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
+}
+
 /*
  * Tell the server, once per change, where this socket's flow goes and at
  * which level, on the tunnel about to carry it.  A socket never marked
@@ -214,8 +219,8 @@ static void tscf_flow_announce(struct tscf_sk *e, struct tscf_tunnel *t,
 {
 	u8 buf[TSCF_CM_HDR_LEN + 2 * TSCF_TLV_HDR_LEN + 40 + 1];
 	struct tscf_flow_tuple f;
-	bool send;
-	u32 hash;
+	bool send, stream;
+	u32 hash, seq;
 	int len;
 
 	if (!tscf_flow_of(skb, e->sk, &f))
@@ -227,18 +232,68 @@ static void tscf_flow_announce(struct tscf_sk *e, struct tscf_tunnel *t,
 	       e->note.tuple_hash != hash;
 	if (send && !e->note.tsid && level == TSCF_ENC_UNENCRYPTED)
 		send = false;
-	if (send) {
-		e->note.tsid = t->tsid;
-		e->note.level = level;
-		e->note.tuple_hash = hash;
-	}
-	spin_unlock_bh(&e->lock);
-	if (!send)
+	if (!send) {
+		spin_unlock_bh(&e->lock);
 		return;
+	}
+	/*
+	 * Numbered under the tunnel's bind_lock, and on a stream tunnel also
+	 * queued under it (tcp.c only queues here), so that the numbers go
+	 * out in order and an answer to one says the server has read every
+	 * earlier one (tscf_flow_unbinding()).  A datagram tunnel has no
+	 * order to keep, and its send runs the IP stack: after the locks.
+	 */
+	stream = t->transport != TSCF_TRANSPORT_UDP;
+	spin_lock(&t->bind_lock);
+	seq = ++t->bind_seq & TSCF_KERNEL_SEQ_MASK;
+	e->note.tsid = t->tsid;
+	e->note.level = level;
+	e->note.tuple_hash = hash;
+	e->note.seq = seq;
+	len = tscf_flow_bind_frame(buf, &f, t->tsid, seq, level);
+	if (stream)
+		tscf_flow_send_bind(t, buf, len);
+	spin_unlock(&t->bind_lock);
+	spin_unlock_bh(&e->lock);
+	if (!stream)
+		tscf_flow_send_bind(t, buf, len);
+}
 
-	len = tscf_flow_bind_frame(buf, &f, t->tsid, level);
-	if (tscf_tunnel_send_ctrl(t, buf, len, GFP_ATOMIC))
-		tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
+/* A FLOW_BIND_RESP to one of the module's own requests on t. */
+void tscf_flow_rx_ctrl(struct tscf_tunnel *t, const u8 *frame, unsigned int len)
+{
+	const struct tscf_cm_hdr *h = (const struct tscf_cm_hdr *)frame;
+	u32 seq;
+
+	if (len < TSCF_CM_HDR_LEN || h->type != TSCF_CM_FLOW_BIND_RESP)
+		return;
+	seq = ntohl(h->seq);
+	if (!(seq & TSCF_KERNEL_SEQ_BIT) || be64_to_cpu(h->tsid) != t->tsid)
+		return;
+	WRITE_ONCE(t->bind_acked, seq & TSCF_KERNEL_SEQ_MASK);
+}
+
+/*
+ * Is the server still to read the unbinding this socket sent over enc?
+ * Until it has, the socket's packets stay on enc behind it: on the clear
+ * tunnel they could overtake it and be dropped there as encrypted-only.
+ * Staying encrypted longer never exposes anything; an answer forged on
+ * the clear tunnel cannot end the wait (acks count per tunnel), and one
+ * that never comes ends with the encrypted tunnel.
+ */
+static bool tscf_flow_unbinding(struct tscf_sk *e, struct tscf_tunnel *enc)
+{
+	bool pending;
+	u32 acked;
+
+	spin_lock_bh(&e->lock);
+	acked = READ_ONCE(enc->bind_acked);
+	/* 31-bit serial numbers (RFC 1982): is acked before note.seq? */
+	pending = e->note.tsid == enc->tsid &&
+		  e->note.level == TSCF_ENC_UNENCRYPTED &&
+		  ((acked - e->note.seq) & (TSCF_KERNEL_SEQ_BIT >> 1));
+	spin_unlock_bh(&e->lock);
+	return pending;
 }
 
 /*
@@ -405,10 +460,11 @@ void tscf_flow_xmit(struct net_device *dev, struct sk_buff *skb)
 	}
 	/*
 	 * A socket lowered to unencrypted is unbound over the encrypted
-	 * tunnel, and the packet that caused it follows there, in order, so
-	 * the server has the unbinding before the flow takes the clear
-	 * tunnel.  Without an encrypted tunnel the note stays, for the next
-	 * one: a clear unbinding would only be refused.
+	 * tunnel, and its packets follow there, in order, until the server
+	 * has answered the unbinding: only then does the flow take the clear
+	 * tunnel, where the binding would otherwise still drop it.  Without
+	 * an encrypted tunnel the note stays, for the next one: a clear
+	 * unbinding would only be refused.
 	 */
 	if (e && level == TSCF_ENC_UNENCRYPTED && tscf_flow_bound_enc(e, clear)) {
 		if (enc) {
@@ -416,6 +472,10 @@ void tscf_flow_xmit(struct net_device *dev, struct sk_buff *skb)
 			tscf_dev_xmit_tunnel(enc, skb);
 			goto out;
 		}
+	} else if (e && level == TSCF_ENC_UNENCRYPTED && enc &&
+		   tscf_flow_unbinding(e, enc)) {
+		tscf_dev_xmit_tunnel(enc, skb);
+		goto out;
 	} else if (e) {
 		tscf_flow_announce(e, clear, skb, level);
 	}

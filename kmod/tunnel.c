@@ -229,6 +229,7 @@ void tscf_tunnel_rx_frame(struct tscf_tunnel *t, struct sk_buff *skb)
 			return;
 		}
 		tscf_cnt_inc(t, TSCF_CNT_RX_CTRL);
+		tscf_flow_rx_ctrl(t, skb->data, skb->len);
 		tscf_nl_notify_ctrl(t, skb->data, skb->len);
 		consume_skb(skb);
 		return;
@@ -533,6 +534,7 @@ static struct tscf_tunnel *tscf_tunnel_alloc(struct net_device *dev,
 	if (cfg->ip6)
 		t->internal_ip6 = *cfg->ip6;
 	skb_queue_head_init(&t->txq);
+	spin_lock_init(&t->bind_lock);
 	INIT_WORK(&t->down_work, tscf_tunnel_down_work);
 	return t;
 }

@@ -51,6 +51,15 @@ struct tscf_tunnel {
 
 	atomic64_t cnt[TSCF_CNT_MAX];
 
+	/*
+	 * The module's own FLOW_BIND_REQs on this tunnel: numbered in the
+	 * order they are queued (bind_lock), and the newest the server has
+	 * answered.  On a stream tunnel the server answers in that order.
+	 */
+	spinlock_t bind_lock;
+	u32 bind_seq;
+	u32 bind_acked;			/* READ_ONCE/WRITE_ONCE */
+
 	/* UDP */
 	struct dst_cache dst_cache;
 

@@ -74,7 +74,8 @@ grep -q 'payload.*pref-1' "$tmp/clear" || fail "pref-1 not on the clear tunnel"
 grep -q 'payload.*pref-2' "$tmp/enc" || fail "pref-2 not on the encrypted tunnel"
 # Lowered to unencrypted: the unbinding goes over the encrypted tunnel
 # (the server lets only it lower what it bound) with the packet that
-# caused it behind it; the next packet takes the clear tunnel.
+# caused it behind it; once the server has answered it (the peer does at
+# once), the next packet takes the clear tunnel.
 grep -q '"payload": "pref-3"' "$tmp/enc" || fail "pref-3 not behind its unbinding on the encrypted tunnel"
 awk '/"type": 9/ && /"level": 0/ { bind = NR } /"payload": "pref-3"/ { exit !(bind && bind < NR) }' "$tmp/enc" ||
 	fail "no level-0 FLOW_BIND on the encrypted tunnel before pref-3"

@@ -93,6 +93,9 @@ def answer(frame):
     nib = frame[0] >> 4
     if nib == 1 and len(frame) >= 16 and frame[1] == 5:     # KEEPALIVE_REQ
         return bytes([0x10, 6]) + b'\0\0' + frame[4:16]
+    if nib == 1 and len(frame) >= 16 and frame[1] == 9:     # FLOW_BIND_REQ
+        # FLOW_BIND_RESP, same TSID and sequence, RESPONSE_CODE SUCCESS
+        return bytes([0x10, 10, 0, 1]) + frame[4:16] + struct.pack('!HHH', 8, 2, 0)
     if nib == 4 and len(frame) >= 28 and frame[9] == 17:
         ihl = (frame[0] & 0xf) * 4
         src, dst = socket.inet_ntoa(frame[12:16]), socket.inet_ntoa(frame[16:20])
