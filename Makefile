@@ -100,7 +100,7 @@ check-packages: all
 	@TSCF_LANES=packages sh selftests/check.sh
 
 check-612: tools server
-	@sh tools/install-deps.sh --with-612
+	@sh tools/install-deps.sh
 	@sh selftests/vm/kver-lane.sh 6.12
 
 demo: deps

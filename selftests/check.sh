@@ -4,14 +4,14 @@
 #   host        the host suite (tscfd, tscfctl, the library; no module)
 #   host-asan   the host suite against ASAN+UBSan builds
 #   kernel      the kernel suite in a VM on Debian 12's kernel (6.1)
-#   kernel-612  the kernel suite in a VM on Debian 13's kernel (6.12); not in
-#               the default lanes yet (see README, "Kernels"): name it in
-#               TSCF_LANES, or run `make check-612`
+#   kernel-612  tscf.ko built W=1 for Debian 13's kernel (6.12), and the
+#               kernel tests that drive its version-dependent paths
+#               (TSCF_612_TESTS below) in a VM booted on it; `make
+#               check-612` runs the whole suite there
 #   packages    `make deb`, then selftests/packages in a VM: install the
-#               .debs (dkms builds the module in the guest: about ten
-#               minutes under TCG), run tscfd and a client as the units do;
-#               not in the default lanes (CI's time): name it in TSCF_LANES
-#               or run `make check-packages`
+#               .debs (dkms builds the module in the guest: five to fifteen
+#               minutes under TCG), run tscfd and a client as the units do,
+#               scrape the metrics, decode the capture
 #   debug       kernel tests in a VM on a debug kernel (KASAN, lockdep,
 #               PROVE_RCU, DEBUG_ATOMIC_SLEEP, kmemleak, UBSAN, DEBUG_NET),
 #               volumes divided by TSCF_SCALE (selftests/lib.sh), then a
@@ -23,8 +23,9 @@
 # Time on 2 cores: the debug kernel is built (once, cached in
 # /opt/tscf-cache; see selftests/vm/debug-kernel.sh) in the background from
 # the start, and its lane follows there, beside the host lanes and then the
-# stock kernel lanes (side by side in VMs: TCG leaves a core idle while
-# tests wait).  TSCF_LANES="host kernel" (say)
+# stock kernel lanes: the 6.1 suite in one VM, and beside it kernel-612 then
+# packages in another (TCG leaves a core idle while tests wait; never more
+# than three VMs at once).  TSCF_LANES="host kernel" (say)
 # runs only the lanes named.  Exits non-zero on any failure.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,7 +33,7 @@ cd "$top"
 logs="$top/build/check"
 rm -rf "$logs"
 mkdir -p "$logs"
-lanes=${TSCF_LANES:-host host-asan kernel debug}
+lanes=${TSCF_LANES:-host host-asan kernel kernel-612 packages debug}
 
 want() { case " $lanes " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -90,6 +91,15 @@ TSCF_DEBUG_TESTS=${TSCF_DEBUG_TESTS:-"01-link-pair 04-teardown 10-tunnel-datapat
 dbg_tests=""
 for t in $TSCF_DEBUG_TESTS; do dbg_tests="$dbg_tests selftests/kernel/$t.sh"; done
 
+# The 6.12 lane's tests: where the module meets an API that changed between
+# 6.1 and 6.12 (kmod/compat.h): the link kind and its stats, every tunnel
+# transport (UDP tunnel helpers, kTLS), the netns exit, the socket option,
+# the netlink family (ynl's CLI), and a live move end to end.
+TSCF_612_TESTS=${TSCF_612_TESTS:-"01-link-pair 10-tunnel-datapath 14-netns-release
+	20-enclevel-sockopt 30-e2e-tscfctl 35-e2e-rtp-move 57-ynl-cli"}
+k612_tests=""
+for t in $TSCF_612_TESTS; do k612_tests="$k612_tests selftests/kernel/$t.sh"; done
+
 if want debug; then
 	# In the background from the start: build the debug kernel (or find
 	# it cached), then run its lane, beside the other lanes.
@@ -122,29 +132,30 @@ if want kernel; then
 		sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/kernel &
 	k61=$!
 fi
-if want kernel-612; then
-	if [ -n "$kver612" ]; then
-		run_lane kernel-612 env VM_TIMEOUT="${VM_TIMEOUT:-3600}" \
-			sh selftests/vm/kver-lane.sh "$kver612" &
-		k612=$!
-	else
-		echo "no 6.12 kernel in /lib/modules (tools/install-deps.sh --with-612)" > "$logs/kernel-612.log"
+# Beside the 6.1 suite, one after the other: the 6.12 tests, the packages.
+(
+	if want kernel-612; then
+		if [ -n "$kver612" ]; then
+			# shellcheck disable=SC2086
+			run_lane kernel-612 env VM_TIMEOUT="${VM_TIMEOUT:-3600}" \
+				sh selftests/vm/kver-lane.sh "$kver612" $k612_tests
+		else
+			echo "no 6.12 kernel in /lib/modules (tools/install-deps.sh installs it)" > "$logs/kernel-612.log"
+		fi
 	fi
-fi
+	if want packages; then
+		run_lane packages env VM_TIMEOUT="${VM_TIMEOUT:-3600}" sh -c 'make -s deb && \
+			sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/packages'
+	fi
+) &
+side=$!
 if want kernel; then
 	wait $k61
 	show_lane kernel
 fi
-if want kernel-612; then
-	[ -n "$kver612" ] && wait $k612
-	show_lane kernel-612
-fi
-
-if want packages; then
-	run_lane packages sh -c 'make -s deb && \
-		sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/packages'
-	show_lane packages
-fi
+wait $side
+want kernel-612 && show_lane kernel-612
+want packages && show_lane packages
 
 if want debug; then
 	wait $dbglane

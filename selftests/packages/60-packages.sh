@@ -33,6 +33,13 @@ overlay /etc /etc
 overlay /var/lib/dpkg $O/host/var/lib/dpkg
 [ -d $O/host/var/lib/dkms ] && overlay /var/lib/dkms $O/host/var/lib/dkms
 mkdir -p /var/log /var/cache /var/lib/systemd
+# The guest plays a machine that has the one kernel it booted: dkms's
+# postinst builds for the running kernel and for the newest one with a
+# config in /boot, and the host's /boot may hold another (6.12, for its
+# lane): one compile under TCG, not two.
+mkdir -p $O/boot
+cp "/boot/config-$(uname -r)" $O/boot/ 2>/dev/null || true
+mount --bind $O/boot /boot || fail "cannot hide the host's /boot"
 touch /etc/.tscf-overlay-probe && [ ! -e "$O/host/etc/.tscf-overlay-probe" ] ||
 	fail "overlay on /etc does not protect the host"
 
