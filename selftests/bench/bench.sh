@@ -27,6 +27,10 @@ ROUNDS=${BENCH_ROUNDS:-3}
 EXEC="$TSCF_TOP/tools/tscf-exec"
 RTP="$TSCF_TOP/build/bench/rtp172"
 RR_PORT=11111
+# No client may hang the run: each gets its measurement time and a margin.
+LIMIT=$((SECS + 40))
+# BENCH_ROWS: only these rows (names as in results.json), for a quick look.
+ROWS=${BENCH_ROWS:-veth wireguard openvpn-udp openvpn-udp-aes tscf0-udp tscf0s-ktls tscf0-tcp}
 RTP_PORT=5004
 [ -x "$RTP" ] || fail "$RTP not built (make bench builds it)"
 for t in iperf3 sockperf openvpn wg; do
@@ -74,7 +78,10 @@ tcp_run() {
 	r=$1 row=$2 dst=$3
 	shift 3
 	b0=$(busy_jiffies)
-	if "$@" iperf3 -c "$dst" -t "$SECS" -J > "$TMPD/iperf.json" 2>&1; then
+	rc=0
+	"$@" timeout -k 5 "$LIMIT" iperf3 -c "$dst" -t "$SECS" -J --connect-timeout 10000 \
+		> "$TMPD/iperf.json" 2>&1 || rc=$?
+	if [ $rc = 0 ]; then
 		b1=$(busy_jiffies)
 		out=$(python3 - "$TMPD/iperf.json" "$((b1 - b0))" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
@@ -93,7 +100,8 @@ PY
 		record "$r" "$row" cpu_ms_per_mb "$2"
 	else
 		err=$(tr '\n' ' ' < "$TMPD/iperf.json" | grep -o '"error":[^}]*' || head -c 200 "$TMPD/iperf.json")
-		record "$r" "$row" tcp_mbps "" "iperf3: $err"
+		[ $rc != 124 ] || err="timed out after $LIMIT s; $err"
+		record "$r" "$row" tcp_mbps "" "iperf3 (exit $rc): $err"
 		record "$r" "$row" cpu_ms_per_mb "" "no TCP run"
 	fi
 }
@@ -103,7 +111,7 @@ PY
 rr_run() {
 	r=$1 row=$2 dst=$3
 	shift 3
-	"$@" sockperf ping-pong -i "$dst" -p $RR_PORT -m 64 -t "$SECS" --full-rtt \
+	"$@" timeout -k 5 "$LIMIT" sockperf ping-pong -i "$dst" -p $RR_PORT -m 64 -t "$SECS" --full-rtt \
 		> "$TMPD/rr.log" 2>&1 || true
 	p50=$(sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p' "$TMPD/rr.log")
 	record "$r" "$row" rr_p50_us "$p50" "sockperf: $(tail -n 3 "$TMPD/rr.log" | tr '\n' ' ')"
@@ -117,7 +125,7 @@ rtp_run() {
 	ip netns exec "$SRV" "$RTP" recv 0.0.0.0 $RTP_PORT "$SECS" > "$TMPD/rtp.out" 2>&1 &
 	sink=$!
 	wait_for 10 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$RTP_PORT '" || true
-	"$@" "$RTP" send "$dst" $RTP_PORT "$((SECS + 2))" > "$TMPD/rtp-send.out" 2>&1 || true
+	"$@" timeout -k 5 "$LIMIT" "$RTP" send "$dst" $RTP_PORT "$((SECS + 2))" > "$TMPD/rtp-send.out" 2>&1 || true
 	pps=""
 	if wait $sink; then pps=$(cat "$TMPD/rtp.out"); fi
 	record "$r" "$row" rtp172_pps "$pps" \
@@ -139,8 +147,9 @@ fail_row() {
 }
 
 # WireGuard between the same namespaces.
-wg genkey > "$TMPD/k1"; wg pubkey < "$TMPD/k1" > "$TMPD/p1"
-wg genkey > "$TMPD/k2"; wg pubkey < "$TMPD/k2" > "$TMPD/p2"
+(umask 077; wg genkey > "$TMPD/k1"; wg genkey > "$TMPD/k2")
+wg pubkey < "$TMPD/k1" > "$TMPD/p1"
+wg pubkey < "$TMPD/k2" > "$TMPD/p2"
 wg_pair() {
 	ip -n "$UE" link add wg0 type wireguard
 	ip -n "$SRV" link add wg0 type wireguard
@@ -185,6 +194,9 @@ tls="--ca $TMPD/ca.pem --cert $TMPD/server.pem --key $TMPD/server.key --data-cip
 OVPN_AES=""
 ovpn_pair ovpn1 1195 10.202.0 "--tls-server --dh none $tls" "--tls-client $tls" ||
 	OVPN_AES=$(ovpn_why ovpn1)
+# What each OpenVPN row really runs, for the log.
+grep -h -m 2 -e 'encryption and authentication features disabled' -e 'Data Channel: cipher' \
+	"$TMPD/ovpn0-ue.log" "$TMPD/ovpn1-ue.log" | sed 's/^/# openvpn: /' || true
 
 # tscf_up TRANSPORT: tscfctl_up that reports instead of failing.
 tscf_up() {
@@ -223,34 +235,44 @@ ovpn_measure() {
 	fi
 }
 
+# wanted ROW: the row is selected by BENCH_ROWS.
+wanted() {
+	case " $ROWS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# tscf_round ROUND TRANSPORT ROWS...: bring tscf0 up over TRANSPORT,
+# measure the rows, bring it down.
+tscf_round() {
+	r=$1 tr=$2
+	shift 2
+	if tscf_up $tr; then
+		! wanted tscf0-$tr || measure $r tscf0-$tr 10.100.0.1 ip netns exec "$UE"
+		! wanted tscf0s-ktls || [ $tr != udp ] || ktls_measure $r
+	else
+		why="tscfctl up $tr: $(tail -n 3 "$TMPD/ctl-$tr.log" | tr '\n' ' ')"
+		for row in "$@"; do ! wanted $row || fail_row $r $row "$why"; done
+	fi
+	tscf_down
+}
+
 round=1
 while [ $round -le "$ROUNDS" ]; do
-	measure $round veth 10.10.0.2 ip netns exec "$UE"
-	measure $round wireguard 10.200.0.2 ip netns exec "$UE"
-	ovpn_measure $round openvpn-udp "$OVPN_PLAIN" 10.201.0.2
-	ovpn_measure $round openvpn-udp-aes "$OVPN_AES" 10.202.0.2
-	if tscf_up udp; then
-		measure $round tscf0-udp 10.100.0.1 ip netns exec "$UE"
-		ktls_measure $round
-	else
-		why="tscfctl up udp: $(tail -n 3 "$TMPD/ctl-udp.log" | tr '\n' ' ')"
-		fail_row $round tscf0-udp "$why"
-		fail_row $round tscf0s-ktls "$why"
+	! wanted veth || measure $round veth 10.10.0.2 ip netns exec "$UE"
+	! wanted wireguard || measure $round wireguard 10.200.0.2 ip netns exec "$UE"
+	! wanted openvpn-udp || ovpn_measure $round openvpn-udp "$OVPN_PLAIN" 10.201.0.2
+	! wanted openvpn-udp-aes || ovpn_measure $round openvpn-udp-aes "$OVPN_AES" 10.202.0.2
+	if wanted tscf0-udp || wanted tscf0s-ktls; then
+		tscf_round $round udp tscf0-udp tscf0s-ktls
 	fi
-	tscf_down
-	if tscf_up tcp; then
-		measure $round tscf0-tcp 10.100.0.1 ip netns exec "$UE"
-	else
-		fail_row $round tscf0-tcp "tscfctl up tcp: $(tail -n 3 "$TMPD/ctl-tcp.log" | tr '\n' ' ')"
-	fi
-	tscf_down
+	! wanted tscf0-tcp || tscf_round $round tcp tscf0-tcp
 	round=$((round + 1))
 done
 
 accel=TCG
 dmesg | grep -q 'Hypervisor detected: KVM' && accel=KVM
 echo BENCH-JSON-BEGIN
-python3 - "$RUNS" "$accel" "$SECS" "$ROUNDS" <<'PY'
+python3 - "$RUNS" "$accel" "$SECS" "$ROUNDS" "$ROWS" <<'PY'
 import json, os, platform, sys, time
 cpu = "unknown"
 for line in open("/proc/cpuinfo"):
@@ -260,7 +282,7 @@ for line in open("/proc/cpuinfo"):
 print(json.dumps({
     "meta": {"kernel": platform.release(), "cpu": cpu, "nproc": os.cpu_count(),
              "accel": sys.argv[2], "seconds": int(sys.argv[3]),
-             "rounds": int(sys.argv[4]),
+             "rounds": int(sys.argv[4]), "rows": sys.argv[5].split(),
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
     "runs": [json.loads(l) for l in open(sys.argv[1])],
 }, indent=1))

@@ -28,8 +28,10 @@ ROWS = [
     ("tscf0-tcp", "tscf0 over TCP"),
     ("tscf0s-ktls", "tscf0s kTLS"),
 ]
+ALL_ROWS = list(ROWS)
 METRICS = ["tcp_mbps", "rr_p50_us", "rtp172_pps", "cpu_ms_per_mb"]
-RATIO_METRICS = ["tcp_mbps", "rtp172_pps"]
+RATIO_ALL_ROWS = list(ROWS)
+METRICS = ["tcp_mbps", "rtp172_pps"]
 
 
 def between(lines, begin, end):
@@ -103,7 +105,7 @@ def ratio_text(cell, ref):
 
 def cells(runs):
     out = {}
-    for row, _ in ROWS:
+    for row, _ in ALL_ROWS:
         for m in METRICS:
             out[row, m] = Cell([r for r in runs if r["row"] == row and r["metric"] == m])
     return out
@@ -196,6 +198,9 @@ def main():
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump(data, f, indent=1)
         f.write("\n")
+    # BENCH_ROWS may have selected fewer rows; the default is all of them.
+    global ROWS
+    ROWS = [r for r in ROWS if r[0] in meta.get("rows", [r[0] for r in ROWS])]
     c = cells(data["runs"])
     fails = failures(c)
     out = [
