@@ -30,7 +30,6 @@ ROWS = [
 ]
 ALL_ROWS = list(ROWS)
 METRICS = ["tcp_mbps", "rr_p50_us", "rtp172_pps", "cpu_ms_per_mb"]
-RATIO_ALL_ROWS = list(ROWS)
 METRICS = ["tcp_mbps", "rtp172_pps"]
 
 
