@@ -30,7 +30,7 @@ ROWS = [
 ]
 ALL_ROWS = list(ROWS)
 METRICS = ["tcp_mbps", "rr_p50_us", "rtp172_pps", "cpu_ms_per_mb"]
-METRICS = ["tcp_mbps", "rtp172_pps"]
+RATIO_METRICS = ["tcp_mbps", "rtp172_pps"]
 
 
 def between(lines, begin, end):
