@@ -172,12 +172,12 @@ ovpn_pair() {
 		--local 10.10.0.2 --lport "$2" --ifconfig "$3.2" "$3.1" \
 		--disable-dco --verb 3 --log "$TMPD/$1-srv.log" \
 		--writepid "$TMPD/$1-srv.pid" --daemon "$1-srv" $4
-	at_exit "kill \$(cat $TMPD/$1-srv.pid) 2>/dev/null"
+	at_exit "kill \$(cat $TMPD/$1-srv.pid 2>/dev/null) 2>/dev/null"
 	ip netns exec "$UE" openvpn --dev-type tun --dev "$1" --proto udp \
 		--remote 10.10.0.2 "$2" --nobind --ifconfig "$3.1" "$3.2" \
 		--disable-dco --verb 3 --log "$TMPD/$1-ue.log" \
 		--writepid "$TMPD/$1-ue.pid" --daemon "$1-ue" $5
-	at_exit "kill \$(cat $TMPD/$1-ue.pid) 2>/dev/null"
+	at_exit "kill \$(cat $TMPD/$1-ue.pid 2>/dev/null) 2>/dev/null"
 	wait_for 60 grep -q 'Initialization Sequence Completed' "$TMPD/$1-ue.log" &&
 	wait_for 30 grep -q 'Initialization Sequence Completed' "$TMPD/$1-srv.log"
 }
