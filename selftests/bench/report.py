@@ -67,6 +67,10 @@ class Cell:
     """The runs of one path and metric."""
 
     def __init__(self, runs):
+        # Nothing measured is a failure, not a number: a 0 Mbit/s or
+        # 0 pkt/s run means the path carried nothing.
+        runs = [dict(r, value=None, error=r.get("error") or "measured 0")
+                if r["value"] is not None and r["value"] <= 0 else r for r in runs]
         self.values = [r["value"] for r in runs if r["value"] is not None]
         self.errors = [r.get("error", "") for r in runs if r["value"] is None]
         self.n = len(runs)
