@@ -53,18 +53,23 @@ wait_for 20 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$RR_PORT '" ||
 	fail "sockperf server did not start: $(cat "$TMPD/sockperf.log")"
 
 # record ROUND ROW METRIC VALUE [ERROR]: one run, as a JSON line; an
-# empty VALUE is a failed run.
+# empty VALUE, or one that is not a number, is a failed run.
 record() {
-	if [ -n "$4" ]; then
+	v=$4 err=${5:-}
+	if [ -n "$v" ] && ! printf '%s' "$v" | grep -Eqx '[0-9]+(\.[0-9]+)?'; then
+		err="not a number: '$v'; $err"
+		v=""
+	fi
+	if [ -n "$v" ]; then
 		printf '{"round": %s, "row": "%s", "metric": "%s", "value": %s}\n' \
-			"$1" "$2" "$3" "$4" >> "$RUNS"
-		echo "# round $1 $2 $3 $4"
+			"$1" "$2" "$3" "$v" >> "$RUNS"
+		echo "# round $1 $2 $3 $v"
 	else
 		FAILED=$((FAILED + 1))
 		printf '{"round": %s, "row": "%s", "metric": "%s", "value": null, "error": %s}\n' \
-			"$1" "$2" "$3" "$(printf '%s' "$5" | head -c 300 |
+			"$1" "$2" "$3" "$(printf '%s' "$err" | head -c 300 |
 			python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')" >> "$RUNS"
-		echo "# round $1 $2 $3 FAILED: $5"
+		echo "# round $1 $2 $3 FAILED: $err"
 	fi
 }
 
