@@ -122,7 +122,8 @@ bench: deps
 	$(MAKE) all
 	$(MAKE) build/bench/rtp172
 	@rm -f build/bench/vm.rc build/bench/vm.log build/bench/bench.md \
-		build/bench/results.json build/bench/ratios.png
+		build/bench/results.json build/bench/ratios.png build/bench/commit
+	@git describe --always --dirty --abbrev=12 > build/bench/commit 2>/dev/null || true
 	@{ VM_TIMEOUT=$${VM_TIMEOUT:-2400} sh selftests/vm/vm-run.sh env \
 		BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) \
 		BENCH_SOCKETS=$(BENCH_SOCKETS) sh selftests/bench/bench.sh; \

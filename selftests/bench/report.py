@@ -196,7 +196,11 @@ def main():
         return 1
     data = json.loads("\n".join(raw))
     meta = data["meta"]
-    meta.update({"commit": git_commit(top), "host_cpu": host_cpu(),
+    try:    # the tree as the VM ran it (make bench writes it before the boot)
+        commit = open(os.path.join(outdir, "commit")).read().strip() or git_commit(top)
+    except OSError:
+        commit = git_commit(top)
+    meta.update({"commit": commit, "host_cpu": host_cpu(),
                  "host_nproc": os.cpu_count(), "vm_exit": vm_rc})
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump(data, f, indent=1)
