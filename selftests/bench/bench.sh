@@ -56,10 +56,12 @@ wait_for 20 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$RR_PORT '" ||
 # empty VALUE, or one that is not a number, is a failed run.
 record() {
 	v=$4 err=${5:-}
-	if [ -n "$v" ] && ! printf '%s' "$v" | grep -Eqx '[0-9]+(\.[0-9]+)?'; then
+	case $v in
+	*[!0-9.]* | *.*.* | .* | *.)
 		err="not a number: '$v'; $err"
 		v=""
-	fi
+		;;
+	esac
 	if [ -n "$v" ]; then
 		printf '{"round": %s, "row": "%s", "metric": "%s", "value": %s}\n' \
 			"$1" "$2" "$3" "$v" >> "$RUNS"
@@ -127,14 +129,14 @@ rr_run() {
 rtp_run() {
 	r=$1 row=$2 dst=$3
 	shift 3
-	ip netns exec "$SRV" "$RTP" recv 0.0.0.0 $RTP_PORT "$SECS" > "$TMPD/rtp.out" 2>&1 &
+	ip netns exec "$SRV" "$RTP" recv 0.0.0.0 $RTP_PORT "$SECS" > "$TMPD/rtp.out" 2> "$TMPD/rtp.err" &
 	sink=$!
 	wait_for 10 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$RTP_PORT '" || true
 	"$@" timeout -k 5 "$LIMIT" "$RTP" send "$dst" $RTP_PORT "$((SECS + 2))" > "$TMPD/rtp-send.out" 2>&1 || true
 	pps=""
 	if wait $sink; then pps=$(cat "$TMPD/rtp.out"); fi
 	record "$r" "$row" rtp172_pps "$pps" \
-		"rtp172: $(cat "$TMPD/rtp.out" "$TMPD/rtp-send.out" | tr '\n' ' ')"
+		"rtp172: $(cat "$TMPD/rtp.err" "$TMPD/rtp-send.out" | tr '\n' ' ')"
 }
 
 # measure ROUND ROW DST PREFIX...: the three measurements of one path.
