@@ -113,6 +113,7 @@ demo: deps
 BENCH_SECONDS ?= 4
 BENCH_ROUNDS ?= 3
 BENCH_SOCKETS ?= 20000
+BENCH_ROWS ?=
 
 build/bench/rtp172: selftests/bench/rtp172.c
 	@mkdir -p build/bench
@@ -126,7 +127,8 @@ bench: deps
 	@git describe --always --dirty --abbrev=12 > build/bench/commit 2>/dev/null || true
 	@{ VM_TIMEOUT=$${VM_TIMEOUT:-2400} sh selftests/vm/vm-run.sh env \
 		BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) \
-		BENCH_SOCKETS=$(BENCH_SOCKETS) sh selftests/bench/bench.sh; \
+		BENCH_SOCKETS=$(BENCH_SOCKETS) "BENCH_ROWS=$(BENCH_ROWS)" \
+		sh selftests/bench/bench.sh; \
 		echo $$? > build/bench/vm.rc; } | tee build/bench/vm.log
 	@python3 selftests/bench/report.py build/bench
 	@echo "bench: build/bench/bench.md, results.json, ratios.png"
