@@ -7,7 +7,8 @@
 #   make check      install what is missing, build, run every test
 #   make check-host-asan  the host tests against ASAN+UBSan builds
 #   make fuzz       fuzz the protocol decoder and stream framer
-#   make bench      iperf3 through veth, WireGuard and each tscf path (table)
+#   make bench      veth, WireGuard, OpenVPN and each tscf path: TCP, UDP RR,
+#                   RTP-172 pkt/s, CPU per MB; table and chart in build/bench/
 #   make vm-shell   a shell in the test VM with tscf.ko loaded
 #   make sparse     build the module with W=1 and sparse (C=2)
 #   make ynl        regenerate uapi/linux/tscf_genl.h and kmod/netlink-gen.[ch]
@@ -107,10 +108,30 @@ demo: deps
 	$(MAKE) all
 	@sh selftests/vm/vm-run.sh sh tools/demo.sh
 
+# make bench: one VM boot, every path BENCH_ROUNDS times interleaved,
+# BENCH_SECONDS per measurement; report in build/bench/ (docs/BENCH.md).
+BENCH_SECONDS ?= 4
+BENCH_ROUNDS ?= 3
+BENCH_SOCKETS ?= 20000
+BENCH_ROWS ?=
+
+build/bench/rtp172: selftests/bench/rtp172.c
+	@mkdir -p build/bench
+	$(CC) -O2 -g -Wall -Wextra -Werror -std=gnu11 -o $@ $<
+
 bench: deps
 	$(MAKE) all
-	@mkdir -p build
-	@sh selftests/vm/vm-run.sh sh selftests/bench/bench.sh | tee build/bench.md
+	$(MAKE) build/bench/rtp172
+	@rm -f build/bench/vm.rc build/bench/vm.log build/bench/bench.md \
+		build/bench/results.json build/bench/ratios.png build/bench/commit
+	@git describe --always --dirty --abbrev=12 > build/bench/commit 2>/dev/null || true
+	@{ VM_TIMEOUT=$${VM_TIMEOUT:-2400} sh selftests/vm/vm-run.sh env \
+		BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) \
+		BENCH_SOCKETS=$(BENCH_SOCKETS) "BENCH_ROWS=$(BENCH_ROWS)" \
+		sh selftests/bench/bench.sh; \
+		echo $$? > build/bench/vm.rc; } | tee build/bench/vm.log
+	@python3 selftests/bench/report.py build/bench
+	@echo "bench: build/bench/bench.md, results.json, ratios.png"
 
 vm-shell: kmod
 	@sh selftests/vm/vm-run.sh --shell

@@ -36,6 +36,9 @@ iperf3
 tshark
 nftables
 wireguard-tools
+openvpn
+sockperf
+gnuplot-nox
 sip-tester
 linux-source-6.1
 linux-source-6.12

@@ -1,38 +1,162 @@
 #!/bin/sh
-# make bench: iperf3 TCP throughput in one VM run over
-#   veth            the bare link (the reference)
-#   wireguard       the peer to compare with
-#   tscf0 udp       clear tunnel over UDP, through tscfd
-#   tscf0 tcp       clear tunnel over TCP
-#   tscf0s ktls     encrypted twin (kTLS), brought up on demand by tscf-exec
-# and prints a Markdown table with each as a ratio to veth; then the time
-# from setsockopt(encrypted-only) to the first encrypted packet (tunnel up,
-# and on demand) beside WireGuard's first ping with its handshake; then the
-# kernel memory a marked socket costs beside the socket itself.
+# make bench (in the VM; see docs/BENCH.md): in one boot, every path below
+# is measured BENCH_ROUNDS times (default 3), interleaved (round 1 runs
+# every path once, then round 2, ...), each run for BENCH_SECONDS
+# (default 4) per metric:
+#   veth             the bare link (the reference)
+#   wireguard        the kernel peer to compare with
+#   openvpn-udp      Debian's OpenVPN 2.6, p2p over UDP, no cipher, no auth
+#   openvpn-udp-aes  the same with TLS and AES-256-GCM
+#   tscf0-udp        clear tunnel over UDP, through tscfd
+#   tscf0-tcp        clear tunnel over TCP
+#   tscf0s-ktls      encrypted twin (kTLS) beside the UDP clear tunnel
+# Metrics: iperf3 TCP Mbit/s and the whole VM's CPU ms per MB during it,
+# sockperf UDP ping-pong round trip p50 (µs), and 172-byte UDP packets
+# per second arriving at the far side with the sender at saturation
+# (rtp172).  The raw runs go to stdout as JSON between BENCH-JSON-BEGIN/END
+# lines; selftests/bench/report.py turns them into the table and chart on
+# the host.  Then, as before: the time from setsockopt(encrypted-only) to
+# the first encrypted packet beside WireGuard's first ping, and the kernel
+# memory a marked socket costs; that Markdown goes between BENCH-MD-BEGIN/
+# END.  A run that cannot be measured is recorded as an error and the
+# script exits 1 at the end.
 TSCF_TOP=${TSCF_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$TSCF_TOP/selftests/lib.sh"
-SECS=${BENCH_SECONDS:-5}
+SECS=${BENCH_SECONDS:-4}
+ROUNDS=${BENCH_ROUNDS:-3}
 EXEC="$TSCF_TOP/tools/tscf-exec"
+RTP="$TSCF_TOP/build/bench/rtp172"
+RR_PORT=11111
+# No client may hang the run: each gets its measurement time and a margin.
+LIMIT=$((SECS + 40))
+# BENCH_ROWS: only these rows (names as in results.json), for a quick look.
+ROWS=${BENCH_ROWS:-veth wireguard openvpn-udp openvpn-udp-aes tscf0-udp tscf0s-ktls tscf0-tcp}
+RTP_PORT=5004
+[ -x "$RTP" ] || fail "$RTP not built (make bench builds it)"
+for t in iperf3 sockperf openvpn wg; do
+	command -v $t >/dev/null || fail "$t is not installed (tools/install-deps.sh)"
+done
+
 tscfd_topology bench DTTE
+ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 ip -n "$UE" link add tscf0 type tscf
+RUNS="$TMPD/runs.jsonl"
+: > "$RUNS"
+FAILED=0
+
+# Servers in SRV, on every address: iperf3 (TCP), sockperf (UDP echo).
 ip netns exec "$SRV" iperf3 -s -D -I "$TMPD/iperf.pid"
 at_exit "[ -f $TMPD/iperf.pid ] && kill \$(cat $TMPD/iperf.pid) 2>/dev/null"
-sleep 1
+ip netns exec "$SRV" sockperf server -i 0.0.0.0 -p $RR_PORT > "$TMPD/sockperf.log" 2>&1 &
+at_exit "kill $! 2>/dev/null"
+wait_for 20 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$RR_PORT '" ||
+	fail "sockperf server did not start: $(cat "$TMPD/sockperf.log")"
 
-run() {	# label client-prefix... : prints Mbit/s
-	label=$1
-	shift
-	mbps=$("$@" iperf3 -c "$DST" -t "$SECS" -J 2>/dev/null |
-		python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6, 1))') ||
-		mbps=0
-	echo "$label $mbps" >> "$TMPD/results"
+# record ROUND ROW METRIC VALUE [ERROR]: one run, as a JSON line; an
+# empty VALUE, or one that is not a number, is a failed run.
+record() {
+	v=$4 err=${5:-}
+	case $v in
+	*[!0-9.]* | *.*.* | .* | *.)
+		err="not a number: '$v'; $err"
+		v=""
+		;;
+	esac
+	if [ -n "$v" ]; then
+		printf '{"round": %s, "row": "%s", "metric": "%s", "value": %s}\n' \
+			"$1" "$2" "$3" "$v" >> "$RUNS"
+		echo "# round $1 $2 $3 $v"
+	else
+		FAILED=$((FAILED + 1))
+		printf '{"round": %s, "row": "%s", "metric": "%s", "value": null, "error": %s}\n' \
+			"$1" "$2" "$3" "$(printf '%s' "$err" | head -c 300 |
+			python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')" >> "$RUNS"
+		echo "# round $1 $2 $3 FAILED: $err"
+	fi
 }
 
-DST=10.10.0.2 run veth ip netns exec "$UE"
+# busy_jiffies: CPU time of the whole VM, all CPUs, not idle nor iowait.
+busy_jiffies() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+}
+
+# tcp_run ROUND ROW DST PREFIX...: iperf3 TCP; records Mbit/s and CPU ms/MB.
+tcp_run() {
+	r=$1 row=$2 dst=$3
+	shift 3
+	b0=$(busy_jiffies)
+	rc=0
+	"$@" timeout -k 5 "$LIMIT" iperf3 -c "$dst" -t "$SECS" -J --connect-timeout 10000 \
+		> "$TMPD/iperf.json" 2>&1 || rc=$?
+	if [ $rc = 0 ]; then
+		b1=$(busy_jiffies)
+		out=$(python3 - "$TMPD/iperf.json" "$((b1 - b0))" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["end"]["sum_received"]
+mb = s["bytes"] / 1e6
+busy_ms = int(sys.argv[2]) * 1000 / int(sys.argv[3])
+print(round(s["bits_per_second"] / 1e6, 1), round(busy_ms / mb, 2) if mb else "")
+PY
+) || out=""
+	else
+		out=""
+	fi
+	set -- $out
+	if [ $# -eq 2 ]; then
+		record "$r" "$row" tcp_mbps "$1"
+		record "$r" "$row" cpu_ms_per_mb "$2"
+	else
+		err=$(tr '\n' ' ' < "$TMPD/iperf.json" | grep -o '"error":[^}]*' || head -c 200 "$TMPD/iperf.json")
+		[ $rc != 124 ] || err="timed out after $LIMIT s; $err"
+		record "$r" "$row" tcp_mbps "" "iperf3 (exit $rc): $err"
+		record "$r" "$row" cpu_ms_per_mb "" "no TCP run"
+	fi
+}
+
+# rr_run ROUND ROW DST PREFIX...: sockperf ping-pong, 64-byte UDP
+# messages one at a time; records the round trip p50 in µs.
+rr_run() {
+	r=$1 row=$2 dst=$3
+	shift 3
+	"$@" timeout -k 5 "$LIMIT" sockperf ping-pong -i "$dst" -p $RR_PORT -m 64 -t "$SECS" --full-rtt \
+		> "$TMPD/rr.log" 2>&1 || true
+	p50=$(sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p' "$TMPD/rr.log")
+	record "$r" "$row" rr_p50_us "$p50" "sockperf: $(tail -n 3 "$TMPD/rr.log" | tr '\n' ' ')"
+}
+
+# rtp_run ROUND ROW DST PREFIX...: rtp172 at saturation; records the
+# packets per second that arrive in SRV.
+rtp_run() {
+	r=$1 row=$2 dst=$3
+	shift 3
+	ip netns exec "$SRV" "$RTP" recv 0.0.0.0 $RTP_PORT "$SECS" > "$TMPD/rtp.out" 2> "$TMPD/rtp.err" &
+	sink=$!
+	wait_for 10 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$RTP_PORT '" || true
+	"$@" timeout -k 5 "$LIMIT" "$RTP" send "$dst" $RTP_PORT "$((SECS + 2))" > "$TMPD/rtp-send.out" 2>&1 || true
+	pps=""
+	if wait $sink; then pps=$(cat "$TMPD/rtp.out"); fi
+	record "$r" "$row" rtp172_pps "$pps" \
+		"rtp172: $(cat "$TMPD/rtp.err" "$TMPD/rtp-send.out" | tr '\n' ' ')"
+}
+
+# measure ROUND ROW DST PREFIX...: the three measurements of one path.
+measure() {
+	tcp_run "$@"
+	rr_run "$@"
+	rtp_run "$@"
+}
+
+# fail_row ROUND ROW WHY: a path that could not be brought up this round.
+fail_row() {
+	for m in tcp_mbps cpu_ms_per_mb rr_p50_us rtp172_pps; do
+		record "$1" "$2" $m "" "$3"
+	done
+}
 
 # WireGuard between the same namespaces.
-wg genkey > "$TMPD/k1"; wg pubkey < "$TMPD/k1" > "$TMPD/p1"
-wg genkey > "$TMPD/k2"; wg pubkey < "$TMPD/k2" > "$TMPD/p2"
+(umask 077; wg genkey > "$TMPD/k1"; wg genkey > "$TMPD/k2")
+wg pubkey < "$TMPD/k1" > "$TMPD/p1"
+wg pubkey < "$TMPD/k2" > "$TMPD/p2"
 wg_pair() {
 	ip -n "$UE" link add wg0 type wireguard
 	ip -n "$SRV" link add wg0 type wireguard
@@ -46,8 +170,133 @@ wg_pair() {
 	ip -n "$SRV" link set wg0 up
 }
 wg_pair
-DST=10.200.0.2 run wireguard ip netns exec "$UE"
 
+# ovpn_pair NAME PORT NET SRV_OPTIONS UE_OPTIONS: an OpenVPN p2p tunnel
+# over UDP, server in SRV (NET.2) and client in UE (NET.1), userspace data
+# path (Debian 12's kernel has no ovpn-dco).  Returns once both are up.
+ovpn_pair() {
+	ip netns exec "$SRV" openvpn --dev-type tun --dev "$1" --proto udp \
+		--local 10.10.0.2 --lport "$2" --ifconfig "$3.2" "$3.1" \
+		--disable-dco --verb 3 --log "$TMPD/$1-srv.log" \
+		--writepid "$TMPD/$1-srv.pid" --daemon "$1-srv" $4
+	at_exit "kill \$(cat $TMPD/$1-srv.pid 2>/dev/null) 2>/dev/null"
+	ip netns exec "$UE" openvpn --dev-type tun --dev "$1" --proto udp \
+		--remote 10.10.0.2 "$2" --nobind --ifconfig "$3.1" "$3.2" \
+		--disable-dco --verb 3 --log "$TMPD/$1-ue.log" \
+		--writepid "$TMPD/$1-ue.pid" --daemon "$1-ue" $5
+	at_exit "kill \$(cat $TMPD/$1-ue.pid 2>/dev/null) 2>/dev/null"
+	wait_for 60 grep -q 'Initialization Sequence Completed' "$TMPD/$1-ue.log" &&
+	wait_for 30 grep -q 'Initialization Sequence Completed' "$TMPD/$1-srv.log"
+}
+# ovpn_why NAME: why a pair did not come up, from its logs.
+ovpn_why() {
+	echo "openvpn $1 did not come up: $(tail -n 4 "$TMPD/$1-ue.log" "$TMPD/$1-srv.log" 2>&1 | tr '\n' ' ')"
+}
+plain="--cipher none --data-ciphers none --auth none"
+OVPN_PLAIN=""
+ovpn_pair ovpn0 1194 10.201.0 "$plain" "$plain" || OVPN_PLAIN=$(ovpn_why ovpn0)
+# TLS p2p: both ends show the one test certificate (the CA signed it);
+# AES-256-GCM is negotiated as the data channel cipher.
+tls="--ca $TMPD/ca.pem --cert $TMPD/server.pem --key $TMPD/server.key --data-ciphers AES-256-GCM"
+OVPN_AES=""
+ovpn_pair ovpn1 1195 10.202.0 "--tls-server --dh none $tls" "--tls-client $tls" ||
+	OVPN_AES=$(ovpn_why ovpn1)
+# What each OpenVPN row really runs, for the log.
+grep -h -m 2 -e 'encryption and authentication features disabled' -e 'Data Channel: cipher' \
+	"$TMPD/ovpn0-ue.log" "$TMPD/ovpn1-ue.log" | sed 's/^/# openvpn: /' || true
+
+# tscf_up TRANSPORT: tscfctl_up that reports instead of failing.
+tscf_up() {
+	ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport "$1" \
+		ca "$TMPD/ca.pem" > "$TMPD/ctl-$1.log" 2>&1 &
+	CTL_PID=$!
+	at_exit "kill $CTL_PID 2>/dev/null"
+	wait_for 30 grep -q 'clear tunnel up' "$TMPD/ctl-$1.log"
+}
+tscf_down() {
+	kill $CTL_PID 2>/dev/null
+	wait $CTL_PID 2>/dev/null || true
+}
+
+# ktls_measure ROUND: the encrypted twin, held up by one marked socket
+# (so that it does not linger down between the three measurements).
+ktls_measure() {
+	ip netns exec "$UE" python3 "$TSCF_TOP/selftests/lib/app.py" --proto udp \
+		--dst 10.100.0.1 --port 7000 level:1 waitpath:encrypted sleep:600 > /dev/null 2>&1 &
+	holder=$!
+	if wait_for 30 has_tunnel "$UE" tscf0s; then
+		measure "$1" tscf0s-ktls 10.100.0.1 ip netns exec "$UE" "$EXEC" --level encrypted-only --
+	else
+		fail_row "$1" tscf0s-ktls "no encrypted tunnel: $(tail -n 3 "$TMPD/ctl-udp.log" | tr '\n' ' ')"
+	fi
+	kill $holder 2>/dev/null
+	wait $holder 2>/dev/null || true
+}
+
+# ovpn_measure ROUND ROW STATE DST: an OpenVPN row, or its failure.
+ovpn_measure() {
+	if [ -z "$3" ]; then
+		measure "$1" "$2" "$4" ip netns exec "$UE"
+	else
+		fail_row "$1" "$2" "$3"
+	fi
+}
+
+# wanted ROW: the row is selected by BENCH_ROWS.
+wanted() {
+	case " $ROWS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# tscf_round ROUND TRANSPORT ROWS...: bring tscf0 up over TRANSPORT,
+# measure the rows, bring it down.
+tscf_round() {
+	r=$1 tr=$2
+	shift 2
+	if tscf_up $tr; then
+		! wanted tscf0-$tr || measure $r tscf0-$tr 10.100.0.1 ip netns exec "$UE"
+		! wanted tscf0s-ktls || [ $tr != udp ] || ktls_measure $r
+	else
+		why="tscfctl up $tr: $(tail -n 3 "$TMPD/ctl-$tr.log" | tr '\n' ' ')"
+		for row in "$@"; do ! wanted $row || fail_row $r $row "$why"; done
+	fi
+	tscf_down
+}
+
+round=1
+while [ $round -le "$ROUNDS" ]; do
+	! wanted veth || measure $round veth 10.10.0.2 ip netns exec "$UE"
+	! wanted wireguard || measure $round wireguard 10.200.0.2 ip netns exec "$UE"
+	! wanted openvpn-udp || ovpn_measure $round openvpn-udp "$OVPN_PLAIN" 10.201.0.2
+	! wanted openvpn-udp-aes || ovpn_measure $round openvpn-udp-aes "$OVPN_AES" 10.202.0.2
+	if wanted tscf0-udp || wanted tscf0s-ktls; then
+		tscf_round $round udp tscf0-udp tscf0s-ktls
+	fi
+	! wanted tscf0-tcp || tscf_round $round tcp tscf0-tcp
+	round=$((round + 1))
+done
+
+accel=TCG
+dmesg | grep -q 'Hypervisor detected: KVM' && accel=KVM
+echo BENCH-JSON-BEGIN
+python3 - "$RUNS" "$accel" "$SECS" "$ROUNDS" "$ROWS" <<'PY'
+import json, os, platform, sys, time
+cpu = "unknown"
+for line in open("/proc/cpuinfo"):
+    if line.startswith("model name"):
+        cpu = line.split(":", 1)[1].strip()
+        break
+print(json.dumps({
+    "meta": {"kernel": platform.release(), "cpu": cpu, "nproc": os.cpu_count(),
+             "accel": sys.argv[2], "seconds": int(sys.argv[3]),
+             "rounds": int(sys.argv[4]), "rows": sys.argv[5].split(),
+             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
+    "runs": [json.loads(l) for l in open(sys.argv[1])],
+}, indent=1))
+PY
+echo BENCH-JSON-END
+
+echo BENCH-MD-BEGIN
 # stats LABEL "x1 x2 ...": a table row, median min max runs (ms).
 stats() {
 	python3 -c 'import sys, statistics as st
@@ -101,28 +350,11 @@ dtte_latency() {
 	ip netns exec "$UE" "$CTL" set tscf0 linger 5000
 }
 
-for tr in udp tcp; do
-	tscfctl_up $tr "$TMPD/ctl-$tr"
-	DST=10.100.0.1 run "tscf0-$tr" ip netns exec "$UE"
-	if [ $tr = udp ]; then
-		# Wake DTTE with one marked socket, then measure through the twin.
-		ip netns exec "$UE" python3 "$TSCF_TOP/selftests/lib/app.py" --proto udp \
-			--dst 10.100.0.1 --port 7000 level:1 waitpath:encrypted sleep:1 > /dev/null &
-		wait_for 30 grep -q 'encrypted tunnel up' "$TMPD/ctl-$tr" || fail "no DTTE: $(cat "$TMPD/ctl-$tr")"
-		DST=10.100.0.1 run "tscf0s-ktls" ip netns exec "$UE" "$EXEC" --level encrypted-only --
-		dtte_latency
-	fi
-	kill $CTL_PID; wait $CTL_PID 2>/dev/null
-done
+tscf_up udp || fail "tscfctl up udp: $(cat "$TMPD/ctl-udp.log")"
+dtte_latency
+tscf_down
 
-veth=$(awk '$1 == "veth" { print $2 }' "$TMPD/results")
-echo "| path | Mbit/s | ratio to veth |"
-echo "| --- | ---: | ---: |"
-while read -r label mbps; do
-	echo "| $label | $mbps | $(python3 -c "print(round($mbps / $veth, 3) if $veth else 0)") |"
-done < "$TMPD/results"
-echo
-echo "iperf3 TCP, ${SECS} s each, one VM run: $(uname -r), qemu TCG, $(nproc) vCPUs."
+echo "## DTTE latency"
 echo
 echo "| latency | median ms | min | max | runs |"
 echo "| --- | ---: | ---: | ---: | ---: |"
@@ -136,6 +368,8 @@ echo
 n=${BENCH_SOCKETS:-20000}
 mem=$(ip netns exec "$UE" python3 "$TSCF_TOP/selftests/bench/sock_memory.py" "$n") ||
 	fail "sock_memory"
+echo "## Kernel memory per socket"
+echo
 echo "| kernel memory per socket | bytes |"
 echo "| --- | ---: |"
 echo "$mem" | python3 -c 'import json, sys
@@ -144,3 +378,5 @@ print("| UDP socket itself (the reference) |", d["socket_bytes"], "|")
 print("| SO_TSCF_ENCLEVEL mark on it |", d["mark_bytes"], "|")'
 echo
 echo "Slab growth over $n sockets, opened then all marked."
+echo BENCH-MD-END
+[ "$FAILED" -eq 0 ] || fail "$FAILED measurements failed (see FAILED above)"
