@@ -13,13 +13,13 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sock_diag.h>
 #include <openssl/err.h>
 
 #include "tscfd.h"
 
 #define STREAM_READ		(128 * 1024)
 #define TX_BACKLOG_MAX		(512 * 1024)	/* per stream tunnel */
-#define UDP_RCVBUF		(4 << 20)
 /*
  * TLS 1.2: forward secrecy and AEAD only (what kTLS offloads); TLS 1.3
  * suites are all AEAD and keep OpenSSL's default list.
@@ -118,6 +118,83 @@ static SSL_CTX *tls_ctx(struct tscfd_iface *f)
 	return ctx;
 }
 
+/*
+ * One buffer setting, forced past net.core.[rw]mem_max with CAP_NET_ADMIN
+ * (tscfd keeps it), else as much as the sysctl allows; the kernel doubles
+ * the value for its bookkeeping.  The size actually set.
+ */
+static int sockbuf_set(int fd, int force_opt, int opt, int bytes)
+{
+	int got = 0;
+	socklen_t len = sizeof(got);
+
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof(bytes)))
+		setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof(bytes));
+	getsockopt(fd, SOL_SOCKET, opt, &got, &len);
+	return got / 2;
+}
+
+/*
+ * A UDP tunnel socket: room for a burst (udp-socket-buffer), so that a
+ * fast TCP flow inside does not lose packets in it and back off, and a
+ * count of what the kernel still dropped (SO_RXQ_OVFL: drop_rxq_overflow).
+ */
+void tscfd_udp_sockopts(int fd, const char *name)
+{
+	int want = (int)tscfd_conf.udp_sockbuf_bytes, rcv, snd, one = 1;
+
+	rcv = sockbuf_set(fd, SO_RCVBUFFORCE, SO_RCVBUF, want);
+	snd = sockbuf_set(fd, SO_SNDBUFFORCE, SO_SNDBUF, want);
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	if (rcv < want || snd < want)
+		tscfd_logp(LOG_WARNING, "%s: udp-socket-buffer %d KB, got %d KB receive, "
+			   "%d KB send (no CAP_NET_ADMIN: net.core.rmem_max, wmem_max)",
+			   name, want / 1024, rcv / 1024, snd / 1024);
+}
+
+/* The socket's drop count (it only grows, modulo 2^32): count what is new. */
+static void rxq_drops_note(struct tscfd_iface *f, uint32_t drops)
+{
+	tscfd_stats.drop_rxq_overflow += (uint32_t)(drops - f->udp_drops_seen);
+	f->udp_drops_seen = drops;
+}
+
+/* SO_RXQ_OVFL: the count as it was when this datagram was queued. */
+static void rxq_drops(struct tscfd_iface *f, const struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	uint32_t drops;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL ||
+		    c->cmsg_len < CMSG_LEN(sizeof(drops)))
+			continue;
+		memcpy(&drops, CMSG_DATA(c), sizeof(drops));
+		rxq_drops_note(f, drops);
+	}
+}
+
+/*
+ * Once a second: the count as it is now (SO_MEMINFO), so that the drops
+ * of a burst are counted even when no datagram comes after it.
+ */
+static void rxq_drops_poll(void)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+	unsigned int i;
+
+	for (i = 0; i < tscfd_conf.niface; i++) {
+		struct tscfd_iface *f = &tscfd_conf.iface[i];
+
+		len = sizeof(mi);
+		if (f->udp_fd >= 0 &&
+		    !getsockopt(f->udp_fd, SOL_SOCKET, SO_MEMINFO, mi, &len) &&
+		    len > SK_MEMINFO_DROPS * sizeof(mi[0]))
+			rxq_drops_note(f, mi[SK_MEMINFO_DROPS]);
+	}
+}
+
 static int add_handle(int type, int fd, struct tscfd_iface *f)
 {
 	struct tscfd_handle *h;
@@ -155,9 +232,7 @@ int tscfd_listen_all(struct tscfd_config *conf)
 				  f->port, strerror(-(f->tcp_fd < 0 ? f->tcp_fd : f->udp_fd)));
 			return -1;
 		}
-		/* Room for a burst: a client's retransmission is not lost in it. */
-		setsockopt(f->udp_fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ UDP_RCVBUF },
-			   sizeof(int));
+		tscfd_udp_sockopts(f->udp_fd, f->addr_str);
 		add_handle(EV_TCP_LISTEN, f->tcp_fd, f);
 		add_handle(EV_UDP, f->udp_fd, f);
 		if (f->cert[0]) {
@@ -263,6 +338,7 @@ void tscfd_net_tick(void)
 {
 	struct tscfd_tunnel *t;
 
+	rxq_drops_poll();
 	for (t = hs_list; t; t = t->hs_next)
 		if (t->kind == TK_DTLS)
 			DTLSv1_handle_timeout(t->ssl);
@@ -431,18 +507,31 @@ static void accept_stream(struct tscfd_handle *h, int kind)
 static void on_datagram(struct tscfd_handle *h)
 {
 	static uint8_t buf[65536];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(uint32_t))];
+	} ctl;
 	struct sockaddr_storage ss;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr mh;
 	socklen_t len;
 	struct tscfd_tunnel *t;
 	ssize_t n;
 	int i;
 
 	for (i = 0; i < 64; i++) {
-		len = sizeof(ss);
-		n = recvfrom(h->fd, buf, sizeof(buf), MSG_DONTWAIT,
-			     (struct sockaddr *)&ss, &len);
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_name = &ss;
+		mh.msg_namelen = sizeof(ss);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = &ctl;
+		mh.msg_controllen = sizeof(ctl);
+		n = recvmsg(h->fd, &mh, MSG_DONTWAIT);
 		if (n < 0)
 			return;
+		len = mh.msg_namelen;
+		rxq_drops(h->iface, &mh);
 		t = tscfd_tunnel_by_peer((struct sockaddr *)&ss, len);
 		if (!t) {
 			/* Only a cookie-proven CONFIG_REQ opens a UDP tunnel. */

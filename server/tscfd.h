@@ -56,6 +56,7 @@ struct tscfd_iface {
 	SSL_CTX *tls_ctx, *dtls_ctx;
 	SSL *dtls_listen;		/* waits for the next cookie exchange */
 	unsigned int ntunnels;
+	uint32_t udp_drops_seen;	/* the UDP socket's SO_RXQ_OVFL count */
 };
 
 struct tscfd_config {
@@ -71,6 +72,7 @@ struct tscfd_config {
 	unsigned int max_handshakes;	/* TLS/DTLS handshakes in flight */
 	size_t max_preauth_bytes;	/* buffered by unconfigured tunnels */
 	size_t max_backlog_bytes;	/* send backlog of all tunnels */
+	size_t udp_sockbuf_bytes;	/* SO_RCVBUF/SO_SNDBUF of the UDP sockets */
 	/* privileges: drop to these after binding; "" keeps root */
 	char user[64], group[64];
 	bool user_set;			/* "user" given: no nobody default */
@@ -107,6 +109,7 @@ struct tscfd_config {
 	X(flow_bind, "FLOW_BIND messages.") \
 	X(rx_packets, "Inner packets from clients to the service network.") \
 	X(tx_packets, "Inner packets from the service network to clients.") \
+	X(drop_rxq_overflow, "Datagrams the UDP tunnel sockets lost in the kernel (receive buffer full).") \
 	X(drop_malformed, "Packets dropped: malformed.") \
 	X(drop_bad_nibble, "Frames dropped: wrong version nibble.") \
 	X(drop_wrong_tsid, "Frames dropped: wrong TSID.") \
@@ -266,6 +269,7 @@ uint64_t tscfd_flow_hash(const void *p, size_t len);
 extern int tscfd_epfd, tscfd_tunfd;
 int tscfd_listen_all(struct tscfd_config *conf);
 void tscfd_event(void *ptr, uint32_t events);
+void tscfd_udp_sockopts(int fd, const char *name);
 int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
 void tscfd_net_forget(struct tscfd_tunnel *t);
 void tscfd_tunnel_watch(struct tscfd_tunnel *t);
