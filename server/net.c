@@ -155,7 +155,12 @@ void tscfd_udp_sockopts(int fd, const char *name)
 /* The socket's drop count (it only grows, modulo 2^32): count what is new. */
 static void rxq_drops_note(struct tscfd_iface *f, uint32_t drops)
 {
-	tscfd_stats.drop_rxq_overflow += (uint32_t)(drops - f->udp_drops_seen);
+	int32_t more = (int32_t)(drops - f->udp_drops_seen);
+
+	/* A datagram queued before the last poll carries an older count. */
+	if (more <= 0)
+		return;
+	tscfd_stats.drop_rxq_overflow += (uint32_t)more;
 	f->udp_drops_seen = drops;
 }
 

@@ -3,8 +3,8 @@
 #  1. udp-socket-buffer is applied to the UDP tunnel socket, receive and
 #     send (ss -m shows the kernel's doubled figure);
 #  2. with a small buffer, a burst sent while tscfd is stopped overflows
-#     it, and every datagram is accounted for: read (drop_no_session: they
-#     are not TSCF) or dropped by the kernel (drop_rxq_overflow);
+#     it, and every datagram is accounted for: read (unverified_rx_bytes:
+#     they come from no tunnel) or dropped by the kernel (drop_rxq_overflow);
 #  3. with the default buffer (4 MiB), the same kind of burst, far larger
 #     than the kernel's default of 208 KB, arrives whole;
 #  4. batching keeps the per-packet checks: inner packets queued together
@@ -53,11 +53,11 @@ log "udp-socket-buffer 16384: rb $rb tb $tb"
 
 # 2. A small buffer overflows; the kernel's drops are counted.
 restart 64
-ns0=$(tscfd_stat drop_no_session)
+ns0=$(tscfd_stat unverified_rx_bytes)
 ov0=$(tscfd_stat drop_rxq_overflow)
 [ -n "$ov0" ] || fail "no drop_rxq_overflow counter in tscfd --stats"
 burst 600
-ns=$(($(tscfd_stat drop_no_session) - ns0))
+ns=$((($(tscfd_stat unverified_rx_bytes) - ns0) / 1000))
 ov=$(($(tscfd_stat drop_rxq_overflow) - ov0))
 log "udp-socket-buffer 64: of 600 datagrams, $ns read and $ov dropped by the kernel"
 [ "$ov" -gt 0 ] || fail "no receive-queue drop counted with a 64 KB buffer"
@@ -67,10 +67,10 @@ log "udp-socket-buffer 64: of 600 datagrams, $ns read and $ov dropped by the ker
 restart ""
 rb=$(skmem rb)
 [ "$rb" = 8388608 ] || fail "default receive buffer $rb, want 8388608 (4 MiB doubled)"
-ns0=$(tscfd_stat drop_no_session)
+ns0=$(tscfd_stat unverified_rx_bytes)
 ov0=$(tscfd_stat drop_rxq_overflow)
 burst 1500
-ns=$(($(tscfd_stat drop_no_session) - ns0))
+ns=$((($(tscfd_stat unverified_rx_bytes) - ns0) / 1000))
 ov=$(($(tscfd_stat drop_rxq_overflow) - ov0))
 log "default buffer: of 1500 datagrams (1.5 MB), $ns read and $ov dropped"
 [ "$ov" -eq 0 ] && [ "$ns" -eq 1500 ] || fail "the burst did not arrive whole"
