@@ -267,6 +267,7 @@ static int run(const char *path)
 	tscfd_notify("READY=1\nSTATUS=serving");
 
 	for (;;) {
+		tscfd_net_flush();	/* the datagrams the last batch queued */
 		tscfd_reap();	/* what the last batch closed */
 		/* Expiries left over: serve what is ready, then go on with them. */
 		n = epoll_wait(tscfd_epfd, evs, 256, timer_work ? 0 : -1);
@@ -302,6 +303,7 @@ static int run(const char *path)
 					reload(path);
 					break;
 				}
+				tscfd_net_flush();
 				tscfd_notify("STOPPING=1");
 				tscfd_log("exiting on signal %u", si.ssi_signo);
 				unlink(tscfd_conf.ctl_path);

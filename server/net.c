@@ -20,6 +20,10 @@
 
 #define STREAM_READ		(128 * 1024)
 #define TX_BACKLOG_MAX		(512 * 1024)	/* per stream tunnel */
+#define RX_BATCH		32	/* datagrams per recvmmsg */
+#define RX_ROUNDS		2	/* recvmmsg calls per event */
+#define TX_BATCH		64	/* datagrams per sendmmsg */
+#define TX_ARENA		(256 * 1024)	/* their bytes, copied */
 /*
  * TLS 1.2: forward secrecy and AEAD only (what kTLS offloads); TLS 1.3
  * suites are all AEAD and keep OpenSSL's default list.
@@ -448,17 +452,86 @@ static void flush_backlog(struct tscfd_tunnel *t)
 	epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN, t);
 }
 
+/*
+ * Datagrams out are queued and sent together (sendmmsg) when the event
+ * loop has handled what was ready (tscfd_net_flush), or when the queue is
+ * full: one system call for what one round produced.  Each keeps its own
+ * copy of the frame and the peer, so a tunnel closed meanwhile changes
+ * nothing; what the kernel refuses is dropped and counted (drop_send),
+ * as a failed sendto() was dropped before.
+ */
+static struct {
+	struct mmsghdr msgs[TX_BATCH];
+	struct iovec iovs[TX_BATCH];
+	struct sockaddr_storage peers[TX_BATCH];
+	int fds[TX_BATCH];
+	unsigned int n;
+	size_t used;
+	uint8_t arena[TX_ARENA];
+} txq;
+
+/* Entries from..to-1, all of one socket. */
+static void txq_send_run(unsigned int from, unsigned int to)
+{
+	int r;
+
+	while (from < to) {
+		r = sendmmsg(txq.fds[from], &txq.msgs[from], to - from, MSG_DONTWAIT);
+		if (r < 0) {
+			r = 1;	/* the first one failed: drop it, go on */
+			tscfd_stats.drop_send++;
+		} else if (r == 0) {
+			break;
+		}
+		from += (unsigned int)r;
+	}
+}
+
+void tscfd_net_flush(void)
+{
+	unsigned int i, from = 0;
+
+	for (i = 1; i <= txq.n; i++)
+		if (i == txq.n || txq.fds[i] != txq.fds[from]) {
+			txq_send_run(from, i);
+			from = i;
+		}
+	txq.n = 0;
+	txq.used = 0;
+}
+
+static int udp_queue(int fd, const struct sockaddr_storage *peer,
+		     socklen_t peerlen, const uint8_t *buf, size_t len)
+{
+	unsigned int i;
+
+	if (len > TX_ARENA)
+		return -1;
+	if (txq.n == TX_BATCH || txq.used + len > TX_ARENA)
+		tscfd_net_flush();
+	i = txq.n++;
+	memcpy(txq.arena + txq.used, buf, len);
+	memcpy(&txq.peers[i], peer, peerlen);
+	txq.iovs[i].iov_base = txq.arena + txq.used;
+	txq.iovs[i].iov_len = len;
+	memset(&txq.msgs[i], 0, sizeof(txq.msgs[i]));
+	txq.msgs[i].msg_hdr.msg_name = &txq.peers[i];
+	txq.msgs[i].msg_hdr.msg_namelen = peerlen;
+	txq.msgs[i].msg_hdr.msg_iov = &txq.iovs[i];
+	txq.msgs[i].msg_hdr.msg_iovlen = 1;
+	txq.fds[i] = fd;
+	txq.used += len;
+	return 0;
+}
+
 int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
 {
 	ssize_t n;
 
 	if (t->dead)
 		return -1;
-	if (t->kind == TK_UDP) {
-		n = sendto(t->iface->udp_fd, buf, len, MSG_DONTWAIT,
-			   (struct sockaddr *)&t->peer, t->peerlen);
-		return n == (ssize_t)len ? 0 : -1;
-	}
+	if (t->kind == TK_UDP)
+		return udp_queue(t->iface->udp_fd, &t->peer, t->peerlen, buf, len);
 	if (t->handshaking)
 		return -1;
 	if (t->kind == TK_DTLS)	/* a datagram: no backlog, loss is allowed */
@@ -509,42 +582,63 @@ static void accept_stream(struct tscfd_handle *h, int kind)
 	epoll_set(EPOLL_CTL_ADD, fd, EPOLLIN, t);
 }
 
+/* One datagram of a batch read: what it says and who sent it. */
+static void datagram_in(struct tscfd_handle *h, struct mmsghdr *m)
+{
+	struct sockaddr *peer = m->msg_hdr.msg_name;
+	socklen_t len = m->msg_hdr.msg_namelen;
+	uint8_t *buf = m->msg_hdr.msg_iov[0].iov_base;
+	struct tscfd_tunnel *t;
+
+	rxq_drops(h->iface, &m->msg_hdr);
+	if (m->msg_hdr.msg_flags & MSG_TRUNC) {	/* over 64 KB: not a frame */
+		tscfd_stats.drop_malformed++;
+		return;
+	}
+	t = tscfd_tunnel_by_peer(peer, len);
+	if (!t) {
+		/* Only a cookie-proven CONFIG_REQ opens a UDP tunnel. */
+		tscfd_udp_unverified(h->iface, buf, m->msg_len, peer, len);
+		return;
+	}
+	tscfd_tunnel_frame(t, buf, m->msg_len);
+}
+
+/*
+ * Datagrams are read RX_BATCH at a time (recvmmsg), up to RX_ROUNDS
+ * batches per event so that the other sockets are served too.  Each is
+ * still judged alone, in order: looked up by its source, then every check
+ * of tscfd_tunnel_frame().
+ */
 static void on_datagram(struct tscfd_handle *h)
 {
-	static uint8_t buf[65536];
-	union {
+	static uint8_t bufs[RX_BATCH][65536];
+	static struct sockaddr_storage peers[RX_BATCH];
+	static union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(uint32_t))];
-	} ctl;
-	struct sockaddr_storage ss;
-	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-	struct msghdr mh;
-	socklen_t len;
-	struct tscfd_tunnel *t;
-	ssize_t n;
-	int i;
+	} ctls[RX_BATCH];
+	static struct iovec iovs[RX_BATCH];
+	static struct mmsghdr msgs[RX_BATCH];
+	int i, n, round;
 
-	for (i = 0; i < 64; i++) {
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_name = &ss;
-		mh.msg_namelen = sizeof(ss);
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = &ctl;
-		mh.msg_controllen = sizeof(ctl);
-		n = recvmsg(h->fd, &mh, MSG_DONTWAIT);
-		if (n < 0)
-			return;
-		len = mh.msg_namelen;
-		rxq_drops(h->iface, &mh);
-		t = tscfd_tunnel_by_peer((struct sockaddr *)&ss, len);
-		if (!t) {
-			/* Only a cookie-proven CONFIG_REQ opens a UDP tunnel. */
-			tscfd_udp_unverified(h->iface, buf, (size_t)n,
-					     (struct sockaddr *)&ss, len);
-			continue;
+	for (round = 0; round < RX_ROUNDS; round++) {
+		for (i = 0; i < RX_BATCH; i++) {
+			iovs[i].iov_base = bufs[i];
+			iovs[i].iov_len = sizeof(bufs[i]);
+			memset(&msgs[i], 0, sizeof(msgs[i]));
+			msgs[i].msg_hdr.msg_name = &peers[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof(peers[i]);
+			msgs[i].msg_hdr.msg_iov = &iovs[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_control = &ctls[i];
+			msgs[i].msg_hdr.msg_controllen = sizeof(ctls[i]);
 		}
-		tscfd_tunnel_frame(t, buf, n);
+		n = recvmmsg(h->fd, msgs, RX_BATCH, MSG_DONTWAIT, NULL);
+		for (i = 0; i < n; i++)
+			datagram_in(h, &msgs[i]);
+		if (n < RX_BATCH)
+			return;
 	}
 }
 

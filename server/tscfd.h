@@ -110,6 +110,7 @@ struct tscfd_config {
 	X(rx_packets, "Inner packets from clients to the service network.") \
 	X(tx_packets, "Inner packets from the service network to clients.") \
 	X(drop_rxq_overflow, "Datagrams the UDP tunnel sockets lost in the kernel (receive buffer full).") \
+	X(drop_send, "Datagrams the UDP tunnel socket refused to send.") \
 	X(drop_malformed, "Packets dropped: malformed.") \
 	X(drop_bad_nibble, "Frames dropped: wrong version nibble.") \
 	X(drop_wrong_tsid, "Frames dropped: wrong TSID.") \
@@ -270,6 +271,7 @@ extern int tscfd_epfd, tscfd_tunfd;
 int tscfd_listen_all(struct tscfd_config *conf);
 void tscfd_event(void *ptr, uint32_t events);
 void tscfd_udp_sockopts(int fd, const char *name);
+void tscfd_net_flush(void);	/* what the round queued: out */
 int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
 void tscfd_net_forget(struct tscfd_tunnel *t);
 void tscfd_tunnel_watch(struct tscfd_tunnel *t);
