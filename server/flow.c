@@ -691,7 +691,7 @@ void tscfd_tun_packet(const uint8_t *p, size_t len)
 			tscfd_stats.drop_no_tunnel++;
 		return;
 	}
-	if (!tscfd_send_frame(t, p, len)) {
+	if (!tscfd_send_inner(t, p, len)) {
 		tscfd_stats.tx_packets++;
 		t->tx_packets++;
 		t->tx_bytes += len;

@@ -24,6 +24,7 @@
 #define RX_ROUNDS		2	/* recvmmsg calls per event */
 #define TX_BATCH		64	/* datagrams per sendmmsg */
 #define TX_ARENA		(256 * 1024)	/* their bytes, copied */
+#define CORK_MAX		256	/* stream tunnels corked in one round */
 /*
  * TLS 1.2: forward secrecy and AEAD only (what kTLS offloads); TLS 1.3
  * suites are all AEAD and keep OpenSSL's default list.
@@ -269,8 +270,15 @@ int tscfd_listen_all(struct tscfd_config *conf)
 }
 
 /* A closing tunnel: no more events, no handshake slot, no backlog share. */
+static ssize_t stream_write(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
+
 void tscfd_net_forget(struct tscfd_tunnel *t)
 {
+	/* What this round held back goes before the close (an answer to
+	 * RELEASE_REQ may be behind inner packets), as far as it fits. */
+	if (t->corked && t->txlen && !t->handshaking)
+		stream_write(t, t->txbuf, t->txlen);
+	t->corked = false;
 	if (t->fd >= 0)
 		epoll_ctl(tscfd_epfd, EPOLL_CTL_DEL, t->fd, NULL);
 	tscfd_handshake_end(t);
@@ -487,9 +495,89 @@ static void txq_send_run(unsigned int from, unsigned int to)
 	}
 }
 
+/*
+ * Inner packets for a TLS or TCP tunnel are held (corked) in its send
+ * buffer until the round's end, then written together: one SSL_write, so
+ * one TLS record of up to 16 KB for what was ready together, not one
+ * record (and one system call) per 40-byte ACK.  Only inner packets are
+ * held; control frames go at once, behind them.  The buffer is the send
+ * backlog's, under its limits; what the socket does not take stays there
+ * and waits for EPOLLOUT as before.
+ */
+static struct tscfd_tunnel *corked[CORK_MAX];
+static unsigned int ncorked;
+
+static void cork_flush(struct tscfd_tunnel *t)
+{
+	ssize_t n;
+
+	t->corked = false;
+	if (t->dead || !t->txlen)
+		return;
+	n = stream_write(t, t->txbuf, t->txlen);
+	if (n < 0) {
+		tscfd_tunnel_close(t, "write error");
+		return;
+	}
+	memmove(t->txbuf, t->txbuf + n, t->txlen - n);
+	t->txlen -= n;
+	backlog_bytes -= n;
+	if (!t->txlen) {
+		free(t->txbuf);
+		t->txbuf = NULL;
+		return;
+	}
+	epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN | EPOLLOUT, t);
+}
+
+static void corked_flush(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ncorked; i++)
+		cork_flush(corked[i]);
+	ncorked = 0;
+}
+
+static int cork_append(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
+{
+	uint8_t *nb;
+
+	if (t->txlen + len > TX_BACKLOG_MAX ||
+	    backlog_bytes + len > tscfd_conf.max_backlog_bytes) {
+		tscfd_stats.drop_backlog++;
+		return -ENOBUFS;
+	}
+	if (!t->corked && ncorked == CORK_MAX)
+		corked_flush();
+	nb = realloc(t->txbuf, t->txlen + len);
+	if (!nb)
+		return -ENOMEM;
+	memcpy(nb + t->txlen, buf, len);
+	t->txbuf = nb;
+	t->txlen += len;
+	backlog_bytes += len;
+	if (!t->corked) {
+		t->corked = true;
+		corked[ncorked++] = t;
+	}
+	return 0;
+}
+
+int tscfd_send_inner(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
+{
+	if (t->dead || t->handshaking || (t->kind != TK_TCP && t->kind != TK_TLS))
+		return tscfd_send_frame(t, buf, len);
+	if (t->txlen && !t->corked)	/* waiting for EPOLLOUT: behind that */
+		return tscfd_send_frame(t, buf, len);
+	return cork_append(t, buf, len);
+}
+
 void tscfd_net_flush(void)
 {
 	unsigned int i, from = 0;
+
+	corked_flush();
 
 	for (i = 1; i <= txq.n; i++)
 		if (i == txq.n || txq.fds[i] != txq.fds[from]) {

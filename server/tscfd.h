@@ -168,6 +168,7 @@ struct tscfd_tunnel {
 	int fd;				/* own socket; -1 for UDP */
 	SSL *ssl;
 	bool handshaking, configured, encrypted;
+	bool corked;			/* stream: inner packets held to the round's end */
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
 	struct tscfd_iface *iface;
@@ -273,6 +274,7 @@ void tscfd_event(void *ptr, uint32_t events);
 void tscfd_udp_sockopts(int fd, const char *name);
 void tscfd_net_flush(void);	/* what the round queued: out */
 int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
+int tscfd_send_inner(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
 void tscfd_net_forget(struct tscfd_tunnel *t);
 void tscfd_tunnel_watch(struct tscfd_tunnel *t);
 void tscfd_tunnel_handshake(struct tscfd_tunnel *t);
