@@ -652,7 +652,8 @@ void tscfd_flow_inner(struct tscfd_tunnel *t, const uint8_t *p, size_t len)
 			tscfd_stats.drop_enc_only_clear++;
 		return;
 	}
-	if (write(tscfd_tunfd, p, len) == (ssize_t)len) {
+	if (!tscfd_tun_write(p, len, t->kind != TK_UDP ||
+			     t->peer.ss_family == AF_INET6)) {
 		tscfd_stats.rx_packets++;
 		t->rx_packets++;
 		t->rx_bytes += len;

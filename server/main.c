@@ -210,15 +210,17 @@ static void raise_nofile(void)
 
 static void on_tun(void)
 {
-	static uint8_t pkt[65536];
+	static uint8_t buf[65536 + 64];
+	uint8_t *pkt;
 	ssize_t n;
 	int i;
 
 	for (i = 0; i < 64; i++) {
-		n = read(tscfd_tunfd, pkt, sizeof(pkt));
-		if (n <= 0)
+		n = tscfd_tun_read(buf, sizeof(buf), &pkt);
+		if (n < 0)
 			return;
-		tscfd_tun_packet(pkt, (size_t)n);
+		if (n)
+			tscfd_tun_packet(pkt, (size_t)n);
 	}
 }
 

@@ -231,6 +231,8 @@ void tscfd_pool_put(struct tscfd_pool *p, const struct tscf_addr *a);
 
 /* tun.c */
 int tscfd_tun_open(const char *name);
+ssize_t tscfd_tun_read(uint8_t *buf, size_t cap, uint8_t **pkt);
+int tscfd_tun_write(const uint8_t *p, size_t len, bool checked);
 int tscfd_tun_configure(const struct tscfd_config *conf);
 void tscfd_pool_gateway(const struct tscfd_pool *p, struct tscf_addr *a);
 
