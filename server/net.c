@@ -485,11 +485,14 @@ static void txq_send_run(unsigned int from, unsigned int to)
 
 	while (from < to) {
 		r = sendmmsg(txq.fds[from], &txq.msgs[from], to - from, MSG_DONTWAIT);
-		if (r < 0) {
-			r = 1;	/* the first one failed: drop it, go on */
+		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == ENOMEM)) {
+			/* The socket is full: so it is for the rest too. */
+			tscfd_stats.drop_send += to - from;
+			return;
+		}
+		if (r <= 0) {
+			r = 1;	/* this one was refused: drop it, go on */
 			tscfd_stats.drop_send++;
-		} else if (r == 0) {
-			break;
 		}
 		from += (unsigned int)r;
 	}
