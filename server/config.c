@@ -470,6 +470,14 @@ static int global_key(struct parser *p, struct tscfd_config *c, const char *key,
 			(size_t)kb * 1024;
 		return 0;
 	}
+	if (!strcmp(key, "udp-socket-buffer")) {
+		unsigned int kb;
+
+		if (parse_uint(p, key, v, 64, 256 * 1024, &kb))
+			return -EINVAL;
+		c->udp_sockbuf_bytes = (size_t)kb * 1024;
+		return 0;
+	}
 	if (!strcmp(key, "user") || !strcmp(key, "group")) {
 		char *dst = key[0] == 'u' ? c->user : c->group;
 
@@ -519,6 +527,7 @@ static void defaults(struct tscfd_config *c)
 	c->max_handshakes = 64;
 	c->max_preauth_bytes = 16u << 20;
 	c->max_backlog_bytes = 256u << 20;
+	c->udp_sockbuf_bytes = 4u << 20;	/* a burst of a fast TCP flow fits */
 	c->mtu = 1399;			/* tscf.ko's device MTU */
 	c->tun_configure = true;
 	c->log_level = LOG_NOTICE;

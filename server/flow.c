@@ -652,7 +652,8 @@ void tscfd_flow_inner(struct tscfd_tunnel *t, const uint8_t *p, size_t len)
 			tscfd_stats.drop_enc_only_clear++;
 		return;
 	}
-	if (write(tscfd_tunfd, p, len) == (ssize_t)len) {
+	if (!tscfd_tun_write(p, len, t->kind != TK_UDP ||
+			     t->peer.ss_family == AF_INET6)) {
 		tscfd_stats.rx_packets++;
 		t->rx_packets++;
 		t->rx_bytes += len;
@@ -691,7 +692,7 @@ void tscfd_tun_packet(const uint8_t *p, size_t len)
 			tscfd_stats.drop_no_tunnel++;
 		return;
 	}
-	if (!tscfd_send_frame(t, p, len)) {
+	if (!tscfd_send_inner(t, p, len)) {
 		tscfd_stats.tx_packets++;
 		t->tx_packets++;
 		t->tx_bytes += len;

@@ -210,15 +210,17 @@ static void raise_nofile(void)
 
 static void on_tun(void)
 {
-	static uint8_t pkt[65536];
+	static uint8_t buf[65536 + 64];
+	uint8_t *pkt;
 	ssize_t n;
 	int i;
 
 	for (i = 0; i < 64; i++) {
-		n = read(tscfd_tunfd, pkt, sizeof(pkt));
-		if (n <= 0)
+		n = tscfd_tun_read(buf, sizeof(buf), &pkt);
+		if (n < 0)
 			return;
-		tscfd_tun_packet(pkt, (size_t)n);
+		if (n)
+			tscfd_tun_packet(pkt, (size_t)n);
 	}
 }
 
@@ -267,6 +269,7 @@ static int run(const char *path)
 	tscfd_notify("READY=1\nSTATUS=serving");
 
 	for (;;) {
+		tscfd_net_flush();	/* the datagrams the last batch queued */
 		tscfd_reap();	/* what the last batch closed */
 		/* Expiries left over: serve what is ready, then go on with them. */
 		n = epoll_wait(tscfd_epfd, evs, 256, timer_work ? 0 : -1);
@@ -302,6 +305,7 @@ static int run(const char *path)
 					reload(path);
 					break;
 				}
+				tscfd_net_flush();
 				tscfd_notify("STOPPING=1");
 				tscfd_log("exiting on signal %u", si.ssi_signo);
 				unlink(tscfd_conf.ctl_path);

@@ -13,13 +13,18 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sock_diag.h>
 #include <openssl/err.h>
 
 #include "tscfd.h"
 
 #define STREAM_READ		(128 * 1024)
 #define TX_BACKLOG_MAX		(512 * 1024)	/* per stream tunnel */
-#define UDP_RCVBUF		(4 << 20)
+#define RX_BATCH		32	/* datagrams per recvmmsg */
+#define RX_ROUNDS		2	/* recvmmsg calls per event */
+#define TX_BATCH		64	/* datagrams per sendmmsg */
+#define TX_ARENA		(256 * 1024)	/* their bytes, copied */
+#define CORK_MAX		256	/* stream tunnels corked in one round */
 /*
  * TLS 1.2: forward secrecy and AEAD only (what kTLS offloads); TLS 1.3
  * suites are all AEAD and keep OpenSSL's default list.
@@ -118,6 +123,88 @@ static SSL_CTX *tls_ctx(struct tscfd_iface *f)
 	return ctx;
 }
 
+/*
+ * One buffer setting, forced past net.core.[rw]mem_max with CAP_NET_ADMIN
+ * (tscfd keeps it), else as much as the sysctl allows; the kernel doubles
+ * the value for its bookkeeping.  The size actually set.
+ */
+static int sockbuf_set(int fd, int force_opt, int opt, int bytes)
+{
+	int got = 0;
+	socklen_t len = sizeof(got);
+
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof(bytes)))
+		setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof(bytes));
+	getsockopt(fd, SOL_SOCKET, opt, &got, &len);
+	return got / 2;
+}
+
+/*
+ * A UDP tunnel socket: room for a burst (udp-socket-buffer), so that a
+ * fast TCP flow inside does not lose packets in it and back off, and a
+ * count of what the kernel still dropped (SO_RXQ_OVFL: drop_rxq_overflow).
+ */
+void tscfd_udp_sockopts(int fd, const char *name)
+{
+	int want = (int)tscfd_conf.udp_sockbuf_bytes, rcv, snd, one = 1;
+
+	rcv = sockbuf_set(fd, SO_RCVBUFFORCE, SO_RCVBUF, want);
+	snd = sockbuf_set(fd, SO_SNDBUFFORCE, SO_SNDBUF, want);
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	if (rcv < want || snd < want)
+		tscfd_logp(LOG_WARNING, "%s: udp-socket-buffer %d KB, got %d KB receive, "
+			   "%d KB send (no CAP_NET_ADMIN: net.core.rmem_max, wmem_max)",
+			   name, want / 1024, rcv / 1024, snd / 1024);
+}
+
+/* The socket's drop count (it only grows, modulo 2^32): count what is new. */
+static void rxq_drops_note(struct tscfd_iface *f, uint32_t drops)
+{
+	int32_t more = (int32_t)(drops - f->udp_drops_seen);
+
+	/* A datagram queued before the last poll carries an older count. */
+	if (more <= 0)
+		return;
+	tscfd_stats.drop_rxq_overflow += (uint32_t)more;
+	f->udp_drops_seen = drops;
+}
+
+/* SO_RXQ_OVFL: the count as it was when this datagram was queued. */
+static void rxq_drops(struct tscfd_iface *f, const struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	uint32_t drops;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL ||
+		    c->cmsg_len < CMSG_LEN(sizeof(drops)))
+			continue;
+		memcpy(&drops, CMSG_DATA(c), sizeof(drops));
+		rxq_drops_note(f, drops);
+	}
+}
+
+/*
+ * Once a second: the count as it is now (SO_MEMINFO), so that the drops
+ * of a burst are counted even when no datagram comes after it.
+ */
+static void rxq_drops_poll(void)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+	unsigned int i;
+
+	for (i = 0; i < tscfd_conf.niface; i++) {
+		struct tscfd_iface *f = &tscfd_conf.iface[i];
+
+		len = sizeof(mi);
+		if (f->udp_fd >= 0 &&
+		    !getsockopt(f->udp_fd, SOL_SOCKET, SO_MEMINFO, mi, &len) &&
+		    len > SK_MEMINFO_DROPS * sizeof(mi[0]))
+			rxq_drops_note(f, mi[SK_MEMINFO_DROPS]);
+	}
+}
+
 static int add_handle(int type, int fd, struct tscfd_iface *f)
 {
 	struct tscfd_handle *h;
@@ -155,9 +242,7 @@ int tscfd_listen_all(struct tscfd_config *conf)
 				  f->port, strerror(-(f->tcp_fd < 0 ? f->tcp_fd : f->udp_fd)));
 			return -1;
 		}
-		/* Room for a burst: a client's retransmission is not lost in it. */
-		setsockopt(f->udp_fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ UDP_RCVBUF },
-			   sizeof(int));
+		tscfd_udp_sockopts(f->udp_fd, f->addr_str);
 		add_handle(EV_TCP_LISTEN, f->tcp_fd, f);
 		add_handle(EV_UDP, f->udp_fd, f);
 		if (f->cert[0]) {
@@ -185,8 +270,15 @@ int tscfd_listen_all(struct tscfd_config *conf)
 }
 
 /* A closing tunnel: no more events, no handshake slot, no backlog share. */
+static ssize_t stream_write(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
+
 void tscfd_net_forget(struct tscfd_tunnel *t)
 {
+	/* What this round held back goes before the close (an answer to
+	 * RELEASE_REQ may be behind inner packets), as far as it fits. */
+	if (t->corked && t->txlen && !t->handshaking)
+		stream_write(t, t->txbuf, t->txlen);
+	t->corked = false;
 	if (t->fd >= 0)
 		epoll_ctl(tscfd_epfd, EPOLL_CTL_DEL, t->fd, NULL);
 	tscfd_handshake_end(t);
@@ -263,6 +355,7 @@ void tscfd_net_tick(void)
 {
 	struct tscfd_tunnel *t;
 
+	rxq_drops_poll();
 	for (t = hs_list; t; t = t->hs_next)
 		if (t->kind == TK_DTLS)
 			DTLSv1_handle_timeout(t->ssl);
@@ -367,17 +460,169 @@ static void flush_backlog(struct tscfd_tunnel *t)
 	epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN, t);
 }
 
+/*
+ * Datagrams out are queued and sent together (sendmmsg) when the event
+ * loop has handled what was ready (tscfd_net_flush), or when the queue is
+ * full: one system call for what one round produced.  Each keeps its own
+ * copy of the frame and the peer, so a tunnel closed meanwhile changes
+ * nothing; what the kernel refuses is dropped and counted (drop_send),
+ * as a failed sendto() was dropped before.
+ */
+static struct {
+	struct mmsghdr msgs[TX_BATCH];
+	struct iovec iovs[TX_BATCH];
+	struct sockaddr_storage peers[TX_BATCH];
+	int fds[TX_BATCH];
+	unsigned int n;
+	size_t used;
+	uint8_t arena[TX_ARENA];
+} txq;
+
+/* Entries from..to-1, all of one socket. */
+static void txq_send_run(unsigned int from, unsigned int to)
+{
+	int r;
+
+	while (from < to) {
+		r = sendmmsg(txq.fds[from], &txq.msgs[from], to - from, MSG_DONTWAIT);
+		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == ENOMEM)) {
+			/* The socket is full: so it is for the rest too. */
+			tscfd_stats.drop_send += to - from;
+			return;
+		}
+		if (r <= 0) {
+			r = 1;	/* this one was refused: drop it, go on */
+			tscfd_stats.drop_send++;
+		}
+		from += (unsigned int)r;
+	}
+}
+
+/*
+ * Inner packets for a TLS or TCP tunnel are held (corked) in its send
+ * buffer until the round's end, then written together: one SSL_write, so
+ * one TLS record of up to 16 KB for what was ready together, not one
+ * record (and one system call) per 40-byte ACK.  Only inner packets are
+ * held; control frames go at once, behind them.  The buffer is the send
+ * backlog's, under its limits; what the socket does not take stays there
+ * and waits for EPOLLOUT as before.
+ */
+static struct tscfd_tunnel *corked[CORK_MAX];
+static unsigned int ncorked;
+
+static void cork_flush(struct tscfd_tunnel *t)
+{
+	ssize_t n;
+
+	t->corked = false;
+	if (t->dead || !t->txlen)
+		return;
+	n = stream_write(t, t->txbuf, t->txlen);
+	if (n < 0) {
+		tscfd_tunnel_close(t, "write error");
+		return;
+	}
+	memmove(t->txbuf, t->txbuf + n, t->txlen - n);
+	t->txlen -= n;
+	backlog_bytes -= n;
+	if (!t->txlen) {
+		free(t->txbuf);
+		t->txbuf = NULL;
+		return;
+	}
+	epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN | EPOLLOUT, t);
+}
+
+static void corked_flush(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ncorked; i++)
+		cork_flush(corked[i]);
+	ncorked = 0;
+}
+
+static int cork_append(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
+{
+	uint8_t *nb;
+
+	if (t->txlen + len > TX_BACKLOG_MAX ||
+	    backlog_bytes + len > tscfd_conf.max_backlog_bytes) {
+		tscfd_stats.drop_backlog++;
+		return -ENOBUFS;
+	}
+	if (!t->corked && ncorked == CORK_MAX)
+		corked_flush();
+	nb = realloc(t->txbuf, t->txlen + len);
+	if (!nb)
+		return -ENOMEM;
+	memcpy(nb + t->txlen, buf, len);
+	t->txbuf = nb;
+	t->txlen += len;
+	backlog_bytes += len;
+	if (!t->corked) {
+		t->corked = true;
+		corked[ncorked++] = t;
+	}
+	return 0;
+}
+
+int tscfd_send_inner(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
+{
+	if (t->dead || t->handshaking || (t->kind != TK_TCP && t->kind != TK_TLS))
+		return tscfd_send_frame(t, buf, len);
+	if (t->txlen && !t->corked)	/* waiting for EPOLLOUT: behind that */
+		return tscfd_send_frame(t, buf, len);
+	return cork_append(t, buf, len);
+}
+
+void tscfd_net_flush(void)
+{
+	unsigned int i, from = 0;
+
+	corked_flush();
+
+	for (i = 1; i <= txq.n; i++)
+		if (i == txq.n || txq.fds[i] != txq.fds[from]) {
+			txq_send_run(from, i);
+			from = i;
+		}
+	txq.n = 0;
+	txq.used = 0;
+}
+
+static int udp_queue(int fd, const struct sockaddr_storage *peer,
+		     socklen_t peerlen, const uint8_t *buf, size_t len)
+{
+	unsigned int i;
+
+	if (len > TX_ARENA)
+		return -1;
+	if (txq.n == TX_BATCH || txq.used + len > TX_ARENA)
+		tscfd_net_flush();
+	i = txq.n++;
+	memcpy(txq.arena + txq.used, buf, len);
+	memcpy(&txq.peers[i], peer, peerlen);
+	txq.iovs[i].iov_base = txq.arena + txq.used;
+	txq.iovs[i].iov_len = len;
+	memset(&txq.msgs[i], 0, sizeof(txq.msgs[i]));
+	txq.msgs[i].msg_hdr.msg_name = &txq.peers[i];
+	txq.msgs[i].msg_hdr.msg_namelen = peerlen;
+	txq.msgs[i].msg_hdr.msg_iov = &txq.iovs[i];
+	txq.msgs[i].msg_hdr.msg_iovlen = 1;
+	txq.fds[i] = fd;
+	txq.used += len;
+	return 0;
+}
+
 int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
 {
 	ssize_t n;
 
 	if (t->dead)
 		return -1;
-	if (t->kind == TK_UDP) {
-		n = sendto(t->iface->udp_fd, buf, len, MSG_DONTWAIT,
-			   (struct sockaddr *)&t->peer, t->peerlen);
-		return n == (ssize_t)len ? 0 : -1;
-	}
+	if (t->kind == TK_UDP)
+		return udp_queue(t->iface->udp_fd, &t->peer, t->peerlen, buf, len);
 	if (t->handshaking)
 		return -1;
 	if (t->kind == TK_DTLS)	/* a datagram: no backlog, loss is allowed */
@@ -428,29 +673,63 @@ static void accept_stream(struct tscfd_handle *h, int kind)
 	epoll_set(EPOLL_CTL_ADD, fd, EPOLLIN, t);
 }
 
+/* One datagram of a batch read: what it says and who sent it. */
+static void datagram_in(struct tscfd_handle *h, struct mmsghdr *m)
+{
+	struct sockaddr *peer = m->msg_hdr.msg_name;
+	socklen_t len = m->msg_hdr.msg_namelen;
+	uint8_t *buf = m->msg_hdr.msg_iov[0].iov_base;
+	struct tscfd_tunnel *t;
+
+	rxq_drops(h->iface, &m->msg_hdr);
+	if (m->msg_hdr.msg_flags & MSG_TRUNC) {	/* over 64 KB: not a frame */
+		tscfd_stats.drop_malformed++;
+		return;
+	}
+	t = tscfd_tunnel_by_peer(peer, len);
+	if (!t) {
+		/* Only a cookie-proven CONFIG_REQ opens a UDP tunnel. */
+		tscfd_udp_unverified(h->iface, buf, m->msg_len, peer, len);
+		return;
+	}
+	tscfd_tunnel_frame(t, buf, m->msg_len);
+}
+
+/*
+ * Datagrams are read RX_BATCH at a time (recvmmsg), up to RX_ROUNDS
+ * batches per event so that the other sockets are served too.  Each is
+ * still judged alone, in order: looked up by its source, then every check
+ * of tscfd_tunnel_frame().
+ */
 static void on_datagram(struct tscfd_handle *h)
 {
-	static uint8_t buf[65536];
-	struct sockaddr_storage ss;
-	socklen_t len;
-	struct tscfd_tunnel *t;
-	ssize_t n;
-	int i;
+	static uint8_t bufs[RX_BATCH][65536];
+	static struct sockaddr_storage peers[RX_BATCH];
+	static union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(uint32_t))];
+	} ctls[RX_BATCH];
+	static struct iovec iovs[RX_BATCH];
+	static struct mmsghdr msgs[RX_BATCH];
+	int i, n, round;
 
-	for (i = 0; i < 64; i++) {
-		len = sizeof(ss);
-		n = recvfrom(h->fd, buf, sizeof(buf), MSG_DONTWAIT,
-			     (struct sockaddr *)&ss, &len);
-		if (n < 0)
-			return;
-		t = tscfd_tunnel_by_peer((struct sockaddr *)&ss, len);
-		if (!t) {
-			/* Only a cookie-proven CONFIG_REQ opens a UDP tunnel. */
-			tscfd_udp_unverified(h->iface, buf, (size_t)n,
-					     (struct sockaddr *)&ss, len);
-			continue;
+	for (round = 0; round < RX_ROUNDS; round++) {
+		for (i = 0; i < RX_BATCH; i++) {
+			iovs[i].iov_base = bufs[i];
+			iovs[i].iov_len = sizeof(bufs[i]);
+			memset(&msgs[i], 0, sizeof(msgs[i]));
+			msgs[i].msg_hdr.msg_name = &peers[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof(peers[i]);
+			msgs[i].msg_hdr.msg_iov = &iovs[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_control = &ctls[i];
+			msgs[i].msg_hdr.msg_controllen = sizeof(ctls[i]);
 		}
-		tscfd_tunnel_frame(t, buf, n);
+		n = recvmmsg(h->fd, msgs, RX_BATCH, MSG_DONTWAIT, NULL);
+		for (i = 0; i < n; i++)
+			datagram_in(h, &msgs[i]);
+		if (n < RX_BATCH)
+			return;
 	}
 }
 

@@ -56,6 +56,7 @@ struct tscfd_iface {
 	SSL_CTX *tls_ctx, *dtls_ctx;
 	SSL *dtls_listen;		/* waits for the next cookie exchange */
 	unsigned int ntunnels;
+	uint32_t udp_drops_seen;	/* the UDP socket's SO_RXQ_OVFL count */
 };
 
 struct tscfd_config {
@@ -71,6 +72,7 @@ struct tscfd_config {
 	unsigned int max_handshakes;	/* TLS/DTLS handshakes in flight */
 	size_t max_preauth_bytes;	/* buffered by unconfigured tunnels */
 	size_t max_backlog_bytes;	/* send backlog of all tunnels */
+	size_t udp_sockbuf_bytes;	/* SO_RCVBUF/SO_SNDBUF of the UDP sockets */
 	/* privileges: drop to these after binding; "" keeps root */
 	char user[64], group[64];
 	bool user_set;			/* "user" given: no nobody default */
@@ -107,6 +109,8 @@ struct tscfd_config {
 	X(flow_bind, "FLOW_BIND messages.") \
 	X(rx_packets, "Inner packets from clients to the service network.") \
 	X(tx_packets, "Inner packets from the service network to clients.") \
+	X(drop_rxq_overflow, "Datagrams the UDP tunnel sockets lost in the kernel (receive buffer full).") \
+	X(drop_send, "Datagrams the UDP tunnel socket refused to send.") \
 	X(drop_malformed, "Packets dropped: malformed.") \
 	X(drop_bad_nibble, "Frames dropped: wrong version nibble.") \
 	X(drop_wrong_tsid, "Frames dropped: wrong TSID.") \
@@ -164,6 +168,7 @@ struct tscfd_tunnel {
 	int fd;				/* own socket; -1 for UDP */
 	SSL *ssl;
 	bool handshaking, configured, encrypted;
+	bool corked;			/* stream: inner packets held to the round's end */
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
 	struct tscfd_iface *iface;
@@ -226,6 +231,8 @@ void tscfd_pool_put(struct tscfd_pool *p, const struct tscf_addr *a);
 
 /* tun.c */
 int tscfd_tun_open(const char *name);
+ssize_t tscfd_tun_read(uint8_t *buf, size_t cap, uint8_t **pkt);
+int tscfd_tun_write(const uint8_t *p, size_t len, bool checked);
 int tscfd_tun_configure(const struct tscfd_config *conf);
 void tscfd_pool_gateway(const struct tscfd_pool *p, struct tscf_addr *a);
 
@@ -266,7 +273,10 @@ uint64_t tscfd_flow_hash(const void *p, size_t len);
 extern int tscfd_epfd, tscfd_tunfd;
 int tscfd_listen_all(struct tscfd_config *conf);
 void tscfd_event(void *ptr, uint32_t events);
+void tscfd_udp_sockopts(int fd, const char *name);
+void tscfd_net_flush(void);	/* what the round queued: out */
 int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
+int tscfd_send_inner(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
 void tscfd_net_forget(struct tscfd_tunnel *t);
 void tscfd_tunnel_watch(struct tscfd_tunnel *t);
 void tscfd_tunnel_handshake(struct tscfd_tunnel *t);
