@@ -157,6 +157,13 @@ struct tscfd_handle {
 	struct tscfd_iface *iface;
 };
 
+/* A peer's address: IPv4 or IPv6 only (a sockaddr_storage is 128 bytes). */
+union tscfd_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
 struct tscfd_tunnel {
 	int evtype;			/* EV_TUNNEL */
 	uint64_t tsid;
@@ -164,7 +171,7 @@ struct tscfd_tunnel {
 	int fd;				/* own socket; -1 for UDP */
 	SSL *ssl;
 	bool handshaking, configured, encrypted;
-	struct sockaddr_storage peer;
+	union tscfd_sockaddr peer;
 	socklen_t peerlen;
 	struct tscfd_iface *iface;
 	struct tscfd_session *session;
@@ -207,7 +214,7 @@ struct tscfd_session {
 	bool has_dtte_commit, has_resume_commit;
 	uint8_t dtte_commit[TSCF_COMMIT_LEN];	/* pinned by the first SERVICE_REQ */
 	uint8_t resume_commit[TSCF_COMMIT_LEN];	/* the next resume's secret, hashed */
-	struct tscfd_session *hnext4;
+	struct tscfd_session *hnext4, *hnext6;	/* by_ip4, by_ip6 chains */
 };
 
 extern struct tscfd_config tscfd_conf;
@@ -242,6 +249,12 @@ struct tscfd_tunnel *tscfd_tunnel_by_peer(const struct sockaddr *peer,
 void tscfd_tunnel_frame(struct tscfd_tunnel *t, const uint8_t *frame,
 			size_t len);
 bool tscfd_tick(void);	/* true: more timer work, call again soon */
+struct tscfd_timer_stats {
+	uint64_t last_us, max_us;	/* the last and the longest tick, µs */
+	uint64_t last_tunnels;		/* tunnels the last tick looked at */
+	uint64_t tunnels;		/* looked at by all ticks */
+};
+void tscfd_timer_stats(struct tscfd_timer_stats *out);
 void tscfd_udp_unverified(struct tscfd_iface *f, const uint8_t *buf, size_t len,
 			  const struct sockaddr *peer, socklen_t peerlen);
 unsigned int tscfd_tunnel_count(void);
