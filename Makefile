@@ -8,6 +8,8 @@
 #   make check-host-asan  the host tests against ASAN+UBSan builds
 #   make fuzz       fuzz the protocol decoder and stream framer
 #   make bench      iperf3 through veth, WireGuard and each tscf path (table)
+#   make bench-scale  200,000 UDP and 20,000 TCP clear tunnels on one tscfd
+#                   (selftests/bench/scale-table.sh; table in build/bench/scale.md)
 #   make vm-shell   a shell in the test VM with tscf.ko loaded
 #   make sparse     build the module with W=1 and sparse (C=2)
 #   make ynl        regenerate uapi/linux/tscf_genl.h and kmod/netlink-gen.[ch]
@@ -40,7 +42,7 @@ KVER ?= $(shell v=$$(uname -r); \
 KDIR ?= /lib/modules/$(KVER)/build
 export KVER
 
-.PHONY: all kmod tools server clean check demo deps vm-shell fuzz sparse bench \
+.PHONY: all kmod tools server clean check demo deps vm-shell fuzz sparse bench bench-scale \
 	check-host check-kernel check-debug check-host-asan ynl check-612 check-packages \
 	man install install-dkms modules_install deb
 
@@ -111,6 +113,16 @@ bench: deps
 	$(MAKE) all
 	@mkdir -p build
 	@sh selftests/vm/vm-run.sh sh selftests/bench/bench.sh | tee build/bench.md
+
+build/bench/tscf-load: selftests/bench/tscf-load.c tools/lib/tscf_proto.h tools
+	@mkdir -p build/bench
+	$(CC) -O2 -g -Wall -Wextra -Werror -std=gnu11 -Iuapi -Itools/lib -o $@ $< \
+		tools/lib/libtscfproto.a
+
+# On the host (tscfd in a namespace); the TCP run goes to the VM if the
+# descriptor limit cannot be raised here.
+bench-scale: server build/bench/tscf-load
+	@sh selftests/bench/scale-table.sh
 
 vm-shell: kmod
 	@sh selftests/vm/vm-run.sh --shell

@@ -771,6 +771,7 @@ static long per_tunnel(long before_kb, long after_kb, unsigned long n)
 
 int main(int argc, char **argv)
 {
+	/* rss: RssAnon, what the server's own memory is; data: VmRSS */
 	long rss0, rss1, rss2 = -1, data0, data1, data2 = -1, bpt, bpt_flows = -1;
 	unsigned long up = 0, refused = 0;
 	uint64_t t0, t1;
@@ -783,20 +784,20 @@ int main(int argc, char **argv)
 	if (!o.tcp)
 		udp_open();
 	deadline_ms = now_ms() + (uint64_t)o.max_secs * 1000;
-	rss0 = proc_kb("VmRSS");
-	data0 = proc_kb("VmData");
+	rss0 = proc_kb("RssAnon");
+	data0 = proc_kb("VmRSS");
 
 	t0 = now_ms();
 	run_phase(PH_CONFIG);
 	t1 = now_ms();
 	for (i = 0; i < o.count; i++)
 		up += tuns[i].state == ST_UP;
-	rss1 = proc_kb("VmRSS");
-	data1 = proc_kb("VmData");
+	rss1 = proc_kb("RssAnon");
+	data1 = proc_kb("VmRSS");
 	if (o.flows_share && !out_of_time()) {
 		run_phase(PH_FLOW);
-		rss2 = proc_kb("VmRSS");
-		data2 = proc_kb("VmData");
+		rss2 = proc_kb("RssAnon");
+		data2 = proc_kb("VmRSS");
 	}
 	if (o.hold_secs)
 		hold();
@@ -823,8 +824,9 @@ int main(int argc, char **argv)
 	printf("flows_asked: %lu\nflows_bound: %lu\n", flows_asked, flows_bound);
 	printf("keepalives_sent: %lu\nkeepalives_answered: %lu\n", kp_sent, kp_answered);
 	if (o.pid > 0) {
-		printf("server_rss_kb: %ld %ld %ld\n", rss0, rss1, rss2);
-		printf("server_data_kb: %ld %ld %ld\n", data0, data1, data2);
+		/* before, with the tunnels, with the flows too (-1: not run) */
+		printf("server_rss_anon_kb: %ld %ld %ld\n", rss0, rss1, rss2);
+		printf("server_vmrss_kb: %ld %ld %ld\n", data0, data1, data2);
 		printf("bytes_per_tunnel: %ld\n", bpt);
 		printf("bytes_per_tunnel_flows: %ld\n", bpt_flows);
 	}
