@@ -46,7 +46,7 @@ fi
 {
 	echo "## tscfd at scale: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo
-	echo "Every tunnel binds one flow; keepalives every 5 s for 30 s, then all expire (timeout 20 s)."
+	echo "Every tunnel binds one flow; keepalives every 15 s from the first request to 50 s after the setup, then all expire (timeouts 45 s)."
 	echo "Bytes per tunnel: growth of tscfd's RssAnon over tunnels up; heap: mallinfo2, with the flow."
 	echo
 	echo "| transport | where | tunnels up | config req/s | bytes/tunnel | with a flow | heap/tunnel | max tick µs (alive) | max tick µs (expiry) | expiry s |"

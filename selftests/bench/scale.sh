@@ -8,7 +8,7 @@
 # Prints "key: value" lines: tscf-load's report, then the server's own
 # figures: heap per tunnel (mallinfo2), the timer ticks while the tunnels
 # were kept alive and while they all expired, and the time that took.
-# Env: SCALE_HOLD (seconds of keepalives, default 30), SCALE_EXPIRE (1:
+# Env: SCALE_HOLD (seconds of keepalives after the setup, default 50), SCALE_EXPIRE (1:
 # wait for every tunnel to time out and report it; default 1),
 # SCALE_FLOWS (share of tunnels, %, that bind a flow; default 100).
 # Exit status: tscf-load's (non-zero if fewer tunnels came up than asked,
@@ -18,7 +18,7 @@
 TRANSPORT=$1
 COUNT=$2
 shift 2
-HOLD=${SCALE_HOLD:-30}
+HOLD=${SCALE_HOLD:-50}
 FLOWS=${SCALE_FLOWS:-100}
 TSCFD=${TSCFD:-$TSCF_TOP/server/tscfd}
 LOAD=${TSCF_LOAD:-$TSCF_TOP/build/bench/tscf-load}
@@ -33,17 +33,19 @@ fi
 
 TMPD=$(mktemp -d)
 at_exit "rm -rf $TMPD"
-NS=$(tscf_netns scale)
+# not in $(...): the namespace must be on this shell's list to be deleted
+tscf_netns scale > /dev/null
+NS=tscf-scale-$$
 # tscfd raises its own descriptor limit as far as it may; tscf-load too.
 cat > "$TMPD/tscfd.conf" <<CONF
 tun-name tscfs0
 control-socket $TMPD/tscfd.sock
 user root
 log-level notice
-keepalive-interval 5
-datagram-keepalive-timeout 20
-stream-idle-timeout 10
-stream-persistent-timeout 10
+keepalive-interval 15
+datagram-keepalive-timeout 45
+stream-idle-timeout 20
+stream-persistent-timeout 25
 
 tscf-interface
     address 127.0.0.1
@@ -60,11 +62,18 @@ stat() {
 }
 heap0=$(stat heap_bytes)
 
+# tscf-load reports, then holds its sockets open (silent) until "linger"
+# is removed: the server is measured with the tunnels, then they expire.
 rc=0
 ip netns exec "$NS" "$LOAD" --transport "$TRANSPORT" --server 127.0.0.1 --port 4000 \
 	--count "$COUNT" --pid "$TSCFD_PID" --flows-share "$FLOWS" \
-	--hold-secs "$HOLD" --keepalive-secs 5 "$@" > "$TMPD/load" 2>&1 || rc=$?
-cat "$TMPD/load"
+	--hold-secs "$HOLD" --keepalive-secs 15 --linger "$TMPD/linger" "$@" \
+	> "$TMPD/load" 2>&1 &
+LOAD_PID=$!
+at_exit "rm -f $TMPD/linger; kill $LOAD_PID 2>/dev/null"
+while [ ! -e "$TMPD/linger" ] && kill -0 $LOAD_PID 2>/dev/null; do
+	sleep 0.2
+done
 up=$(awk '$1 == "tunnels_up:" { print $2 }' "$TMPD/load")
 heap1=$(stat heap_bytes)
 echo "server_heap_bytes: $heap0 $heap1"
@@ -78,8 +87,8 @@ echo "hold_timer_tunnels_visited: $(stat timer_tunnels)"
 # 256 a tick, between which the sockets are served.
 if [ "${SCALE_EXPIRE:-1}" = 1 ] && [ "${up:-0}" -gt 0 ]; then
 	start=$(date +%s.%N)
-	wait_for 180 sh -c "[ \"\$(ip netns exec $NS $TSCFD --stats -s $TMPD/tscfd.sock | awk '\$1 == \"tunnels:\" { print \$2 }')\" = 0 ]" ||
-		{ echo "FAIL: tunnels left after 180 s: $(stat tunnels)" >&2; rc=1; }
+	wait_for 240 sh -c "[ \"\$(ip netns exec $NS $TSCFD --stats -s $TMPD/tscfd.sock | awk '\$1 == \"tunnels:\" { print \$2 }')\" = 0 ]" ||
+		{ echo "FAIL: tunnels left after 240 s: $(stat tunnels)" >&2; rc=1; }
 	end=$(date +%s.%N)
 	echo "expiry_secs: $(echo "$end - $start" | bc)"
 	echo "expiry_closed: $(stat tunnels_closed)"
@@ -87,4 +96,7 @@ if [ "${SCALE_EXPIRE:-1}" = 1 ] && [ "${up:-0}" -gt 0 ]; then
 	echo "timer_tick_last_tunnels: $(stat timer_tick_tunnels)"
 	echo "timer_tunnels_visited: $(stat timer_tunnels)"
 fi
+rm -f "$TMPD/linger"
+wait $LOAD_PID || rc=$?
+cat "$TMPD/load"
 exit $rc

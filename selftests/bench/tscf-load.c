@@ -81,6 +81,7 @@ struct opts {
 	unsigned int hold_secs, keepalive_secs, max_secs;
 	long max_bytes;
 	int pid;
+	const char *linger;		/* after the report: hold the tunnels */
 };
 
 struct failures {
@@ -590,6 +591,31 @@ static bool out_of_time(void)
 	return now_ms() >= deadline_ms;
 }
 
+/*
+ * Keepalives to every tunnel that is up, one round per --keepalive-secs,
+ * spread evenly over it, from the first request to the end of --hold-secs:
+ * tunnels made early must not time out while the rest are being set up.
+ */
+static uint64_t kp_start, kp_cursor;
+
+static void keepalive_pace(void)
+{
+	uint64_t period = (uint64_t)o.keepalive_secs * 1000;
+	uint64_t due = (now_ms() - kp_start) * o.count / period;
+	uint8_t buf[64];
+
+	for (; kp_cursor < due; kp_cursor++) {
+		unsigned int i = (unsigned int)(kp_cursor % o.count);
+
+		if (tuns[i].state != ST_UP)
+			continue;
+		kp_sent++;
+		if (send_frame(i, buf, build_simple(buf, sizeof(buf),
+			       TSCF_CM_KEEPALIVE_REQ, &tuns[i], next_seq++)))
+			fail.send++;
+	}
+}
+
 /* Starts a request on each tunnel selected, W at a time, until all end. */
 static void run_phase(enum phase ph)
 {
@@ -612,28 +638,16 @@ static void run_phase(enum phase ph)
 		}
 		serve(10);
 		window_expire();
+		keepalive_pace();
 	}
 }
 
-/* Keepalives to every tunnel that is up, spread over each interval. */
 static void hold(void)
 {
-	uint64_t start = now_ms(), end = start + (uint64_t)o.hold_secs * 1000;
-	uint64_t period = (uint64_t)o.keepalive_secs * 1000, sent = 0;
-	uint8_t buf[64];
+	uint64_t end = now_ms() + (uint64_t)o.hold_secs * 1000;
 
 	while (now_ms() < end && !out_of_time()) {
-		uint64_t due = (now_ms() - start) * o.count / period + 1;
-
-		for (; sent < due; sent++) {
-			unsigned int i = (unsigned int)(sent % o.count);
-
-			if (tuns[i].state != ST_UP)
-				continue;
-			kp_sent++;
-			send_frame(i, buf, build_simple(buf, sizeof(buf),
-				   TSCF_CM_KEEPALIVE_REQ, &tuns[i], next_seq++));
-		}
+		keepalive_pace();
 		serve(10);
 	}
 	serve(200);
@@ -653,6 +667,23 @@ static void release_all(void)
 			serve(0);
 	}
 	serve(200);
+}
+
+/*
+ * The tunnels stay (TCP: connections open), silent, so that the server can
+ * be measured with them and then let them expire.
+ */
+static void linger(void)
+{
+	FILE *f;
+
+	fflush(stdout);
+	f = fopen(o.linger, "w");
+	if (!f)
+		return;
+	fclose(f);
+	while (!access(o.linger, F_OK) && !out_of_time())
+		poll(NULL, 0, 100);
 }
 
 /* --- options and the report ------------------------------------------ */
@@ -676,7 +707,9 @@ static void usage(void)
 	fputs("usage: tscf-load --transport udp|tcp --server 127.x.y.z --port N --count N\n"
 	      "       [--sockets S] [--window W] [--flows-share PCT] [--hold-secs H]\n"
 	      "       [--keepalive-secs K] [--max-secs T] [--pid PID]\n"
-	      "       [--max-bytes-per-tunnel B] [--release]\n", stderr);
+	      "       [--max-bytes-per-tunnel B] [--release] [--linger FILE]\n"
+	      "--linger FILE: after the report, create FILE and keep the sockets\n"
+	      "open, silent, until FILE is removed (or --max-secs)\n", stderr);
 	exit(2);
 }
 
@@ -689,7 +722,8 @@ static void parse(int argc, char **argv)
 		{ "flows-share", 1, NULL, 'f' }, { "hold-secs", 1, NULL, 'H' },
 		{ "keepalive-secs", 1, NULL, 'k' }, { "max-secs", 1, NULL, 'T' },
 		{ "pid", 1, NULL, 'P' }, { "max-bytes-per-tunnel", 1, NULL, 'B' },
-		{ "release", 0, NULL, 'r' }, { NULL, 0, NULL, 0 } };
+		{ "release", 0, NULL, 'r' }, { "linger", 1, NULL, 'L' },
+		{ NULL, 0, NULL, 0 } };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -715,6 +749,7 @@ static void parse(int argc, char **argv)
 		case 'P': o.pid = (int)num(optarg, 1u << 30, "--pid"); break;
 		case 'B': o.max_bytes = (long)num(optarg, 1u << 30, "--max-bytes-per-tunnel"); break;
 		case 'r': o.release = true; break;
+		case 'L': o.linger = optarg; break;
 		default: usage();
 		}
 	}
@@ -787,7 +822,7 @@ int main(int argc, char **argv)
 	rss0 = proc_kb("RssAnon");
 	data0 = proc_kb("VmRSS");
 
-	t0 = now_ms();
+	t0 = kp_start = now_ms();
 	run_phase(PH_CONFIG);
 	t1 = now_ms();
 	for (i = 0; i < o.count; i++)
@@ -844,5 +879,7 @@ int main(int argc, char **argv)
 			bpt, bpt_flows, o.max_bytes);
 		rc = 1;
 	}
+	if (o.linger)
+		linger();
 	return rc;
 }
