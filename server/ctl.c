@@ -71,6 +71,7 @@ static const char *const gauge_help[][2] = {
 	{ "heap_bytes", "Heap in use (mallinfo2), bytes." },
 	{ "timer_tick_us", "Duration of the last timer tick that looked at tunnels, microseconds." },
 	{ "timer_tick_max_us", "Longest timer tick, microseconds." },
+	{ "timer_tick_max_cpu_us", "Most CPU time of one timer tick, microseconds." },
 	{ "timer_tick_tunnels", "Tunnels the last timer tick looked at." },
 	{ "timer_tunnels", "Tunnels looked at by all timer ticks." },
 };
@@ -100,8 +101,9 @@ static void gauges(uint64_t *v)
 	tscfd_timer_stats(&ts);
 	v[8] = ts.last_us;
 	v[9] = ts.max_us;
-	v[10] = ts.last_tunnels;
-	v[11] = ts.tunnels;
+	v[10] = ts.max_cpu_us;
+	v[11] = ts.last_tunnels;
+	v[12] = ts.tunnels;
 }
 
 #define NGAUGES (sizeof(gauge_help) / sizeof(gauge_help[0]))

@@ -251,6 +251,7 @@ void tscfd_tunnel_frame(struct tscfd_tunnel *t, const uint8_t *frame,
 bool tscfd_tick(void);	/* true: more timer work, call again soon */
 struct tscfd_timer_stats {
 	uint64_t last_us, max_us;	/* the last and the longest tick, µs */
+	uint64_t max_cpu_us;		/* the most CPU time of one tick, µs */
 	uint64_t last_tunnels;		/* tunnels the last tick looked at */
 	uint64_t tunnels;		/* looked at by all ticks */
 };

@@ -19,11 +19,12 @@ rc=0
 val() { awk -v k="$2:" '$1 == k { print $2 }' "$1"; }
 
 row() {	# row LOG TRANSPORT WHERE
-	printf '| %s | %s | %s/%s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$3" \
+	printf '| %s | %s | %s/%s | %s | %s | %s | %s | %s / %s | %s / %s | %s |\n' "$2" "$3" \
 		"$(val "$1" tunnels_up)" "$(val "$1" tunnels_asked)" \
 		"$(val "$1" config_per_sec)" "$(val "$1" bytes_per_tunnel)" \
 		"$(val "$1" bytes_per_tunnel_flows)" "$(val "$1" heap_bytes_per_tunnel)" \
-		"$(val "$1" hold_timer_tick_max_us)" "$(val "$1" timer_tick_max_us)" \
+		"$(val "$1" hold_timer_tick_max_cpu_us)" "$(val "$1" hold_timer_tick_max_us)" \
+		"$(val "$1" timer_tick_max_cpu_us)" "$(val "$1" timer_tick_max_us)" \
 		"$(val "$1" expiry_secs | cut -c1-5)"
 }
 
@@ -49,11 +50,12 @@ fi
 	echo "Every tunnel binds one flow; keepalives every 15 s from the first request to 50 s after the setup, then all expire (timeouts 45 s)."
 	echo "Bytes per tunnel: growth of tscfd's RssAnon over tunnels up; heap: mallinfo2, with the flow."
 	echo
-	echo "| transport | where | tunnels up | config req/s | bytes/tunnel | with a flow | heap/tunnel | max tick µs (alive) | max tick µs (expiry) | expiry s |"
+	echo "| transport | where | tunnels up | config req/s | bytes/tunnel | with a flow | heap/tunnel | max tick µs CPU / wall (alive) | max tick µs CPU / wall (with expiry) | expiry s |"
 	echo "|---|---|---|---|---|---|---|---|---|---|"
 	row "$OUT/scale-udp.log" udp host
 	row "$OUT/scale-tcp.log" tcp "$where_tcp"
 	echo
-	echo "A tick looks at 256 tunnels at most; full reports: build/bench/scale-udp.log, scale-tcp.log."
+	echo "A tick looks at 256 tunnels at most; wall time includes the time the process was not running (a shared machine)."
+	echo "Full reports: build/bench/scale-udp.log, build/bench/scale-tcp.log."
 } | tee "$OUT/scale.md"
 exit $rc

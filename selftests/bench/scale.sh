@@ -81,6 +81,7 @@ if [ "${up:-0}" -gt 0 ] && [ -n "$heap0" ] && [ -n "$heap1" ]; then
 	echo "heap_bytes_per_tunnel: $(( (heap1 - heap0) / up ))"
 fi
 echo "hold_timer_tick_max_us: $(stat timer_tick_max_us)"
+echo "hold_timer_tick_max_cpu_us: $(stat timer_tick_max_cpu_us)"
 echo "hold_timer_tunnels_visited: $(stat timer_tunnels)"
 
 # Everything expires together (no more keepalives): the wheel closes them
@@ -93,6 +94,7 @@ if [ "${SCALE_EXPIRE:-1}" = 1 ] && [ "${up:-0}" -gt 0 ]; then
 	echo "expiry_secs: $(echo "$end - $start" | bc)"
 	echo "expiry_closed: $(stat tunnels_closed)"
 	echo "timer_tick_max_us: $(stat timer_tick_max_us)"
+	echo "timer_tick_max_cpu_us: $(stat timer_tick_max_cpu_us)"
 	echo "timer_tick_last_tunnels: $(stat timer_tick_tunnels)"
 	echo "timer_tunnels_visited: $(stat timer_tunnels)"
 fi
