@@ -40,6 +40,7 @@ if can_nofile "$TCP"; then
 	sh "$TSCF_TOP/selftests/bench/scale.sh" tcp "$TCP" > "$OUT/scale-tcp.log" 2>&1 || rc=1
 else
 	where_tcp="VM (TCG)"
+	make -s -C "$TSCF_TOP" kmod > /dev/null || rc=1	# vm-run loads tscf.ko
 	sh "$TSCF_TOP/selftests/vm/vm-run.sh" sh selftests/bench/scale.sh tcp "$TCP" \
 		> "$OUT/scale-tcp.log" 2>&1 || rc=1
 fi
