@@ -702,15 +702,15 @@ static unsigned long num(const char *s, unsigned long max, const char *what)
 	return v;
 }
 
-static void usage(void)
+static void usage(int rc)
 {
 	fputs("usage: tscf-load --transport udp|tcp --server 127.x.y.z --port N --count N\n"
 	      "       [--sockets S] [--window W] [--flows-share PCT] [--hold-secs H]\n"
 	      "       [--keepalive-secs K] [--max-secs T] [--pid PID]\n"
 	      "       [--max-bytes-per-tunnel B] [--release] [--linger FILE]\n"
 	      "--linger FILE: after the report, create FILE and keep the sockets\n"
-	      "open, silent, until FILE is removed (or --max-secs)\n", stderr);
-	exit(2);
+	      "open, silent, until FILE is removed (or --max-secs)\n", rc ? stderr : stdout);
+	exit(rc);
 }
 
 static void parse(int argc, char **argv)
@@ -723,6 +723,7 @@ static void parse(int argc, char **argv)
 		{ "keepalive-secs", 1, NULL, 'k' }, { "max-secs", 1, NULL, 'T' },
 		{ "pid", 1, NULL, 'P' }, { "max-bytes-per-tunnel", 1, NULL, 'B' },
 		{ "release", 0, NULL, 'r' }, { "linger", 1, NULL, 'L' },
+		{ "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	int c;
 
@@ -730,7 +731,7 @@ static void parse(int argc, char **argv)
 		switch (c) {
 		case 't':
 			if (strcmp(optarg, "udp") && strcmp(optarg, "tcp"))
-				usage();
+				usage(2);
 			o.tcp = !strcmp(optarg, "tcp");
 			break;
 		case 's':
@@ -750,12 +751,13 @@ static void parse(int argc, char **argv)
 		case 'B': o.max_bytes = (long)num(optarg, 1u << 30, "--max-bytes-per-tunnel"); break;
 		case 'r': o.release = true; break;
 		case 'L': o.linger = optarg; break;
-		default: usage();
+		case 'h': usage(0); break;
+		default: usage(2);
 		}
 	}
 	if (optind != argc || !o.server.s_addr || !o.count || !o.sockets ||
 	    !o.window || !o.keepalive_secs || !o.max_secs)
-		usage();
+		usage(2);
 	if (o.tcp && o.count > LOAD_MAX_TCP)
 		die("--count: at most 65536 TCP tunnels");
 	if (o.max_bytes >= 0 && o.pid <= 0)
