@@ -21,8 +21,9 @@
  * TCP: one connection per tunnel, spread over source addresses so that
  * the ephemeral ports of one address do not run out.
  *
- * A window of W requests is in flight; a request unanswered for a second
- * is sent again, three times, then counted as a timeout.
+ * A window of W requests is in flight; over UDP a request unanswered for
+ * a second is sent again, three times, then counted as a timeout; over TCP
+ * (the kernel retransmits, SYN included) it is given 15 s.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -52,6 +53,7 @@
 #define LOAD_MAX_WINDOW	4096
 #define LOAD_TRIES	4		/* sends of one request before a timeout */
 #define LOAD_RETRY_MS	1000
+#define LOAD_TCP_WAIT_MS 15000		/* TCP: the kernel retransmits; we wait */
 #define LOAD_RXCAP	1024		/* TCP: bytes of partial frames kept */
 #define LOAD_SRC_BASE	0x7f010000u	/* UDP sources from 127.1.0.0 */
 #define LOAD_TCP_SRC_BASE 0x7f020000u	/* TCP sources from 127.2.0.0 */
@@ -376,7 +378,12 @@ static void window_expire(void)
 		if (!window_ring[s] || now - window_sent[s] < LOAD_RETRY_MS)
 			continue;
 		i = window_ring[s] - 1;
-		if (tuns[i].tries >= LOAD_TRIES || tuns[i].state == ST_CONNECTING) {
+		if (o.tcp) {
+			if (now - window_sent[s] >= LOAD_TCP_WAIT_MS)
+				tunnel_fail(i, &fail.timeout);
+			continue;
+		}
+		if (tuns[i].tries >= LOAD_TRIES) {
 			tunnel_fail(i, &fail.timeout);
 			continue;
 		}
