@@ -157,8 +157,13 @@ struct tscfd_handle {
 	struct tscfd_iface *iface;
 };
 
-/* A peer's address: IPv4 or IPv6 only (a sockaddr_storage is 128 bytes). */
+/*
+ * A peer's address: IPv4 or IPv6 only (a sockaddr_storage is 128 bytes,
+ * this 28).  ss_family overlays every member's family, as in a
+ * sockaddr_storage.
+ */
 union tscfd_sockaddr {
+	sa_family_t ss_family;
 	struct sockaddr sa;
 	struct sockaddr_in in;
 	struct sockaddr_in6 in6;

@@ -175,10 +175,10 @@ static const char *peer_str(const struct tscfd_tunnel *t)
 	char a[INET6_ADDRSTRLEN] = "?";
 	uint16_t port = 0;
 
-	if (t->peer.sa.sa_family == AF_INET) {
+	if (t->peer.ss_family == AF_INET) {
 		inet_ntop(AF_INET, &t->peer.in.sin_addr, a, sizeof(a));
 		port = ntohs(t->peer.in.sin_port);
-	} else if (t->peer.sa.sa_family == AF_INET6) {
+	} else if (t->peer.ss_family == AF_INET6) {
 		inet_ntop(AF_INET6, &t->peer.in6.sin6_addr, a, sizeof(a));
 		port = ntohs(t->peer.in6.sin6_port);
 	}
@@ -707,9 +707,9 @@ put:
 
 static bool same_host(const struct tscfd_tunnel *a, const struct tscfd_tunnel *b)
 {
-	if (a->peer.sa.sa_family != b->peer.sa.sa_family)
+	if (a->peer.ss_family != b->peer.ss_family)
 		return false;
-	if (a->peer.sa.sa_family == AF_INET)
+	if (a->peer.ss_family == AF_INET)
 		return a->peer.in.sin_addr.s_addr == b->peer.in.sin_addr.s_addr;
 	return !memcmp(&a->peer.in6.sin6_addr, &b->peer.in6.sin6_addr, 16);
 }
