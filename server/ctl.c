@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -67,10 +68,25 @@ static const char *const gauge_help[][2] = {
 	{ "handshakes", "TLS and DTLS handshakes in flight." },
 	{ "preauth_bytes", "Bytes buffered by unconfigured stream tunnels." },
 	{ "backlog_bytes", "Send backlog of all tunnels, bytes." },
+	{ "heap_bytes", "Heap in use (mallinfo2), bytes." },
+	{ "timer_tick_us", "Duration of the last timer tick that looked at tunnels, microseconds." },
+	{ "timer_tick_max_us", "Longest timer tick, microseconds." },
+	{ "timer_tick_max_cpu_us", "Most CPU time of one timer tick, microseconds." },
+	{ "timer_tick_tunnels", "Tunnels the last timer tick looked at." },
+	{ "timer_tunnels", "Tunnels looked at by all timer ticks." },
 };
+
+/* malloc's own count: what tunnels and sessions cost, without page noise */
+static uint64_t heap_bytes(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
+}
 
 static void gauges(uint64_t *v)
 {
+	struct tscfd_timer_stats ts;
 	unsigned int enc, flows;
 
 	tscfd_sessions_stats(&enc, &flows);
@@ -81,6 +97,13 @@ static void gauges(uint64_t *v)
 	v[4] = tscfd_handshakes();
 	v[5] = tscfd_preauth_bytes();
 	v[6] = tscfd_backlog_bytes();
+	v[7] = heap_bytes();
+	tscfd_timer_stats(&ts);
+	v[8] = ts.last_us;
+	v[9] = ts.max_us;
+	v[10] = ts.max_cpu_us;
+	v[11] = ts.last_tunnels;
+	v[12] = ts.tunnels;
 }
 
 #define NGAUGES (sizeof(gauge_help) / sizeof(gauge_help[0]))

@@ -24,7 +24,7 @@
 #include "siphash.h"
 #include "tscfd.h"
 
-#define FLOW_BUCKETS_MIN	16
+#define FLOW_BUCKETS_MIN	2	/* most sessions bind one or two flows */
 #define FLOW_BUCKETS_MAX	1024
 #define FRAG_SLOTS		64	/* first fragments remembered per session */
 #define FRAG_SECS		10	/* how long a first fragment is remembered */
@@ -32,8 +32,9 @@
 
 /*
  * A binding: 42 bytes, kept in an array that grows with the bindings
- * (a session at its 1,024 costs about 45 KiB, one with a few next to
- * nothing), chained into buckets by index.
+ * (a session at its 1,024 costs about 45 KiB; one with a binding about
+ * 180 bytes: the table, 2 buckets and 2 slots), chained into buckets by
+ * index.  Nothing is allocated before the first binding.
  */
 struct flow {
 	uint16_t next;			/* index + 1 of the next in the chain */
@@ -219,7 +220,7 @@ static void flow_rehash(struct tscfd_flowtab *tab)
 /* Room for one more binding: the array and the buckets double. */
 static bool flow_room(struct tscfd_flowtab *tab)
 {
-	unsigned int cap = tab->cap ? tab->cap * 2 : 8;
+	unsigned int cap = tab->cap ? tab->cap * 2 : 2;
 	struct flow *slots;
 	uint16_t *b;
 

@@ -198,14 +198,45 @@ fail:
 	return -1;
 }
 
+/* The kernel's ceiling for RLIMIT_NOFILE (fs.nr_open). */
+static rlim_t nr_open(void)
+{
+	unsigned long v = 1048576;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 1048576;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * A stream tunnel is a descriptor: room for every interface's max-tunnels
+ * and some to spare.  Still root here, so the hard limit may go up too;
+ * without the privilege, the soft limit goes as far as the hard one.
+ */
 static void raise_nofile(void)
 {
+	rlim_t want = 1024;
 	struct rlimit rl;
+	unsigned int i;
 
-	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	for (i = 0; i < tscfd_conf.niface; i++)
+		want += tscfd_conf.iface[i].max_tunnels;
+	if (want > nr_open())
+		want = nr_open();
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_max < want) {
+		struct rlimit up = { want, want };
+
+		if (!setrlimit(RLIMIT_NOFILE, &up))
+			return;
 	}
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 static void on_tun(void)

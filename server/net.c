@@ -591,7 +591,7 @@ void tscfd_net_flush(void)
 	txq.used = 0;
 }
 
-static int udp_queue(int fd, const struct sockaddr_storage *peer,
+static int udp_queue(int fd, const void *peer,
 		     socklen_t peerlen, const uint8_t *buf, size_t len)
 {
 	unsigned int i;

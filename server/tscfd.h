@@ -161,6 +161,18 @@ struct tscfd_handle {
 	struct tscfd_iface *iface;
 };
 
+/*
+ * A peer's address: IPv4 or IPv6 only (a sockaddr_storage is 128 bytes,
+ * this 28).  ss_family overlays every member's family, as in a
+ * sockaddr_storage.
+ */
+union tscfd_sockaddr {
+	sa_family_t ss_family;
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
 struct tscfd_tunnel {
 	int evtype;			/* EV_TUNNEL */
 	uint64_t tsid;
@@ -169,7 +181,7 @@ struct tscfd_tunnel {
 	SSL *ssl;
 	bool handshaking, configured, encrypted;
 	bool corked;			/* stream: inner packets held to the round's end */
-	struct sockaddr_storage peer;
+	union tscfd_sockaddr peer;
 	socklen_t peerlen;
 	struct tscfd_iface *iface;
 	struct tscfd_session *session;
@@ -212,7 +224,7 @@ struct tscfd_session {
 	bool has_dtte_commit, has_resume_commit;
 	uint8_t dtte_commit[TSCF_COMMIT_LEN];	/* pinned by the first SERVICE_REQ */
 	uint8_t resume_commit[TSCF_COMMIT_LEN];	/* the next resume's secret, hashed */
-	struct tscfd_session *hnext4;
+	struct tscfd_session *hnext4, *hnext6;	/* by_ip4, by_ip6 chains */
 };
 
 extern struct tscfd_config tscfd_conf;
@@ -249,6 +261,13 @@ struct tscfd_tunnel *tscfd_tunnel_by_peer(const struct sockaddr *peer,
 void tscfd_tunnel_frame(struct tscfd_tunnel *t, const uint8_t *frame,
 			size_t len);
 bool tscfd_tick(void);	/* true: more timer work, call again soon */
+struct tscfd_timer_stats {
+	uint64_t last_us, max_us;	/* the last and the longest tick, µs */
+	uint64_t max_cpu_us;		/* the most CPU time of one tick, µs */
+	uint64_t last_tunnels;		/* tunnels the last tick looked at */
+	uint64_t tunnels;		/* looked at by all ticks */
+};
+void tscfd_timer_stats(struct tscfd_timer_stats *out);
 void tscfd_udp_unverified(struct tscfd_iface *f, const uint8_t *buf, size_t len,
 			  const struct sockaddr *peer, socklen_t peerlen);
 unsigned int tscfd_tunnel_count(void);

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -25,23 +26,106 @@
 #include "siphash.h"
 #include "tscfd.h"
 
-#define HASH_BITS	16
-#define HASH_SIZE	(1u << HASH_BITS)
+#define HASH_MIN	256	/* buckets of a table at its first entry */
+#define HASH_MAX	(1u << 20)
 #define WHEEL_SLOTS	1024	/* timer wheel: one slot per second */
 
-static struct tscfd_tunnel *by_tsid[HASH_SIZE];
-static struct tscfd_tunnel *by_peer[HASH_SIZE];
-static struct tscfd_session *by_ip[HASH_SIZE];
+/*
+ * A chained hash table that doubles when it holds more entries than
+ * buckets, so that a chain stays about one long from ten tunnels to
+ * 200,000, and an idle server pays for no buckets.  The chain link sits
+ * in the object, at next_off; hash() is the full hash of an object.
+ */
+struct htab {
+	void **b;
+	unsigned int size, n;	/* size: 0 or a power of two */
+	size_t next_off;
+	uint32_t (*hash)(const void *obj);
+};
+
+#define HNEXT(tab, obj) (*(void **)((char *)(obj) + (tab)->next_off))
+
+static uint32_t tunnel_tsid_hash(const void *obj);
+static uint32_t tunnel_peer_hash(const void *obj);
+static uint32_t session_ip4_hash(const void *obj);
+static uint32_t session_ip6_hash(const void *obj);
+
+static struct htab by_tsid = {
+	.next_off = offsetof(struct tscfd_tunnel, hnext_tsid), .hash = tunnel_tsid_hash };
+static struct htab by_peer = {
+	.next_off = offsetof(struct tscfd_tunnel, hnext_peer), .hash = tunnel_peer_hash };
+static struct htab by_ip4 = {
+	.next_off = offsetof(struct tscfd_session, hnext4), .hash = session_ip4_hash };
+static struct htab by_ip6 = {
+	.next_off = offsetof(struct tscfd_session, hnext6), .hash = session_ip6_hash };
 static struct tscfd_tunnel *all_tunnels;
 static struct tscfd_tunnel *reap_list;	/* closed, freed after the batch */
 static unsigned int ntunnels, nsessions;
+
+/* The chain head of hash h; NULL while the table has no buckets. */
+static void **htab_head(const struct htab *tab, uint32_t h)
+{
+	return tab->size ? &tab->b[h & (tab->size - 1)] : NULL;
+}
+
+/* Twice the buckets; on failure the chains only get longer. */
+static void htab_grow(struct htab *tab)
+{
+	unsigned int size = tab->size ? tab->size * 2 : HASH_MIN, i;
+	void **b, *o, *next;
+
+	if (size > HASH_MAX)
+		return;
+	b = calloc(size, sizeof(*b));
+	if (!b)
+		return;
+	for (i = 0; i < tab->size; i++)
+		for (o = tab->b[i]; o; o = next) {
+			void **head = &b[tab->hash(o) & (size - 1)];
+
+			next = HNEXT(tab, o);
+			HNEXT(tab, o) = *head;
+			*head = o;
+		}
+	free(tab->b);
+	tab->b = b;
+	tab->size = size;
+}
+
+/* false only if the table has no buckets and none could be allocated */
+static bool htab_add(struct htab *tab, void *obj)
+{
+	void **head;
+
+	if (tab->n >= tab->size)
+		htab_grow(tab);
+	head = htab_head(tab, tab->hash(obj));
+	if (!head)
+		return false;
+	HNEXT(tab, obj) = *head;
+	*head = obj;
+	tab->n++;
+	return true;
+}
+
+static void htab_del(struct htab *tab, void *obj)
+{
+	void **pp = htab_head(tab, tab->hash(obj));
+
+	for (; pp && *pp; pp = &HNEXT(tab, *pp))
+		if (*pp == obj) {
+			*pp = HNEXT(tab, obj);
+			tab->n--;
+			return;
+		}
+}
 
 static uint32_t hash64(uint64_t v)
 {
 	v ^= v >> 33;
 	v *= 0xff51afd7ed558ccdULL;
 	v ^= v >> 33;
-	return (uint32_t)v & (HASH_SIZE - 1);
+	return (uint32_t)v;
 }
 
 /*
@@ -60,7 +144,29 @@ static uint32_t hash_bytes(const void *p, size_t n)
 		}
 		keyed = true;
 	}
-	return (uint32_t)siphash24(&key, p, n) & (HASH_SIZE - 1);
+	return (uint32_t)siphash24(&key, p, n);
+}
+
+static uint32_t tunnel_tsid_hash(const void *obj)
+{
+	return hash64(((const struct tscfd_tunnel *)obj)->tsid);
+}
+
+static uint32_t tunnel_peer_hash(const void *obj)
+{
+	const struct tscfd_tunnel *t = obj;
+
+	return hash_bytes(&t->peer, t->peerlen);
+}
+
+static uint32_t session_ip4_hash(const void *obj)
+{
+	return hash_bytes(&((const struct tscfd_session *)obj)->ip4.v4, 4);
+}
+
+static uint32_t session_ip6_hash(const void *obj)
+{
+	return hash_bytes(&((const struct tscfd_session *)obj)->ip6.v6, 16);
 }
 
 static const char *peer_str(const struct tscfd_tunnel *t)
@@ -70,15 +176,11 @@ static const char *peer_str(const struct tscfd_tunnel *t)
 	uint16_t port = 0;
 
 	if (t->peer.ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const void *)&t->peer;
-
-		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
-		port = ntohs(s->sin_port);
+		inet_ntop(AF_INET, &t->peer.in.sin_addr, a, sizeof(a));
+		port = ntohs(t->peer.in.sin_port);
 	} else if (t->peer.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const void *)&t->peer;
-
-		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
-		port = ntohs(s->sin6_port);
+		inet_ntop(AF_INET6, &t->peer.in6.sin6_addr, a, sizeof(a));
+		port = ntohs(t->peer.in6.sin6_port);
 	}
 	snprintf(buf, sizeof(buf), "%s:%u", a, port);
 	return buf;
@@ -95,7 +197,8 @@ static const char *kind_str(int kind)
 
 static struct tscfd_tunnel *tunnel_by_tsid(uint64_t tsid)
 {
-	struct tscfd_tunnel *t = by_tsid[hash64(tsid)];
+	void **head = htab_head(&by_tsid, hash64(tsid));
+	struct tscfd_tunnel *t = head ? *head : NULL;
 
 	while (t && t->tsid != tsid)
 		t = t->hnext_tsid;
@@ -113,44 +216,26 @@ static uint64_t new_tsid(void)
 	return v;
 }
 
-static void tsid_link(struct tscfd_tunnel *t, uint64_t tsid)
+static bool tsid_link(struct tscfd_tunnel *t, uint64_t tsid)
 {
-	uint32_t h = hash64(tsid);
-
 	t->tsid = tsid;
-	t->hnext_tsid = by_tsid[h];
-	by_tsid[h] = t;
+	return htab_add(&by_tsid, t);
 }
 
 static void tsid_unlink(struct tscfd_tunnel *t)
 {
-	struct tscfd_tunnel **pp = &by_tsid[hash64(t->tsid)];
-
-	for (; *pp; pp = &(*pp)->hnext_tsid)
-		if (*pp == t) {
-			*pp = t->hnext_tsid;
-			return;
-		}
-}
-
-static uint32_t peer_hash(const struct sockaddr *sa, socklen_t len)
-{
-	return hash_bytes(sa, len);
+	htab_del(&by_tsid, t);
 }
 
 struct tscfd_tunnel *tscfd_tunnel_by_peer(const struct sockaddr *peer,
 					  socklen_t len)
 {
-	struct tscfd_tunnel *t = by_peer[peer_hash(peer, len)];
+	void **head = htab_head(&by_peer, hash_bytes(peer, len));
+	struct tscfd_tunnel *t = head ? *head : NULL;
 
 	while (t && (t->peerlen != len || memcmp(&t->peer, peer, len)))
 		t = t->hnext_peer;
 	return t;
-}
-
-static uint32_t ip_hash(const struct tscf_addr *a)
-{
-	return a->family == 4 ? hash_bytes(&a->v4, 4) : hash_bytes(&a->v6, 16);
 }
 
 bool tscfd_addr_eq(const struct tscf_addr *a, const struct tscf_addr *b)
@@ -161,33 +246,23 @@ bool tscfd_addr_eq(const struct tscf_addr *a, const struct tscf_addr *b)
 				!memcmp(&a->v6, &b->v6, 16);
 }
 
-static void session_link_ip(struct tscfd_session *s, const struct tscf_addr *a)
-{
-	uint32_t h = ip_hash(a);
-
-	s->hnext4 = by_ip[h];
-	by_ip[h] = s;
-}
-
 struct tscfd_session *tscfd_session_by_ip(const struct tscf_addr *a)
 {
-	struct tscfd_session *s = by_ip[ip_hash(a)];
+	struct tscfd_session *s;
+	void **head;
 
-	for (; s; s = s->hnext4)
-		if (tscfd_addr_eq(&s->ip4, a) || tscfd_addr_eq(&s->ip6, a))
-			return s;
+	if (a->family == 4) {
+		head = htab_head(&by_ip4, hash_bytes(&a->v4, 4));
+		for (s = head ? *head : NULL; s; s = s->hnext4)
+			if (tscfd_addr_eq(&s->ip4, a))
+				return s;
+	} else if (a->family == 6) {
+		head = htab_head(&by_ip6, hash_bytes(&a->v6, 16));
+		for (s = head ? *head : NULL; s; s = s->hnext6)
+			if (tscfd_addr_eq(&s->ip6, a))
+				return s;
+	}
 	return NULL;
-}
-
-static void session_unlink_ip(struct tscfd_session *s, const struct tscf_addr *a)
-{
-	struct tscfd_session **pp = &by_ip[ip_hash(a)];
-
-	for (; *pp; pp = &(*pp)->hnext4)
-		if (*pp == s) {
-			*pp = s->hnext4;
-			return;
-		}
 }
 
 unsigned int tscfd_tunnel_count(void)
@@ -247,8 +322,11 @@ struct tscfd_tunnel *tscfd_tunnel_new(struct tscfd_iface *iface, int kind,
 				      int fd, const struct sockaddr *peer,
 				      socklen_t peerlen)
 {
-	struct tscfd_tunnel *t = calloc(1, sizeof(*t));
+	struct tscfd_tunnel *t;
 
+	if (peerlen > sizeof(t->peer))
+		return NULL;	/* not IPv4 or IPv6: no tunnel */
+	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->evtype = EV_TUNNEL;
@@ -259,11 +337,9 @@ struct tscfd_tunnel *tscfd_tunnel_new(struct tscfd_iface *iface, int kind,
 	memcpy(&t->peer, peer, peerlen);
 	t->peerlen = peerlen;
 	t->created = t->last_rx = tscfd_now();
-	if (kind == TK_UDP) {
-		uint32_t h = peer_hash(peer, peerlen);
-
-		t->hnext_peer = by_peer[h];
-		by_peer[h] = t;
+	if (kind == TK_UDP && !htab_add(&by_peer, t)) {
+		free(t);
+		return NULL;
 	}
 	t->next = all_tunnels;
 	if (all_tunnels)
@@ -280,11 +356,11 @@ struct tscfd_tunnel *tscfd_tunnel_new(struct tscfd_iface *iface, int kind,
 static void session_release(struct tscfd_session *s)
 {
 	if (s->ip4.family) {
-		session_unlink_ip(s, &s->ip4);
+		htab_del(&by_ip4, s);
 		tscfd_pool_put(&s->iface->pool4, &s->ip4);
 	}
 	if (s->ip6.family) {
-		session_unlink_ip(s, &s->ip6);
+		htab_del(&by_ip6, s);
 		tscfd_pool_put(&s->iface->pool6, &s->ip6);
 	}
 	nsessions--;
@@ -325,15 +401,8 @@ void tscfd_tunnel_close(struct tscfd_tunnel *t, const char *why)
 	}
 	if (t->configured)
 		tsid_unlink(t);
-	if (t->kind == TK_UDP) {
-		struct tscfd_tunnel **pp = &by_peer[peer_hash((void *)&t->peer, t->peerlen)];
-
-		for (; *pp; pp = &(*pp)->hnext_peer)
-			if (*pp == t) {
-				*pp = t->hnext_peer;
-				break;
-			}
-	}
+	if (t->kind == TK_UDP)
+		htab_del(&by_peer, t);
 	if (t->prev)
 		t->prev->next = t->next;
 	else
@@ -615,18 +684,25 @@ static struct tscfd_session *session_new(struct tscfd_iface *f, uint16_t *code)
 	s->dtte = f->dtte;
 	if ((f->pool4.set && tscfd_pool_get(&f->pool4, &s->ip4)) ||
 	    (f->pool6.set && tscfd_pool_get(&f->pool6, &s->ip6))) {
-		if (s->ip4.family)
-			tscfd_pool_put(&f->pool4, &s->ip4);
-		free(s);
 		tscfd_stats.refused_pool++;
-		return NULL;
+		goto put;
 	}
-	if (s->ip4.family)
-		session_link_ip(s, &s->ip4);
-	if (s->ip6.family)
-		session_link_ip(s, &s->ip6);
+	if (s->ip4.family && !htab_add(&by_ip4, s))
+		goto put;
+	if (s->ip6.family && !htab_add(&by_ip6, s))
+		goto unlink4;
 	nsessions++;
 	return s;
+unlink4:
+	if (s->ip4.family)
+		htab_del(&by_ip4, s);
+put:
+	if (s->ip4.family)
+		tscfd_pool_put(&f->pool4, &s->ip4);
+	if (s->ip6.family)
+		tscfd_pool_put(&f->pool6, &s->ip6);
+	free(s);
+	return NULL;
 }
 
 static bool same_host(const struct tscfd_tunnel *a, const struct tscfd_tunnel *b)
@@ -634,10 +710,8 @@ static bool same_host(const struct tscfd_tunnel *a, const struct tscfd_tunnel *b
 	if (a->peer.ss_family != b->peer.ss_family)
 		return false;
 	if (a->peer.ss_family == AF_INET)
-		return ((const struct sockaddr_in *)&a->peer)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)&b->peer)->sin_addr.s_addr;
-	return !memcmp(&((const struct sockaddr_in6 *)&a->peer)->sin6_addr,
-		       &((const struct sockaddr_in6 *)&b->peer)->sin6_addr, 16);
+		return a->peer.in.sin_addr.s_addr == b->peer.in.sin_addr.s_addr;
+	return !memcmp(&a->peer.in6.sin6_addr, &b->peer.in6.sin6_addr, 16);
 }
 
 /*
@@ -679,7 +753,8 @@ static uint16_t config_encrypted(struct tscfd_tunnel *t, const struct tscf_msg *
 	s->reserved_tsid = 0;
 	s->enc = t;
 	t->session = s;
-	tsid_link(t, reserved);
+	if (!tsid_link(t, reserved))
+		return TSCF_RESP_NO_RESOURCES;	/* closing t unlinks it */
 	return TSCF_RESP_SUCCESS;
 }
 
@@ -715,7 +790,8 @@ static uint16_t config_resume(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	tscfd_tunnel_close(old, "resumed on a new transport");
 	t->session = s;
 	s->clear = t;
-	tsid_link(t, m->tsid);
+	if (!tsid_link(t, m->tsid))
+		return TSCF_RESP_NO_RESOURCES;	/* closing t ends the session */
 	tscfd_stats.resumed++;
 	return TSCF_RESP_SUCCESS;
 }
@@ -735,7 +811,8 @@ static uint16_t config_clear(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	t->session->clear = t;
 	t->session->has_resume_commit =
 		get_commit(m, TSCF_TLV_RESUME_COMMIT, t->session->resume_commit);
-	tsid_link(t, new_tsid());
+	if (!tsid_link(t, new_tsid()))
+		return TSCF_RESP_NO_RESOURCES;	/* closing t ends the session */
 	return TSCF_RESP_SUCCESS;
 }
 
@@ -1100,22 +1177,66 @@ static bool run_due(time_t now, unsigned int *budget)
 	return true;
 }
 
+/* What the last timer tick that looked at tunnels cost (tscfd --stats). */
+static struct tscfd_timer_stats timer_stats;
+
+void tscfd_timer_stats(struct tscfd_timer_stats *out)
+{
+	*out = timer_stats;
+}
+
+static uint64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool wheel_run(time_t now, unsigned int *budget);
+
 /*
  * Once a second, and again at once while it returns true (work left).
- * A slot's tunnels move to the due list first: closing one may close its
- * sibling, which then leaves that list too.
+ * Each call looks at TICK_BUDGET tunnels at most and is timed.
  */
 bool tscfd_tick(void)
 {
-	time_t now = tscfd_now(), sec;
 	unsigned int budget = TICK_BUDGET;
+	uint64_t start, cpu, us;
+	bool more;
+
+	if (!due)
+		tscfd_net_tick();
+	start = now_ns(CLOCK_MONOTONIC);
+	cpu = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+	more = wheel_run(tscfd_now(), &budget);
+	if (budget == TICK_BUDGET)
+		return more;	/* nothing was due: no sweep to note */
+	/* wall time is what the sockets waited; CPU time what it cost */
+	us = (now_ns(CLOCK_MONOTONIC) - start) / 1000;
+	cpu = (now_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu) / 1000;
+	timer_stats.last_us = us;
+	timer_stats.last_tunnels = TICK_BUDGET - budget;
+	if (us > timer_stats.max_us)
+		timer_stats.max_us = us;
+	if (cpu > timer_stats.max_cpu_us)
+		timer_stats.max_cpu_us = cpu;
+	timer_stats.tunnels += TICK_BUDGET - budget;
+	return more;
+}
+
+/*
+ * A slot's tunnels move to the due list first: closing one may close its
+ * sibling, which then leaves that list too.
+ */
+static bool wheel_run(time_t now, unsigned int *budget)
+{
 	unsigned int slot;
+	time_t sec;
 
 	if (!wheel_done)
 		wheel_done = now;
-	if (!due)
-		tscfd_net_tick();
-	if (!run_due(now, &budget))
+	if (!run_due(now, budget))
 		return true;
 	/* After a long stop, each slot once is every tunnel once. */
 	if (now - wheel_done > WHEEL_SLOTS)
@@ -1127,7 +1248,7 @@ bool tscfd_tick(void)
 		wheel[slot] = NULL;
 		if (due)
 			due->wpprev = &due;
-		if (!run_due(now, &budget))
+		if (!run_due(now, budget))
 			return true;
 	}
 	return false;

@@ -58,7 +58,9 @@ for k, v in stats.items():
     if name not in samples:
         bad.append(f'--stats {k} has no sample {name}')
     elif k not in ('tunnels', 'sessions', 'encrypted_tunnels', 'flows', 'handshakes',
-                   'preauth_bytes', 'backlog_bytes', 'tunnels_opened', 'tunnels_closed') \
+                   'preauth_bytes', 'backlog_bytes', 'tunnels_opened', 'tunnels_closed',
+                   'heap_bytes', 'timer_tick_us', 'timer_tick_max_us',
+                   'timer_tick_max_cpu_us', 'timer_tick_tunnels', 'timer_tunnels') \
             and samples[name] != int(v):
         bad.append(f'{name} {samples[name]} != --stats {v}')
 if samples.get('tscfd_dtte_granted_total') != 1:
