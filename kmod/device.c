@@ -280,10 +280,14 @@ static void tscf_setup(struct net_device *dev)
 	dev->type = ARPHRD_NONE;
 	dev->flags = IFF_POINTOPOINT | IFF_NOARP;
 	/*
-	 * A real qdisc: a stream tunnel stops the queue when its socket is
-	 * full and the qdisc holds packets back instead of dropping them.
-	 * icmp_ndo_send() needs the route of the packet it answers.
+	 * A real qdisc: a stream tunnel stops the queue when its frame queue
+	 * is long (tcp.c) and the qdisc holds packets back instead of
+	 * failing their senders.  A tx_queue_len of 0 here would make the
+	 * core give the device noqueue, where a stopped queue fails every
+	 * sender with ENETDOWN ("Virtual device asks to queue packet!").
 	 */
+	dev->tx_queue_len = TSCF_TX_QUEUE_LEN;
+	/* icmp_ndo_send() needs the route of the packet it answers. */
 	dev->priv_flags &= ~IFF_XMIT_DST_RELEASE;
 	dev->hard_header_len = 0;
 	dev->addr_len = 0;
