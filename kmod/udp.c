@@ -74,6 +74,23 @@ static void tscf_udp_tx_drop(struct tscf_tunnel *t, struct sk_buff *skb)
 	kfree_skb(skb);
 }
 
+/*
+ * Room in front of skb for the outer headers, on the lower device: a
+ * copy of the head only if the inner stack left too little.  The device
+ * then asks it to leave that much (needed_headroom) in front of the
+ * packets that follow, as ip_tunnel does: no copy for them.
+ */
+static int tscf_udp_make_room(struct tscf_tunnel *t, struct sk_buff *skb,
+			      const struct net_device *lower,
+			      unsigned int outer_len)
+{
+	unsigned int room = LL_RESERVED_SPACE(lower) + outer_len;
+
+	if (room > READ_ONCE(t->dev->needed_headroom))
+		WRITE_ONCE(t->dev->needed_headroom, room);
+	return skb_cow_head(skb, room);
+}
+
 static void tscf_udp4_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 {
 	struct sock *sk = t->sock->sk;
@@ -107,8 +124,8 @@ static void tscf_udp4_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 		dst_cache_set_ip4(&t->dst_cache, &rt->dst, saddr);
 	}
 
-	if (skb_cow_head(skb, LL_RESERVED_SPACE(rt->dst.dev) +
-			 sizeof(struct iphdr) + sizeof(struct udphdr))) {
+	if (tscf_udp_make_room(t, skb, rt->dst.dev,
+			       sizeof(struct iphdr) + sizeof(struct udphdr))) {
 		ip_rt_put(rt);
 		tscf_udp_tx_drop(t, skb);
 		return;
@@ -153,8 +170,8 @@ static void tscf_udp6_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 		dst_cache_set_ip6(&t->dst_cache, dst, &saddr);
 	}
 
-	if (skb_cow_head(skb, LL_RESERVED_SPACE(dst->dev) +
-			 sizeof(struct ipv6hdr) + sizeof(struct udphdr))) {
+	if (tscf_udp_make_room(t, skb, dst->dev,
+			       sizeof(struct ipv6hdr) + sizeof(struct udphdr))) {
 		dst_release(dst);
 		tscf_udp_tx_drop(t, skb);
 		return;
