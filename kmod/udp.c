@@ -32,6 +32,15 @@ static int tscf_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
 		kfree_skb(skb);
 		return 0;
 	}
+	/*
+	 * The UDP layer verifies a datagram's checksum before it calls the
+	 * encap hook; a zero checksum (IPv4 "none") verified nothing, and
+	 * then the inner stack checks the inner packet itself.
+	 */
+	if (udp_hdr(skb)->check)
+		tscf_rx_mark_verified(skb);
+	else
+		skb->ip_summed = CHECKSUM_NONE;
 	__skb_pull(skb, sizeof(struct udphdr));
 	tscf_tunnel_rx_frame(t, skb);
 	return 0;
