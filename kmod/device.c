@@ -54,12 +54,21 @@ void tscf_xmit_no_tunnel(struct sk_buff *skb, struct net_device *dev)
 	kfree_skb(skb);
 }
 
+/*
+ * What a segment of a GSO packet may keep: page fragments shared with the
+ * super-packet (SG: only the headers are copied) and a checksum still to
+ * fill in (HW_CSUM: tscf_tunnel_xmit() fills it, once, in one read).
+ * Without them skb_segment() would copy every byte into a fresh linear
+ * skb and checksum it on the way.
+ */
+#define TSCF_SEGMENT_FEATURES	(NETIF_F_SG | NETIF_F_HW_CSUM)
+
 static void tscf_xmit_gso(struct tscf_tunnel *t, struct sk_buff *skb)
 {
 	struct sk_buff *segs, *seg, *next;
 
 	/* Each segment is one inner packet, one frame on the wire. */
-	segs = skb_gso_segment(skb, 0);
+	segs = skb_gso_segment(skb, TSCF_SEGMENT_FEATURES);
 	if (IS_ERR_OR_NULL(segs)) {
 		dev_core_stats_tx_dropped_inc(t->dev);
 		kfree_skb(skb);

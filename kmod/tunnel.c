@@ -254,7 +254,12 @@ void tscf_tunnel_rx_frame(struct tscf_tunnel *t, struct sk_buff *skb)
 
 void tscf_tunnel_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 {
-	/* The device offers HW_CSUM so that it may take GSO; do it here. */
+	/*
+	 * The inner checksum travels on the wire: the server hands the
+	 * packet as it is to a TUN device and the service network checks
+	 * it.  The device takes CHECKSUM_PARTIAL (HW_CSUM, and the segments
+	 * of GSO keep it) so that it is summed here once, in one read.
+	 */
 	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb)) {
 		tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
 		dev_core_stats_tx_dropped_inc(t->dev);
