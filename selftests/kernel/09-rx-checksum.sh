@@ -45,14 +45,15 @@ import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 6000))
 print("ready", flush=True)
-s.settimeout(5)
+s.settimeout(60)        # the tunnel comes up meanwhile (slow under TCG)
 got = []
 try:
-    while True:
+    while len(got) < int(sys.argv[2]):
         got.append(s.recv(100).decode())
+        s.settimeout(3)     # then what else arrives arrives together
 except socket.timeout:
     pass
-print("got", " ".join(got), flush=True)' "$local" > "$tmp/lis-$name" &
+print("got", " ".join(got), flush=True)' "$local" 2 > "$tmp/lis-$name" &
 	lis=$!
 	wait_for 5 grep -q ready "$tmp/lis-$name" || fail "$name: listener"
 	ip netns exec "$SRV" $TSCF_PEER server --transport "$transport" --addr 10.10.0.2 \
