@@ -54,12 +54,21 @@ void tscf_xmit_no_tunnel(struct sk_buff *skb, struct net_device *dev)
 	kfree_skb(skb);
 }
 
+/*
+ * What a segment of a GSO packet may keep: page fragments shared with the
+ * super-packet (SG: only the headers are copied) and a checksum still to
+ * fill in (HW_CSUM: tscf_tunnel_xmit() fills it, once, in one read).
+ * Without them skb_segment() would copy every byte into a fresh linear
+ * skb and checksum it on the way.
+ */
+#define TSCF_SEGMENT_FEATURES	(NETIF_F_SG | NETIF_F_HW_CSUM)
+
 static void tscf_xmit_gso(struct tscf_tunnel *t, struct sk_buff *skb)
 {
 	struct sk_buff *segs, *seg, *next;
 
 	/* Each segment is one inner packet, one frame on the wire. */
-	segs = skb_gso_segment(skb, 0);
+	segs = skb_gso_segment(skb, TSCF_SEGMENT_FEATURES);
 	if (IS_ERR_OR_NULL(segs)) {
 		dev_core_stats_tx_dropped_inc(t->dev);
 		kfree_skb(skb);
@@ -280,10 +289,14 @@ static void tscf_setup(struct net_device *dev)
 	dev->type = ARPHRD_NONE;
 	dev->flags = IFF_POINTOPOINT | IFF_NOARP;
 	/*
-	 * A real qdisc: a stream tunnel stops the queue when its socket is
-	 * full and the qdisc holds packets back instead of dropping them.
-	 * icmp_ndo_send() needs the route of the packet it answers.
+	 * A real qdisc: a stream tunnel stops the queue when its frame queue
+	 * is long (tcp.c) and the qdisc holds packets back instead of
+	 * failing their senders.  A tx_queue_len of 0 here would make the
+	 * core give the device noqueue, where a stopped queue fails every
+	 * sender with ENETDOWN ("Virtual device asks to queue packet!").
 	 */
+	dev->tx_queue_len = TSCF_TX_QUEUE_LEN;
+	/* icmp_ndo_send() needs the route of the packet it answers. */
 	dev->priv_flags &= ~IFF_XMIT_DST_RELEASE;
 	dev->hard_header_len = 0;
 	dev->addr_len = 0;

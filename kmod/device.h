@@ -19,6 +19,8 @@ struct tscf_tunnel;
 #define TSCF_ENCAP_OVERHEAD	(40 + 32 + 29)
 #define TSCF_DEFAULT_MTU	(ETH_DATA_LEN - TSCF_ENCAP_OVERHEAD)
 #define TSCF_MAX_MTU		(IP_MAX_MTU - TSCF_ENCAP_OVERHEAD)
+/* Packets the qdisc holds while a tunnel's transmit queue is stopped. */
+#define TSCF_TX_QUEUE_LEN	1000
 
 /*
  * One tscf link is a pair of netdevices created and destroyed together:

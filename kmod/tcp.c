@@ -148,6 +148,8 @@ static int tscf_tcp_parse(struct tscf_tunnel *t)
 		if (skb) {
 			skb_reserve(skb, NET_SKB_PAD);
 			skb_put_data(skb, t->rxbuf + off, flen);
+			/* TCP checked each segment; kTLS also its tag. */
+			tscf_rx_mark_verified(skb);
 			/* A work item is preemptible: per-CPU state needs BHs off. */
 			local_bh_disable();
 			tscf_tunnel_rx_frame(t, skb);

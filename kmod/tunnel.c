@@ -196,7 +196,7 @@ static void tscf_rx_inner(struct tscf_tunnel *t, struct sk_buff *skb)
 	skb_scrub_packet(skb, true);
 	skb->dev = dev;
 	skb->pkt_type = PACKET_HOST;
-	skb->ip_summed = CHECKSUM_NONE;
+	/* ip_summed: as the transport left it (tscf_rx_mark_verified()). */
 	skb_reset_mac_header(skb);
 	skb_probe_transport_header(skb);
 
@@ -207,6 +207,17 @@ static void tscf_rx_inner(struct tscf_tunnel *t, struct sk_buff *skb)
 	} else {
 		dev_core_stats_rx_dropped_inc(dev);
 	}
+}
+
+/*
+ * The outer layer checked every byte of this frame (a TCP or verified UDP
+ * checksum, or a kTLS tag): the inner stack need not checksum it again.
+ * As WireGuard does after decryption, every level counts as checked.
+ */
+void tscf_rx_mark_verified(struct sk_buff *skb)
+{
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	skb->csum_level = SKB_MAX_CSUM_LEVEL;
 }
 
 /*
@@ -244,7 +255,12 @@ void tscf_tunnel_rx_frame(struct tscf_tunnel *t, struct sk_buff *skb)
 
 void tscf_tunnel_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 {
-	/* The device offers HW_CSUM so that it may take GSO; do it here. */
+	/*
+	 * The inner checksum travels on the wire: the server hands the
+	 * packet as it is to a TUN device and the service network checks
+	 * it.  The device takes CHECKSUM_PARTIAL (HW_CSUM, and the segments
+	 * of GSO keep it) so that it is summed here once, in one read.
+	 */
 	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb)) {
 		tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
 		dev_core_stats_tx_dropped_inc(t->dev);

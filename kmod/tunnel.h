@@ -115,6 +115,7 @@ void tscf_tunnel_xmit(struct tscf_tunnel *t, struct sk_buff *skb);
 int tscf_tunnel_send_ctrl(struct tscf_tunnel *t, const void *frame,
 			  size_t len, gfp_t gfp);
 void tscf_tunnel_rx_frame(struct tscf_tunnel *t, struct sk_buff *skb);
+void tscf_rx_mark_verified(struct sk_buff *skb);
 
 /* udp.c */
 int tscf_udp_attach(struct tscf_tunnel *t);

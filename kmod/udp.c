@@ -32,6 +32,15 @@ static int tscf_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
 		kfree_skb(skb);
 		return 0;
 	}
+	/*
+	 * The UDP layer verifies a datagram's checksum before it calls the
+	 * encap hook; a zero checksum (IPv4 "none") verified nothing, and
+	 * then the inner stack checks the inner packet itself.
+	 */
+	if (udp_hdr(skb)->check)
+		tscf_rx_mark_verified(skb);
+	else
+		skb->ip_summed = CHECKSUM_NONE;
 	__skb_pull(skb, sizeof(struct udphdr));
 	tscf_tunnel_rx_frame(t, skb);
 	return 0;
@@ -74,6 +83,23 @@ static void tscf_udp_tx_drop(struct tscf_tunnel *t, struct sk_buff *skb)
 	kfree_skb(skb);
 }
 
+/*
+ * Room in front of skb for the outer headers, on the lower device: a
+ * copy of the head only if the inner stack left too little.  The device
+ * then asks it to leave that much (needed_headroom) in front of the
+ * packets that follow, as ip_tunnel does: no copy for them.
+ */
+static int tscf_udp_make_room(struct tscf_tunnel *t, struct sk_buff *skb,
+			      const struct net_device *lower,
+			      unsigned int outer_len)
+{
+	unsigned int room = LL_RESERVED_SPACE(lower) + outer_len;
+
+	if (room > READ_ONCE(t->dev->needed_headroom))
+		WRITE_ONCE(t->dev->needed_headroom, room);
+	return skb_cow_head(skb, room);
+}
+
 static void tscf_udp4_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 {
 	struct sock *sk = t->sock->sk;
@@ -107,8 +133,8 @@ static void tscf_udp4_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 		dst_cache_set_ip4(&t->dst_cache, &rt->dst, saddr);
 	}
 
-	if (skb_cow_head(skb, LL_RESERVED_SPACE(rt->dst.dev) +
-			 sizeof(struct iphdr) + sizeof(struct udphdr))) {
+	if (tscf_udp_make_room(t, skb, rt->dst.dev,
+			       sizeof(struct iphdr) + sizeof(struct udphdr))) {
 		ip_rt_put(rt);
 		tscf_udp_tx_drop(t, skb);
 		return;
@@ -153,8 +179,8 @@ static void tscf_udp6_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 		dst_cache_set_ip6(&t->dst_cache, dst, &saddr);
 	}
 
-	if (skb_cow_head(skb, LL_RESERVED_SPACE(dst->dev) +
-			 sizeof(struct ipv6hdr) + sizeof(struct udphdr))) {
+	if (tscf_udp_make_room(t, skb, dst->dev,
+			       sizeof(struct ipv6hdr) + sizeof(struct udphdr))) {
 		dst_release(dst);
 		tscf_udp_tx_drop(t, skb);
 		return;

@@ -144,6 +144,8 @@ def server(args):
     fam = socket.AF_INET6 if ':' in args.addr else socket.AF_INET
     if args.transport == 'udp':
         s = socket.socket(fam, socket.SOCK_DGRAM)
+        if args.no_udp_csum:
+            s.setsockopt(socket.SOL_SOCKET, 11, 1)     # SO_NO_CHECK
         s.bind((args.addr, args.port))
         print(json.dumps({'listening': args.port}), flush=True)
         peer_seen = None
@@ -199,6 +201,8 @@ def main():
     p.add_argument('--tsid', type=lambda v: int(v, 0), default=0x1234)
     p.add_argument('--internal')
     p.add_argument('--inject', nargs='*', default=[])
+    p.add_argument('--no-udp-csum', action='store_true',
+                   help='send UDP datagrams with a zero (no) checksum')
     args = p.parse_args()
     try:
         (server if args.role == 'server' else client)(args)

@@ -1,0 +1,125 @@
+#!/bin/sh
+# Backpressure holds packets, it does not fail senders.  A stream tunnel
+# whose server stops reading fills its socket, then the tunnel's frame
+# queue, which stops the device queue; the device's qdisc must then hold
+# what senders write until the server reads again.  A device without a
+# qdisc (noqueue) cannot be stopped: the core logs "Virtual device ...
+# asks to queue packet!" and fails the sender with ENETDOWN.  Over a TCP
+# tunnel (tscf0) and a kTLS one (tscf0s), a blocking UDP sender with
+# IP_RECVERR and a send buffer larger than the tunnel's frame queue writes
+# 3000 datagrams while the server sleeps: every send succeeds, the kernel
+# log has no such line, and the server gets every datagram but those the
+# qdisc chose to drop and counted (fq_codel, the usual default, drops what
+# waited too long; a pfifo drops none).  The UE namespace's sysctl for
+# the default qdisc is left as the system has it.
+. "$TSCF_TOP/selftests/lib.sh"
+require_module tscf
+ue_srv_topology bp
+tmp=$(mktemp -d)
+at_exit "rm -rf $tmp"
+N=3000
+# Small TCP buffers on the UE side: the tunnel socket fills at once.
+ip netns exec "$UE" sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
+expect_eq "tscf0 tx_queue_len" "$(ip netns exec "$UE" cat /sys/class/net/tscf0/tx_queue_len)" 1000
+ip -n "$UE" link show tscf0 | grep -q noqueue && fail "tscf0 has no qdisc: $(ip -n "$UE" link show tscf0)"
+
+# slow_server TRANSPORT PORT: accept one tunnel, read nothing for 4 s,
+# then count the inner packets of N+ bytes until N arrived or 60 s passed.
+slow_server() {
+	ip netns exec "$SRV" python3 - "$1" "$2" "$N" <<'PY' &
+import os, socket, sys, time
+sys.path.insert(0, os.environ['TSCF_TOP'] + '/selftests/lib')
+import tunnel_peer
+transport, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(('10.10.0.2', port))
+s.listen(1)
+print('listening', flush=True)
+c, _ = s.accept()
+if transport == 'ktls':
+    tunnel_peer.install_ktls(c, True)
+time.sleep(4)
+buf, got, end = b'', 0, time.time() + 60
+c.settimeout(5)
+while got < n and time.time() < end:
+    try:
+        data = c.recv(65536)
+    except socket.timeout:
+        break
+    if not data:
+        break
+    buf += data
+    while True:
+        flen = tunnel_peer.frame_len(buf)
+        if flen is None or flen < 0 or flen > len(buf):
+            break
+        if buf[0] >> 4 == 4 and flen >= 1000:
+            got += 1
+        buf = buf[flen:]
+print('received', got, flush=True)
+PY
+	SERVER=$!
+}
+
+# flood DST: N blocking sends of 1000 bytes; prints "sent K errors {...}".
+flood() {
+	ip netns exec "$UE" python3 - "$1" "$N" <<'PY'
+import errno, socket, sys
+dst, n = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, 32, 1 << 20)    # SO_SNDBUFFORCE: 1 MiB
+s.setsockopt(socket.SOL_IP, 11, 1)              # IP_RECVERR
+s.connect((dst, 9))
+sent, errs = 0, {}
+for i in range(n):
+    try:
+        s.send(b'x' * 972)
+        sent += 1
+    except OSError as e:
+        name = errno.errorcode.get(e.errno, str(e.errno))
+        errs[name] = errs.get(name, 0) + 1
+print('sent', sent, 'errors', errs)
+PY
+}
+
+# qdisc_dropped DEV: packets the device's qdisc dropped so far.
+qdisc_dropped() {
+	tc -n "$UE" -s qdisc show dev "$1" |
+		sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
+}
+
+run_case() {	# TRANSPORT DEV DST PORT
+	log "== $1 on $2"
+	before=$(dmesg | grep -c 'asks to queue packet' || true)
+	qdrop_before=$(qdisc_dropped "$2")
+	slow_server "$1" "$4" > "$tmp/srv-$1"
+	wait_for 5 grep -q listening "$tmp/srv-$1" || fail "server $1 did not start"
+	ip netns exec "$UE" $TSCF_PEER client "$2" --transport "$1" \
+		--addr 10.10.0.2 --port "$4" --tsid 0x19 --internal 10.100.0.2 ||
+		fail "attach over $1"
+	out=$(flood "$3")
+	log "$1: $out"
+	wait $SERVER
+	log "$1: $(cat "$tmp/srv-$1")"
+	expect_eq "$1: sender" "$out" "sent $N errors {}"
+	got=$(sed -n 's/^received //p' "$tmp/srv-$1")
+	qdrop=$(( $(qdisc_dropped "$2") - qdrop_before ))
+	log "$1: server got $got, the qdisc dropped $qdrop"
+	# Nothing else may lose a packet: not the tunnel, not the device.
+	expect_eq "$1: received + dropped by the qdisc" "$((got + qdrop))" "$N"
+	after=$(dmesg | grep -c 'asks to queue packet' || true)
+	expect_eq "$1: 'asks to queue packet' in dmesg" "$after" "$before"
+	# The server closed: its tunnel goes down (PEER_CLOSED).
+	i=0
+	while has_tunnel "$UE" "$2"; do
+		i=$((i + 1))
+		[ $i -lt 20 ] || fail "$1: the tunnel outlived its server"
+		sleep 0.5
+	done
+}
+
+run_case tcp tscf0 10.100.0.1 4900
+run_case ktls tscf0s 10.101.0.1 4901
+echo ok
