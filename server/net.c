@@ -142,15 +142,19 @@ static int sockbuf_set(int fd, int force_opt, int opt, int bytes)
 /*
  * A UDP tunnel socket: room for a burst (udp-socket-buffer), so that a
  * fast TCP flow inside does not lose packets in it and back off, and a
- * count of what the kernel still dropped (SO_RXQ_OVFL: drop_rxq_overflow).
+ * count of what the kernel still dropped (drop_rxq_overflow, from the
+ * socket's SK_MEMINFO_DROPS).  Not SO_RXQ_OVFL: Debian 12's 6.1 copies that
+ * count to userspace straight from the queued skb's control block, which
+ * hardened usercopy refuses for an skb of the fclone cache (a TCP skb
+ * that tscf.ko sent on as a UDP tunnel datagram): the kernel BUGs in
+ * put_cmsg() and the machine panics.  `make bench` hit it on a full queue.
  */
 void tscfd_udp_sockopts(int fd, const char *name)
 {
-	int want = (int)tscfd_conf.udp_sockbuf_bytes, rcv, snd, one = 1;
+	int want = (int)tscfd_conf.udp_sockbuf_bytes, rcv, snd;
 
 	rcv = sockbuf_set(fd, SO_RCVBUFFORCE, SO_RCVBUF, want);
 	snd = sockbuf_set(fd, SO_SNDBUFFORCE, SO_SNDBUF, want);
-	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	if (rcv < want || snd < want)
 		tscfd_logp(LOG_WARNING, "%s: udp-socket-buffer %d KB, got %d KB receive, "
 			   "%d KB send (no CAP_NET_ADMIN: net.core.rmem_max, wmem_max)",
@@ -162,47 +166,34 @@ static void rxq_drops_note(struct tscfd_iface *f, uint32_t drops)
 {
 	int32_t more = (int32_t)(drops - f->udp_drops_seen);
 
-	/* A datagram queued before the last poll carries an older count. */
 	if (more <= 0)
 		return;
 	tscfd_stats.drop_rxq_overflow += (uint32_t)more;
 	f->udp_drops_seen = drops;
 }
 
-/* SO_RXQ_OVFL: the count as it was when this datagram was queued. */
-static void rxq_drops(struct tscfd_iface *f, const struct msghdr *mh)
-{
-	struct cmsghdr *c;
-	uint32_t drops;
-
-	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL ||
-		    c->cmsg_len < CMSG_LEN(sizeof(drops)))
-			continue;
-		memcpy(&drops, CMSG_DATA(c), sizeof(drops));
-		rxq_drops_note(f, drops);
-	}
-}
-
-/*
- * Once a second: the count as it is now (SO_MEMINFO), so that the drops
- * of a burst are counted even when no datagram comes after it.
- */
-static void rxq_drops_poll(void)
+/* The socket's drop count as it is now. */
+static void rxq_drops_read(struct tscfd_iface *f)
 {
 	uint32_t mi[SK_MEMINFO_VARS];
 	socklen_t len = sizeof(mi);
+
+	if (f->udp_fd >= 0 &&
+	    !getsockopt(f->udp_fd, SOL_SOCKET, SO_MEMINFO, mi, &len) &&
+	    len > SK_MEMINFO_DROPS * sizeof(mi[0]))
+		rxq_drops_note(f, mi[SK_MEMINFO_DROPS]);
+}
+
+/*
+ * Once a second: so that the drops of a burst are counted even when no
+ * datagram comes after it (on_datagram() reads the count after each batch).
+ */
+static void rxq_drops_poll(void)
+{
 	unsigned int i;
 
-	for (i = 0; i < tscfd_conf.niface; i++) {
-		struct tscfd_iface *f = &tscfd_conf.iface[i];
-
-		len = sizeof(mi);
-		if (f->udp_fd >= 0 &&
-		    !getsockopt(f->udp_fd, SOL_SOCKET, SO_MEMINFO, mi, &len) &&
-		    len > SK_MEMINFO_DROPS * sizeof(mi[0]))
-			rxq_drops_note(f, mi[SK_MEMINFO_DROPS]);
-	}
+	for (i = 0; i < tscfd_conf.niface; i++)
+		rxq_drops_read(&tscfd_conf.iface[i]);
 }
 
 static int add_handle(int type, int fd, struct tscfd_iface *f)
@@ -681,7 +672,6 @@ static void datagram_in(struct tscfd_handle *h, struct mmsghdr *m)
 	uint8_t *buf = m->msg_hdr.msg_iov[0].iov_base;
 	struct tscfd_tunnel *t;
 
-	rxq_drops(h->iface, &m->msg_hdr);
 	if (m->msg_hdr.msg_flags & MSG_TRUNC) {	/* over 64 KB: not a frame */
 		tscfd_stats.drop_malformed++;
 		return;
@@ -705,10 +695,6 @@ static void on_datagram(struct tscfd_handle *h)
 {
 	static uint8_t bufs[RX_BATCH][65536];
 	static struct sockaddr_storage peers[RX_BATCH];
-	static union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(uint32_t))];
-	} ctls[RX_BATCH];
 	static struct iovec iovs[RX_BATCH];
 	static struct mmsghdr msgs[RX_BATCH];
 	int i, n, round;
@@ -722,10 +708,10 @@ static void on_datagram(struct tscfd_handle *h)
 			msgs[i].msg_hdr.msg_namelen = sizeof(peers[i]);
 			msgs[i].msg_hdr.msg_iov = &iovs[i];
 			msgs[i].msg_hdr.msg_iovlen = 1;
-			msgs[i].msg_hdr.msg_control = &ctls[i];
-			msgs[i].msg_hdr.msg_controllen = sizeof(ctls[i]);
 		}
 		n = recvmmsg(h->fd, msgs, RX_BATCH, MSG_DONTWAIT, NULL);
+		if (n > 0)
+			rxq_drops_read(h->iface);
 		for (i = 0; i < n; i++)
 			datagram_in(h, &msgs[i]);
 		if (n < RX_BATCH)

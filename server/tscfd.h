@@ -56,7 +56,7 @@ struct tscfd_iface {
 	SSL_CTX *tls_ctx, *dtls_ctx;
 	SSL *dtls_listen;		/* waits for the next cookie exchange */
 	unsigned int ntunnels;
-	uint32_t udp_drops_seen;	/* the UDP socket's SO_RXQ_OVFL count */
+	uint32_t udp_drops_seen;	/* the UDP socket's SK_MEMINFO_DROPS, last read */
 };
 
 struct tscfd_config {
