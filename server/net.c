@@ -410,22 +410,39 @@ static ssize_t stream_write(struct tscfd_tunnel *t, const uint8_t *buf, size_t l
 	}
 }
 
-static int backlog(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
+/* Room for len more bytes in t's send buffer, within both limits? */
+static int txbuf_room(struct tscfd_tunnel *t, size_t len)
 {
-	uint8_t *nb;
-
 	if (t->txlen + len > TX_BACKLOG_MAX ||
 	    backlog_bytes + len > tscfd_conf.max_backlog_bytes) {
 		tscfd_stats.drop_backlog++;
 		return -ENOBUFS;
 	}
-	nb = realloc(t->txbuf, t->txlen + len);
+	return 0;
+}
+
+/* Append to t's send buffer (the backlog and the cork share it). */
+static int txbuf_append(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
+{
+	uint8_t *nb = realloc(t->txbuf, t->txlen + len);
+
 	if (!nb)
 		return -ENOMEM;
 	memcpy(nb + t->txlen, buf, len);
 	t->txbuf = nb;
 	t->txlen += len;
 	backlog_bytes += len;
+	return 0;
+}
+
+static int backlog(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
+{
+	int rc = txbuf_room(t, len);
+
+	if (!rc)
+		rc = txbuf_append(t, buf, len);
+	if (rc)
+		return rc;
 	epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN | EPOLLOUT, t);
 	return 0;
 }
@@ -535,22 +552,15 @@ static void corked_flush(void)
 
 static int cork_append(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
 {
-	uint8_t *nb;
+	int rc = txbuf_room(t, len);
 
-	if (t->txlen + len > TX_BACKLOG_MAX ||
-	    backlog_bytes + len > tscfd_conf.max_backlog_bytes) {
-		tscfd_stats.drop_backlog++;
-		return -ENOBUFS;
-	}
+	if (rc)
+		return rc;
 	if (!t->corked && ncorked == CORK_MAX)
 		corked_flush();
-	nb = realloc(t->txbuf, t->txlen + len);
-	if (!nb)
-		return -ENOMEM;
-	memcpy(nb + t->txlen, buf, len);
-	t->txbuf = nb;
-	t->txlen += len;
-	backlog_bytes += len;
+	rc = txbuf_append(t, buf, len);
+	if (rc)
+		return rc;
 	if (!t->corked) {
 		t->corked = true;
 		corked[ncorked++] = t;
