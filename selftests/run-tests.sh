@@ -14,9 +14,14 @@ fi
 pass=0
 fail=0
 for t in "$@"; do
-	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
 	case "$name" in ${TSCF_TEST_FILTER:-*}) ;; *) continue ;; esac
+	if [ ! -f "$t" ]; then
+		# A test named but not found fails: a typo must not pass.
+		fail=$((fail + 1))
+		echo "FAIL: $name (no such test: $t)"
+		continue
+	fi
 	log=$(mktemp)
 	start=$(date +%s)
 	if sh "$t" >"$log" 2>&1; then

@@ -67,5 +67,5 @@ grep -q 'chunks 200 ok' "$TMPD/tcp.out" || fail "stream broken"
 [ "$(tunnel_stat "$UE" tscf0s tx_packets)" -ge 50 ] || fail "the stream did not use tscf0s"
 [ "$(tunnel_stat "$UE" tscf0s rx_packets)" -ge 50 ] || fail "return traffic did not follow to tscf0s"
 ip netns exec "$UE" "$CTL" down tscf0
-wait $CTL_PID
+wait $CTL_PID || fail "helper exit $?: $(tail -5 "$CTL_LOG")"
 echo ok

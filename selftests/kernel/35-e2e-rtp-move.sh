@@ -73,5 +73,5 @@ expect_eq "server drops of encrypted-only on clear" "$(tscfd_stat drop_enc_only_
 expect_eq "server refusals of a lowering" "$(tscfd_stat refused_flow_lower)" 0
 kill $holder 2>/dev/null
 ip netns exec "$UE" "$CTL" down tscf0
-wait $CTL_PID
+wait $CTL_PID || fail "helper exit $?: $(tail -5 "$CTL_LOG")"
 echo ok

@@ -90,5 +90,5 @@ expect_eq "encrypted-preferred RTP echoed" "$((pref_back + pref_back_clear))" "$
 [ "$pref_back" -ge 100 ] || fail "encrypted-preferred RTP did not move to tscf0s"
 
 ip netns exec "$UE" "$CTL" down tscf0
-wait $CTL_PID
+wait $CTL_PID || fail "helper exit $?: $(tail -5 "$CTL_LOG")"
 echo ok

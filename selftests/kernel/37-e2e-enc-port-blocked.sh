@@ -76,5 +76,5 @@ log "UE-server link: $clear_pref clear frames of the preferred socket while bloc
 [ "$clear_pref" -ge 4 ] || fail "the preferred fallback is not on the wire"
 expect_eq "encrypted-only payload on the wire" "$clear_only" 0
 ip netns exec "$UE" "$CTL" down tscf0
-wait $CTL_PID
+wait $CTL_PID || fail "helper exit $?: $(tail -5 "$CTL_LOG")"
 echo ok

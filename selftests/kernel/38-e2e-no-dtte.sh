@@ -44,5 +44,5 @@ log "server: $refused DTTE requests answered service unavailable"
 [ "${refused:-0}" -ge 1 ] || fail "the server did not count the refusal: $(ip netns exec "$SRV" "$TSCFD" --stats -s "$TMPD/tscfd.sock")"
 expect_eq "encrypted-only payload on the wire" "$(capture_count "$TMPD/wire.pcapng" 'frame contains "ONLY-1"')" 0
 ip netns exec "$UE" "$CTL" down tscf0
-wait $CTL_PID
+wait $CTL_PID || fail "helper exit $?: $(tail -5 "$CTL_LOG")"
 echo ok

@@ -29,5 +29,5 @@ rm -f /run/tscf/tscf0.pid
 tscfctl_up tcp "$TMPD/ctl2.log"
 ip netns exec "$UE" ping -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "ping after a new helper"
 ip netns exec "$UE" "$CTL" down tscf0
-wait $CTL_PID
+wait $CTL_PID || fail "helper exit $?: $(tail -5 "$CTL_LOG")"
 echo ok

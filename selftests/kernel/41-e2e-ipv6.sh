@@ -49,6 +49,6 @@ log "UE-server link: $plain clear frames with the plain v6 payload, $canary with
 [ "$plain" -ge 2 ] || fail "the clear v6 payload is not on the wire"
 expect_eq "v6 encrypted-only payload on the wire" "$canary" 0
 ip netns exec "$UE" "$CTL" down tscf0
-wait $CTL_PID
+wait $CTL_PID || fail "helper exit $?: $(tail -5 "$CTL_LOG")"
 ip -n "$UE" -6 addr show dev tscf0 | grep -q 'fd00:100::2' && fail "IPv6 address left after down"
 echo ok
