@@ -240,7 +240,7 @@ static void tscf_flow_announce(struct tscf_sk *e, struct tscf_tunnel *t,
 	 * Numbered under the tunnel's bind_lock, and on a stream tunnel also
 	 * queued under it (tcp.c only queues here), so that the numbers go
 	 * out in order and an answer to one says the server has read every
-	 * earlier one (tscf_flow_unbinding()).  A datagram tunnel has no
+	 * earlier one (tscf_flow_lowered()).  A datagram tunnel has no
 	 * order to keep, and its send runs the IP stack: after the locks.
 	 */
 	stream = t->transport != TSCF_TRANSPORT_UDP;
@@ -273,43 +273,44 @@ void tscf_flow_rx_ctrl(struct tscf_tunnel *t, const u8 *frame, unsigned int len)
 	WRITE_ONCE(t->bind_acked, seq & TSCF_KERNEL_SEQ_MASK);
 }
 
+/* Where a lowered (unencrypted) socket's packets may go, from its note. */
+enum tscf_lowered {
+	TSCF_LOWERED_CLEAR,	/* nothing bound above unencrypted */
+	TSCF_LOWERED_BOUND_ENC,	/* still bound encrypted: unbind over enc */
+	TSCF_LOWERED_UNBINDING,	/* unbound over enc, not yet answered there */
+};
+
 /*
- * Is the server still to read the unbinding this socket sent over enc?
- * Until it has, the socket's packets stay on enc behind it: on the clear
- * tunnel they could overtake it and be dropped there as encrypted-only.
- * Staying encrypted longer never exposes anything; an answer forged on
- * the clear tunnel cannot end the wait (acks count per tunnel), and one
- * that never comes ends with the encrypted tunnel.
+ * A level above unencrypted that this socket bound over an encrypted
+ * tunnel can only be lowered over an encrypted tunnel (the server refuses
+ * the clear one, which anyone on its path can write).  Once unbound over
+ * enc, the socket's packets stay there, behind the unbinding, until the
+ * server has answered it: on the clear tunnel they could overtake it and
+ * be dropped there as encrypted-only.  Staying encrypted longer never
+ * exposes anything; an answer forged on the clear tunnel cannot end the
+ * wait (answers count per tunnel), and one that never comes ends with the
+ * encrypted tunnel.
  */
-static bool tscf_flow_unbinding(struct tscf_sk *e, struct tscf_tunnel *enc)
+static enum tscf_lowered tscf_flow_lowered(struct tscf_sk *e,
+					   const struct tscf_tunnel *clear,
+					   const struct tscf_tunnel *enc)
 {
-	bool pending;
+	enum tscf_lowered state = TSCF_LOWERED_CLEAR;
 	u32 acked;
 
 	spin_lock_bh(&e->lock);
-	acked = READ_ONCE(enc->bind_acked);
-	/* 31-bit serial numbers (RFC 1982): is acked before note.seq? */
-	pending = e->note.tsid == enc->tsid &&
-		  e->note.level == TSCF_ENC_UNENCRYPTED &&
-		  ((acked - e->note.seq) & (TSCF_KERNEL_SEQ_BIT >> 1));
+	if (e->note.tsid && e->note.tsid != clear->tsid &&
+	    e->note.level != TSCF_ENC_UNENCRYPTED) {
+		state = TSCF_LOWERED_BOUND_ENC;
+	} else if (enc && e->note.tsid == enc->tsid &&
+		   e->note.level == TSCF_ENC_UNENCRYPTED) {
+		acked = READ_ONCE(enc->bind_acked);
+		/* 31-bit serial numbers (RFC 1982): is acked before seq? */
+		if ((acked - e->note.seq) & (TSCF_KERNEL_SEQ_BIT >> 1))
+			state = TSCF_LOWERED_UNBINDING;
+	}
 	spin_unlock_bh(&e->lock);
-	return pending;
-}
-
-/*
- * Whether this socket's last binding went over an encrypted tunnel at a
- * level above unencrypted.  The server lets only an encrypted tunnel
- * lower such a level (the clear one is open to anyone on its path).
- */
-static bool tscf_flow_bound_enc(struct tscf_sk *e, struct tscf_tunnel *clear)
-{
-	bool bound;
-
-	spin_lock_bh(&e->lock);
-	bound = e->note.tsid && e->note.tsid != clear->tsid &&
-		e->note.level != TSCF_ENC_UNENCRYPTED;
-	spin_unlock_bh(&e->lock);
-	return bound;
+	return state;
 }
 
 static void tscf_flow_block(struct net_device *dev, struct sk_buff *skb)
@@ -459,25 +460,26 @@ void tscf_flow_xmit(struct net_device *dev, struct sk_buff *skb)
 		goto out;
 	}
 	/*
-	 * A socket lowered to unencrypted is unbound over the encrypted
-	 * tunnel, and its packets follow there, in order, until the server
-	 * has answered the unbinding: only then does the flow take the clear
-	 * tunnel, where the binding would otherwise still drop it.  Without
-	 * an encrypted tunnel the note stays, for the next one: a clear
-	 * unbinding would only be refused.
+	 * Without an encrypted tunnel a socket still bound encrypted keeps
+	 * its note, for the next one: a clear unbinding would only be
+	 * refused.
 	 */
-	if (e && level == TSCF_ENC_UNENCRYPTED && tscf_flow_bound_enc(e, clear)) {
+	switch (e && level == TSCF_ENC_UNENCRYPTED ?
+		tscf_flow_lowered(e, clear, enc) : TSCF_LOWERED_CLEAR) {
+	case TSCF_LOWERED_BOUND_ENC:
 		if (enc) {
 			tscf_flow_announce(e, enc, skb, TSCF_ENC_UNENCRYPTED);
 			tscf_dev_xmit_tunnel(enc, skb);
 			goto out;
 		}
-	} else if (e && level == TSCF_ENC_UNENCRYPTED && enc &&
-		   tscf_flow_unbinding(e, enc)) {
+		break;
+	case TSCF_LOWERED_UNBINDING:
 		tscf_dev_xmit_tunnel(enc, skb);
 		goto out;
-	} else if (e) {
-		tscf_flow_announce(e, clear, skb, level);
+	case TSCF_LOWERED_CLEAR:
+		if (e)
+			tscf_flow_announce(e, clear, skb, level);
+		break;
 	}
 	tscf_dev_xmit_tunnel(clear, skb);
 out:

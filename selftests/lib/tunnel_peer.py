@@ -110,6 +110,7 @@ def report(frame):
     if nib == 1 and len(frame) >= 16:
         rec['type'] = frame[1]
         rec['tsid'] = struct.unpack_from('!Q', frame, 4)[0]
+        rec['seq'] = struct.unpack_from('!I', frame, 12)[0]
         if frame[1] == 9:       # FLOW_BIND_REQ: ENC_LEVEL is its last TLV
             rec['level'] = frame[-1]
     if nib == 4 and len(frame) >= 28:
@@ -117,9 +118,12 @@ def report(frame):
     print(json.dumps(rec), flush=True)
 
 
-def serve_stream(conn, inject):
+def serve_stream(conn, inject, hold=None):
+    """hold: a path; while it does not exist, answers to FLOW_BIND_REQ are
+    kept back (in order), and sent before the next reply once it does."""
     for hexframe in inject:
         conn.sendall(bytes.fromhex(hexframe))
+    held = []
     buf = b''
     while True:
         data = conn.recv(65536)
@@ -136,7 +140,14 @@ def serve_stream(conn, inject):
             frame, buf = buf[:n], buf[n:]
             report(frame)
             reply = answer(frame)
-            if reply:
+            if held and os.path.exists(hold):
+                conn.sendall(b''.join(held))
+                print(json.dumps({'kind': 'released', 'answers': len(held)}), flush=True)
+                held = []
+            if reply and hold and frame[0] == 0x10 and frame[1] == 9 and \
+                    (held or not os.path.exists(hold)):
+                held.append(reply)
+            elif reply:
                 conn.sendall(reply)
 
 
@@ -153,6 +164,7 @@ def server(args):
             frame, peer = s.recvfrom(65536)
             if peer_seen is None:
                 peer_seen = peer
+                print(json.dumps({'peer': list(peer[:2])}), flush=True)
                 for hexframe in args.inject:
                     s.sendto(bytes.fromhex(hexframe), peer)
             report(frame)
@@ -168,7 +180,7 @@ def server(args):
         conn, _ = s.accept()
         if args.transport == 'ktls':
             install_ktls(conn, True)
-        serve_stream(conn, args.inject)
+        serve_stream(conn, args.inject, args.bind_hold)
         conn.close()
         print(json.dumps({'kind': 'closed'}), flush=True)
 
@@ -201,6 +213,8 @@ def main():
     p.add_argument('--tsid', type=lambda v: int(v, 0), default=0x1234)
     p.add_argument('--internal')
     p.add_argument('--inject', nargs='*', default=[])
+    p.add_argument('--bind-hold', metavar='PATH',
+                   help='stream: hold FLOW_BIND answers until PATH exists')
     p.add_argument('--no-udp-csum', action='store_true',
                    help='send UDP datagrams with a zero (no) checksum')
     args = p.parse_args()
