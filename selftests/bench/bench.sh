@@ -52,7 +52,7 @@ ip netns exec "$SRV" iperf3 -s -D -I "$TMPD/iperf.pid"
 at_exit "[ -f $TMPD/iperf.pid ] && kill \$(cat $TMPD/iperf.pid) 2>/dev/null"
 ip netns exec "$SRV" sockperf server -i 0.0.0.0 -p $RR_PORT > "$TMPD/sockperf.log" 2>&1 &
 at_exit "kill $! 2>/dev/null"
-wait_for 20 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$RR_PORT '" ||
+wait_secs 20 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$RR_PORT '" ||
 	fail "sockperf server did not start: $(cat "$TMPD/sockperf.log")"
 
 # record ROUND ROW METRIC VALUE [ERROR]: one run, as a JSON line; an
@@ -141,7 +141,7 @@ rtp_run() {
 	step "round $r $row: rtp172 to $dst"
 	ip netns exec "$SRV" "$RTP" recv 0.0.0.0 $RTP_PORT "$SECS" > "$TMPD/rtp.out" 2> "$TMPD/rtp.err" &
 	sink=$!
-	wait_for 10 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$RTP_PORT '" || true
+	wait_secs 10 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$RTP_PORT '" || true
 	bounded $((LIMIT + 20)) "rtp172 sender ($row)" \
 		"$@" timeout -k 5 "$LIMIT" "$RTP" send "$dst" $RTP_PORT "$((SECS + 2))" > "$TMPD/rtp-send.out" 2>&1 || true
 	pps=""
@@ -201,8 +201,8 @@ ovpn_pair() {
 		--disable-dco --verb 3 --log "$TMPD/$1-ue.log" \
 		--writepid "$TMPD/$1-ue.pid" --daemon "$1-ue" $5
 	at_exit "kill \$(cat $TMPD/$1-ue.pid 2>/dev/null) 2>/dev/null"
-	wait_for 60 grep -q 'Initialization Sequence Completed' "$TMPD/$1-ue.log" &&
-	wait_for 30 grep -q 'Initialization Sequence Completed' "$TMPD/$1-srv.log"
+	wait_secs 60 grep -q 'Initialization Sequence Completed' "$TMPD/$1-ue.log" &&
+	wait_secs 30 grep -q 'Initialization Sequence Completed' "$TMPD/$1-srv.log"
 }
 # ovpn_why NAME: why a pair did not come up, from its logs.
 ovpn_why() {
@@ -229,17 +229,21 @@ tunnel_up() {
 # tscf_up TRANSPORT: tscfctl_up that reports instead of failing.
 tscf_up() {
 	step "tscfctl up tscf0 transport $1"
+	TSCF_TR=$1
 	ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport "$1" \
 		ca "$TMPD/ca.pem" > "$TMPD/ctl-$1.log" 2>&1 &
 	CTL_PID=$!
 	at_exit "kill $CTL_PID 2>/dev/null"
-	wait_for 30 grep -q 'clear tunnel up' "$TMPD/ctl-$1.log"
+	wait_secs 30 grep -q 'clear tunnel up' "$TMPD/ctl-$1.log"
 }
 # tscf_down [ROUND ROW]: end the helper; one that does not end is a failure
 # of the row (recorded as its teardown) and the tunnel is taken down by
 # "tscfctl down" so that the next row starts clean.
 tscf_down() {
 	step "tscfctl (helper of tscf0) ends on SIGTERM"
+	# A helper that is gone already ended on its own: say why.
+	kill -0 $CTL_PID 2>/dev/null ||
+		echo "# the tscfctl helper had exited by itself: $(tail -n 5 "$TMPD/ctl-$TSCF_TR.log" | tr '\n' ' ')" >&3
 	kill $CTL_PID 2>/dev/null
 	reap $CTL_PID 30 "tscfctl helper after SIGTERM" && return
 	[ -n "$REAP_WHY" ] || return 0
@@ -255,7 +259,7 @@ ktls_measure() {
 		--dst 10.100.0.1 --port 7000 level:1 waitpath:encrypted sleep:600 > /dev/null 2>&1 &
 	holder=$!
 	step "round $1 tscf0s-ktls: a marked socket brings the encrypted tunnel up"
-	if wait_for 30 tunnel_up "$UE" tscf0s; then
+	if wait_secs 30 tunnel_up "$UE" tscf0s; then
 		measure "$1" tscf0s-ktls 10.100.0.1 ip netns exec "$UE" "$EXEC" --level encrypted-only --
 	else
 		fail_row "$1" tscf0s-ktls "no encrypted tunnel: $(tail -n 3 "$TMPD/ctl-udp.log" | tr '\n' ' ')"
@@ -378,7 +382,7 @@ dtte_latency() {
 	ip netns exec "$UE" python3 "$TSCF_TOP/selftests/lib/app.py" --proto udp \
 		--dst 10.100.0.1 --port 7000 level:1 waitpath:encrypted sleep:600 > /dev/null &
 	holder=$!
-	wait_for 30 tunnel_up "$UE" tscf0s || fail "no encrypted tunnel for the holder"
+	wait_secs 30 tunnel_up "$UE" tscf0s || fail "no encrypted tunnel for the holder"
 	step "DTTE latency, tunnel up"
 	bounded 300 "dtte_latency.py, tunnel up" ip netns exec "$UE" $py 20 > "$TMPD/lat-up" ||
 		fail "latency, tunnel up"

@@ -3,6 +3,7 @@
 # step that waits is bounded and named, so a hang becomes a failure with a
 # reason and the rows after it still run.
 #   step WHAT            names the step now running (printed with the time)
+#   wait_secs SECS CMD...  polls CMD for at most SECS seconds
 #   reap PID SECS WHAT   waits for PID at most SECS; a process still there
 #                        is dumped (state, wait channel, kernel stack) and
 #                        killed; returns 1 then, with the reason in REAP_WHY
@@ -16,6 +17,20 @@
 # Diagnostics go to fd 3, the script's stdout as it was when this file was
 # sourced, so that they reach the VM log even from a redirected step.
 exec 3>&1
+
+# wait_secs SECS CMD...: poll CMD until it succeeds, for SECS of the clock.
+# Not lib.sh's wait_for, which counts SECS * 10 polls: a poll that starts
+# python (tunnel_up) takes a second or more under TCG, so wait_for 30
+# could wait ten minutes and longer on a loaded host.
+wait_secs() {
+	w_end=$(($(date +%s) + $1))
+	shift
+	while :; do
+		"$@" > /dev/null 2>&1 && return 0
+		[ "$(date +%s)" -lt "$w_end" ] || return 1
+		sleep 0.2
+	done
+}
 
 # step WHAT: the progress mark the watchdog reads.
 step() {

@@ -92,7 +92,7 @@ call() {
 	fi
 	ip netns exec "$SRV" "$V" recv 0.0.0.0 $PORT $COUNT > "$TMPD/call.json" 2> "$TMPD/call.err" &
 	c_rcv=$!
-	wait_for 10 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$PORT '" || true
+	wait_secs 10 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$PORT '" || true
 	c_rc=0
 	bounded "$CALL_LIMIT" "rtpvoice sender ($c_row)" \
 		"$@" "$V" send "$c_dst" $PORT $COUNT > "$TMPD/send.out" 2>&1 || c_rc=$?
@@ -129,13 +129,14 @@ tunnel_up() {
 # returns once the clear tunnel is up.
 tscf_up() {
 	t_log=$1
+	CTL_LOG=$1
 	shift
 	step "tscfctl up tscf0 transport udp $*"
 	ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport udp \
 		ca "$TMPD/ca.pem" "$@" > "$t_log" 2>&1 &
 	CTL_PID=$!
 	at_exit "kill $CTL_PID 2>/dev/null"
-	wait_for 30 sh -c "grep -q 'clear tunnel up' $t_log || ! kill -0 $CTL_PID" || true
+	wait_secs 30 sh -c "grep -q 'clear tunnel up' $t_log || ! kill -0 $CTL_PID" || true
 	grep -q 'clear tunnel up' "$t_log"
 }
 
@@ -143,6 +144,9 @@ tscf_up() {
 # taken down with "tscfctl down" (reported in the log).
 tscf_down() {
 	step "tscfctl helper ends on SIGTERM"
+	# A helper that is gone already ended on its own: say why.
+	kill -0 $CTL_PID 2>/dev/null ||
+		echo "# the tscfctl helper had exited by itself: $(tail -n 5 "$CTL_LOG" | tr '\n' ' ')" >&3
 	kill $CTL_PID 2>/dev/null
 	reap $CTL_PID 30 "tscfctl helper after SIGTERM" && return
 	[ -n "$REAP_WHY" ] || return 0
@@ -157,7 +161,7 @@ encrypted_call() {
 		--dst 10.100.0.1 --port 7000 level:1 waitpath:encrypted sleep:600 > /dev/null 2>&1 &
 	e_holder=$!
 	step "round $1 $2: a marked socket brings tscf0s up"
-	if wait_for 30 tunnel_up "$UE" tscf0s; then
+	if wait_secs 30 tunnel_up "$UE" tscf0s; then
 		bounded 20 "tscfctl show" ip netns exec "$UE" "$CTL" show tscf0 2>&1 |
 			sed 's/^/# tscfctl show: /' | head -n 20 || true
 		call "$1" "$2" "$3" 10.100.0.1 ip netns exec "$UE" "$EXEC" --level encrypted-only --
