@@ -242,9 +242,14 @@ tscf_up() {
 tscf_down() {
 	step "tscfctl (helper of tscf0) ends on SIGTERM"
 	# A helper that is gone already ended on its own: say why.
-	kill -0 $CTL_PID 2>/dev/null ||
-		echo "# the tscfctl helper had exited by itself: $(tail -n 5 "$TMPD/ctl-$TSCF_TR.log" | tr '\n' ' ')" >&3
-	kill $CTL_PID 2>/dev/null
+	if ! kill -0 $CTL_PID 2>/dev/null || [ "$(sed 's/^[0-9]* (.*) \([A-Z]\).*/\1/' /proc/$CTL_PID/stat 2>/dev/null)" = Z ]; then
+		st=0
+		wait $CTL_PID 2>/dev/null || st=$?
+		echo "# the tscfctl helper had ended by itself, exit status $st$([ $st -le 128 ] || echo " (signal $((st - 128)))"): $(tail -n 5 "$TMPD/ctl-$TSCF_TR.log" | tr '\n' ' ')" >&3
+		[ $# -lt 2 ] || record "$1" "$2" helper "" "the tscfctl helper ended by itself during the row, exit status $st"
+		return 0
+	fi
+	kill $CTL_PID 2>/dev/null || true
 	reap $CTL_PID 30 "tscfctl helper after SIGTERM" && return
 	[ -n "$REAP_WHY" ] || return 0
 	[ $# -lt 2 ] || record "$1" "$2" teardown "" "$REAP_WHY"
@@ -265,7 +270,7 @@ ktls_measure() {
 		fail_row "$1" tscf0s-ktls "no encrypted tunnel: $(tail -n 3 "$TMPD/ctl-udp.log" | tr '\n' ' ')"
 	fi
 	step "round $1 tscf0s-ktls: the holder of the encrypted tunnel ends"
-	kill $holder 2>/dev/null
+	kill $holder 2>/dev/null || true
 	reap $holder 20 "holder of tscf0s (app.py) after SIGTERM" ||
 		[ -z "$REAP_WHY" ] || record "$1" tscf0s-ktls teardown "" "$REAP_WHY"
 }
@@ -386,7 +391,7 @@ dtte_latency() {
 	step "DTTE latency, tunnel up"
 	bounded 300 "dtte_latency.py, tunnel up" ip netns exec "$UE" $py 20 > "$TMPD/lat-up" ||
 		fail "latency, tunnel up"
-	kill $holder
+	kill $holder || true
 	latency_rows "tunnel up" "$TMPD/lat-up"
 	latency_rows "on demand" "$TMPD/lat-demand"
 	ip netns exec "$UE" "$CTL" set tscf0 linger 5000

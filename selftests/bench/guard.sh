@@ -82,7 +82,7 @@ reap() {
 	REAP_WHY="$3 still running after $2 s: $(task_state "$1")"
 	echo "# HANG: $REAP_WHY" >&3
 	task_dump "$3" >&3
-	kill -9 "$1" 2>/dev/null
+	kill -9 "$1" 2>/dev/null || true
 	n=50
 	while [ $n -gt 0 ] && [ -d "/proc/$1" ] &&
 		[ "$(sed 's/^[0-9]* (.*) \([A-Z]\).*/\1/' "/proc/$1/stat" 2>/dev/null)" != Z ]; do

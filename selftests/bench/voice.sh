@@ -145,9 +145,13 @@ tscf_up() {
 tscf_down() {
 	step "tscfctl helper ends on SIGTERM"
 	# A helper that is gone already ended on its own: say why.
-	kill -0 $CTL_PID 2>/dev/null ||
-		echo "# the tscfctl helper had exited by itself: $(tail -n 5 "$CTL_LOG" | tr '\n' ' ')" >&3
-	kill $CTL_PID 2>/dev/null
+	if ! kill -0 $CTL_PID 2>/dev/null; then
+		st=0
+		wait $CTL_PID 2>/dev/null || st=$?
+		echo "# the tscfctl helper had ended by itself, exit status $st$([ $st -le 128 ] || echo " (signal $((st - 128)))"): $(tail -n 5 "$CTL_LOG" | tr '\n' ' ')" >&3
+		return 0
+	fi
+	kill $CTL_PID 2>/dev/null || true
 	reap $CTL_PID 30 "tscfctl helper after SIGTERM" && return
 	[ -n "$REAP_WHY" ] || return 0
 	bounded 30 "tscfctl down tscf0" ip netns exec "$UE" "$CTL" down tscf0 ||
@@ -162,13 +166,14 @@ encrypted_call() {
 	e_holder=$!
 	step "round $1 $2: a marked socket brings tscf0s up"
 	if wait_secs 30 tunnel_up "$UE" tscf0s; then
+		# Which tunnel carries it (DTLS or TLS), for the log.
 		bounded 20 "tscfctl show" ip netns exec "$UE" "$CTL" show tscf0 2>&1 |
-			sed 's/^/# tscfctl show: /' | head -n 20 || true
+			grep 'tunnel: ' | sed 's/^ */# tscfctl show: /' || true
 		call "$1" "$2" "$3" 10.100.0.1 ip netns exec "$UE" "$EXEC" --level encrypted-only --
 	else
 		record "$1" "$2" "$3" "" "no encrypted tunnel: $(tail -n 3 "$4" | tr '\n' ' ')"
 	fi
-	kill $e_holder 2>/dev/null
+	kill $e_holder 2>/dev/null || true
 	reap $e_holder 20 "holder of tscf0s (app.py) after SIGTERM" || true
 }
 
