@@ -267,6 +267,7 @@ ktls_measure() {
 	if wait_secs 30 tunnel_up "$UE" tscf0s; then
 		measure "$1" tscf0s-ktls 10.100.0.1 ip netns exec "$UE" "$EXEC" --level encrypted-only --
 	else
+		why_no_tunnel "$TMPD/ctl-udp.log"
 		fail_row "$1" tscf0s-ktls "no encrypted tunnel: $(tail -n 3 "$TMPD/ctl-udp.log" | tr '\n' ' ')"
 	fi
 	step "round $1 tscf0s-ktls: the holder of the encrypted tunnel ends"

@@ -18,6 +18,17 @@
 # sourced, so that they reach the VM log even from a redirected step.
 exec 3>&1
 
+# why_no_tunnel CTL_LOG: what the helper and tscfd said last, and whether
+# the helper still runs (CTL_PID), for a tunnel that did not come up.
+why_no_tunnel() {
+	echo "# no encrypted tunnel; tscfctl helper $(kill -0 "$CTL_PID" 2>/dev/null &&
+		echo "still runs" || echo "is gone"); its log:" >&3
+	tail -n 8 "$1" | sed 's/^/#   /' >&3
+	echo "# tscfd's log:" >&3
+	tail -n 12 "$TMPD/tscfd.log" | sed 's/^/#   /' >&3
+	dmesg | tail -n 5 | sed 's/^/#   /' >&3
+}
+
 # wait_secs SECS CMD...: poll CMD until it succeeds, for SECS of the clock.
 # Not lib.sh's wait_for, which counts SECS * 10 polls: a poll that starts
 # python (tunnel_up) takes a second or more under TCG, so wait_for 30
