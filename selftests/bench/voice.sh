@@ -171,6 +171,7 @@ encrypted_call() {
 			grep 'tunnel: ' | sed 's/^ */# tscfctl show: /' || true
 		call "$1" "$2" "$3" 10.100.0.1 ip netns exec "$UE" "$EXEC" --level encrypted-only --
 	else
+		why_no_tunnel "$4"
 		record "$1" "$2" "$3" "" "no encrypted tunnel: $(tail -n 3 "$4" | tr '\n' ' ')"
 	fi
 	kill $e_holder 2>/dev/null || true
