@@ -91,7 +91,8 @@ within "$TMPD/direct.json" received 500 500
 within "$TMPD/direct.json" lost 0 0
 within "$TMPD/direct.json" late 0 10
 within "$TMPD/direct.json" p50_ms 0 10
-within "$TMPD/direct.json" jitter_ms 0 5
+# A loaded host adds a few ms; a J that forgot the 20 ms spacing would be 20.
+within "$TMPD/direct.json" jitter_ms 0 15
 
 # Nothing arrives: a failure, never a report of zeros.
 rc=0
