@@ -9,6 +9,8 @@
 #   make fuzz       fuzz the protocol decoder and stream framer
 #   make bench      veth, WireGuard, OpenVPN and each tscf path: TCP, UDP RR,
 #                   RTP-172 pkt/s, CPU per MB; table and chart in build/bench/
+#   make bench-voice  one RTP voice call per path under 1% and 3% outer loss:
+#                   latency, jitter, loss, playout-late (build/bench/voice.md)
 #   make bench-scale  200,000 UDP and 20,000 TCP clear tunnels on one tscfd
 #                   (selftests/bench/scale-table.sh; table in build/bench/scale.md)
 #   make vm-shell   a shell in the test VM with tscf.ko loaded
@@ -43,7 +45,7 @@ KVER ?= $(shell v=$$(uname -r); \
 KDIR ?= /lib/modules/$(KVER)/build
 export KVER
 
-.PHONY: all kmod tools server clean check demo deps vm-shell fuzz sparse bench bench-scale \
+.PHONY: all kmod tools server clean check demo deps vm-shell fuzz sparse bench bench-scale bench-voice \
 	check-host check-kernel check-debug check-host-asan ynl check-612 check-packages \
 	man install install-dkms modules_install deb
 
@@ -134,6 +136,31 @@ bench: deps
 		echo $$? > build/bench/vm.rc; } | tee build/bench/vm.log
 	@python3 selftests/bench/report.py build/bench
 	@echo "bench: build/bench/bench.md, results.json, ratios.png"
+
+# make bench-voice: one voice call per path and outer loss (netem on the
+# veth), latency, jitter, loss and playout-late; build/bench/voice.md.
+VOICE_SECONDS ?= 20
+VOICE_LOSS ?= 1 3
+VOICE_ROUNDS ?= 1
+VOICE_ROWS ?=
+
+build/bench/rtpvoice: selftests/bench/rtpvoice.c
+	@mkdir -p build/bench
+	$(CC) -O2 -g -Wall -Wextra -Werror -std=gnu11 -o $@ $<
+
+bench-voice: deps
+	$(MAKE) all
+	$(MAKE) build/bench/rtpvoice
+	@rm -f build/bench/voice-vm.rc build/bench/voice-vm.log build/bench/voice.md \
+		build/bench/voice.json build/bench/voice-commit
+	@git describe --always --dirty --abbrev=12 > build/bench/voice-commit 2>/dev/null || true
+	@{ VM_TIMEOUT=$${VM_TIMEOUT:-1800} sh selftests/vm/vm-run.sh env \
+		VOICE_SECONDS=$(VOICE_SECONDS) "VOICE_LOSS=$(VOICE_LOSS)" \
+		VOICE_ROUNDS=$(VOICE_ROUNDS) "VOICE_ROWS=$(VOICE_ROWS)" \
+		sh selftests/bench/voice.sh; \
+		echo $$? > build/bench/voice-vm.rc; } | tee build/bench/voice-vm.log
+	@python3 selftests/bench/voice_report.py build/bench
+	@echo "bench-voice: build/bench/voice.md, voice.json"
 
 build/bench/tscf-load: selftests/bench/tscf-load.c tools/lib/tscf_proto.h tools
 	@mkdir -p build/bench

@@ -38,6 +38,9 @@ for t in iperf3 sockperf openvpn wg; do
 done
 
 tscfd_topology bench DTTE
+. "$TSCF_TOP/selftests/bench/guard.sh"
+# The longest step is one client: its measurement time and a margin.
+guard_watchdog $((LIMIT + 60))
 ip netns exec "$UE" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 ip -n "$UE" link add tscf0 type tscf
 RUNS="$TMPD/runs.jsonl"
@@ -49,7 +52,7 @@ ip netns exec "$SRV" iperf3 -s -D -I "$TMPD/iperf.pid"
 at_exit "[ -f $TMPD/iperf.pid ] && kill \$(cat $TMPD/iperf.pid) 2>/dev/null"
 ip netns exec "$SRV" sockperf server -i 0.0.0.0 -p $RR_PORT > "$TMPD/sockperf.log" 2>&1 &
 at_exit "kill $! 2>/dev/null"
-wait_for 20 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$RR_PORT '" ||
+wait_secs 20 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$RR_PORT '" ||
 	fail "sockperf server did not start: $(cat "$TMPD/sockperf.log")"
 
 # record ROUND ROW METRIC VALUE [ERROR]: one run, as a JSON line; an
@@ -84,9 +87,11 @@ busy_jiffies() {
 tcp_run() {
 	r=$1 row=$2 dst=$3
 	shift 3
+	step "round $r $row: iperf3 TCP to $dst"
 	b0=$(busy_jiffies)
 	rc=0
-	"$@" timeout -k 5 "$LIMIT" iperf3 -c "$dst" -t "$SECS" -J --connect-timeout 10000 \
+	bounded $((LIMIT + 20)) "iperf3 client ($row)" \
+		"$@" timeout -k 5 "$LIMIT" iperf3 -c "$dst" -t "$SECS" -J --connect-timeout 10000 \
 		> "$TMPD/iperf.json" 2>&1 || rc=$?
 	if [ $rc = 0 ]; then
 		b1=$(busy_jiffies)
@@ -113,13 +118,31 @@ PY
 	fi
 }
 
+# rr_once ROW SECONDS PREFIX...: one sockperf ping-pong run into rr.log.
+rr_once() {
+	o_row=$1 o_secs=$2
+	shift 2
+	rc=0
+	bounded $((o_secs + 60)) "sockperf client ($o_row)" \
+		"$@" timeout -k 5 $((o_secs + 40)) sockperf ping-pong -i "$dst" -p $RR_PORT -m 64 \
+		-t "$o_secs" --full-rtt > "$TMPD/rr.log" 2>&1 || rc=$?
+	[ $rc != 124 ] || echo "timed out after $((o_secs + 40)) s" >> "$TMPD/rr.log"
+}
+
 # rr_run ROUND ROW DST PREFIX...: sockperf ping-pong, 64-byte UDP
-# messages one at a time; records the round trip p50 in µs.
+# messages one at a time; records the round trip p50 in µs.  sockperf
+# drops its first 400 ms as warm-up and reports nothing when too few
+# round trips remain (a slow path on a loaded host in a short run): that
+# run is repeated once, twice as long, and said so in the log.
 rr_run() {
 	r=$1 row=$2 dst=$3
 	shift 3
-	"$@" timeout -k 5 "$LIMIT" sockperf ping-pong -i "$dst" -p $RR_PORT -m 64 -t "$SECS" --full-rtt \
-		> "$TMPD/rr.log" 2>&1 || true
+	step "round $r $row: sockperf ping-pong to $dst"
+	rr_once "$row" "$SECS" "$@"
+	if grep -q 'No valid observations' "$TMPD/rr.log"; then
+		step "round $r $row: sockperf had no valid observations; again for $((SECS * 2)) s"
+		rr_once "$row" $((SECS * 2)) "$@"
+	fi
 	p50=$(sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p' "$TMPD/rr.log")
 	record "$r" "$row" rr_p50_us "$p50" "sockperf: $(tail -n 3 "$TMPD/rr.log" | tr '\n' ' ')"
 }
@@ -129,12 +152,19 @@ rr_run() {
 rtp_run() {
 	r=$1 row=$2 dst=$3
 	shift 3
+	step "round $r $row: rtp172 to $dst"
 	ip netns exec "$SRV" "$RTP" recv 0.0.0.0 $RTP_PORT "$SECS" > "$TMPD/rtp.out" 2> "$TMPD/rtp.err" &
 	sink=$!
-	wait_for 10 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$RTP_PORT '" || true
-	"$@" timeout -k 5 "$LIMIT" "$RTP" send "$dst" $RTP_PORT "$((SECS + 2))" > "$TMPD/rtp-send.out" 2>&1 || true
+	wait_secs 10 sh -c "ip netns exec $SRV ss -Hlun | grep -q ':$RTP_PORT '" || true
+	bounded $((LIMIT + 20)) "rtp172 sender ($row)" \
+		"$@" timeout -k 5 "$LIMIT" "$RTP" send "$dst" $RTP_PORT "$((SECS + 2))" > "$TMPD/rtp-send.out" 2>&1 || true
 	pps=""
-	if wait $sink; then pps=$(cat "$TMPD/rtp.out"); fi
+	# The counter waits 20 s for a first packet, then SECS and a settling time.
+	if reap $sink $((SECS + 40)) "rtp172 counter ($row)"; then
+		pps=$(cat "$TMPD/rtp.out")
+	elif [ -n "$REAP_WHY" ]; then
+		echo "$REAP_WHY" >> "$TMPD/rtp.err"
+	fi
 	record "$r" "$row" rtp172_pps "$pps" \
 		"rtp172: $(cat "$TMPD/rtp.err" "$TMPD/rtp-send.out" | tr '\n' ' ')"
 }
@@ -185,8 +215,8 @@ ovpn_pair() {
 		--disable-dco --verb 3 --log "$TMPD/$1-ue.log" \
 		--writepid "$TMPD/$1-ue.pid" --daemon "$1-ue" $5
 	at_exit "kill \$(cat $TMPD/$1-ue.pid 2>/dev/null) 2>/dev/null"
-	wait_for 60 grep -q 'Initialization Sequence Completed' "$TMPD/$1-ue.log" &&
-	wait_for 30 grep -q 'Initialization Sequence Completed' "$TMPD/$1-srv.log"
+	wait_secs 60 grep -q 'Initialization Sequence Completed' "$TMPD/$1-ue.log" &&
+	wait_secs 30 grep -q 'Initialization Sequence Completed' "$TMPD/$1-srv.log"
 }
 # ovpn_why NAME: why a pair did not come up, from its logs.
 ovpn_why() {
@@ -205,17 +235,40 @@ ovpn_pair ovpn1 1195 10.202.0 "--tls-server --dh none $tls" "--tls-client $tls" 
 grep -h -m 2 -e 'encryption and authentication features disabled' -e 'Data Channel: cipher' \
 	"$TMPD/ovpn0-ue.log" "$TMPD/ovpn1-ue.log" | sed 's/^/# openvpn: /' || true
 
+# tunnel_up NS DEV: has_tunnel, bounded (it asks the kernel over netlink).
+tunnel_up() {
+	timeout -k 2 10 ip netns exec "$1" $TSCF_NL dev "$2" | grep -q '"tunnel"'
+}
+
 # tscf_up TRANSPORT: tscfctl_up that reports instead of failing.
 tscf_up() {
+	step "tscfctl up tscf0 transport $1"
+	TSCF_TR=$1
 	ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport "$1" \
 		ca "$TMPD/ca.pem" > "$TMPD/ctl-$1.log" 2>&1 &
 	CTL_PID=$!
 	at_exit "kill $CTL_PID 2>/dev/null"
-	wait_for 30 grep -q 'clear tunnel up' "$TMPD/ctl-$1.log"
+	wait_secs 30 grep -q 'clear tunnel up' "$TMPD/ctl-$1.log"
 }
+# tscf_down [ROUND ROW]: end the helper; one that does not end is a failure
+# of the row (recorded as its teardown) and the tunnel is taken down by
+# "tscfctl down" so that the next row starts clean.
 tscf_down() {
-	kill $CTL_PID 2>/dev/null
-	wait $CTL_PID 2>/dev/null || true
+	step "tscfctl (helper of tscf0) ends on SIGTERM"
+	# A helper that is gone already ended on its own: say why.
+	if ! kill -0 $CTL_PID 2>/dev/null || [ "$(sed 's/^[0-9]* (.*) \([A-Z]\).*/\1/' /proc/$CTL_PID/stat 2>/dev/null)" = Z ]; then
+		st=0
+		wait $CTL_PID 2>/dev/null || st=$?
+		echo "# the tscfctl helper had ended by itself, exit status $st$([ $st -le 128 ] || echo " (signal $((st - 128)))"): $(tail -n 5 "$TMPD/ctl-$TSCF_TR.log" | tr '\n' ' ')" >&3
+		[ $# -lt 2 ] || record "$1" "$2" helper "" "the tscfctl helper ended by itself during the row, exit status $st"
+		return 0
+	fi
+	kill $CTL_PID 2>/dev/null || true
+	reap $CTL_PID 30 "tscfctl helper after SIGTERM" && return
+	[ -n "$REAP_WHY" ] || return 0
+	[ $# -lt 2 ] || record "$1" "$2" teardown "" "$REAP_WHY"
+	bounded 30 "tscfctl down tscf0" ip netns exec "$UE" "$CTL" down tscf0 ||
+		echo "# tscfctl down tscf0 failed too" >&3
 }
 
 # ktls_measure ROUND: the encrypted twin, held up by one marked socket
@@ -224,13 +277,17 @@ ktls_measure() {
 	ip netns exec "$UE" python3 "$TSCF_TOP/selftests/lib/app.py" --proto udp \
 		--dst 10.100.0.1 --port 7000 level:1 waitpath:encrypted sleep:600 > /dev/null 2>&1 &
 	holder=$!
-	if wait_for 30 has_tunnel "$UE" tscf0s; then
+	step "round $1 tscf0s-ktls: a marked socket brings the encrypted tunnel up"
+	if wait_secs 30 tunnel_up "$UE" tscf0s; then
 		measure "$1" tscf0s-ktls 10.100.0.1 ip netns exec "$UE" "$EXEC" --level encrypted-only --
 	else
+		why_no_tunnel "$TMPD/ctl-udp.log"
 		fail_row "$1" tscf0s-ktls "no encrypted tunnel: $(tail -n 3 "$TMPD/ctl-udp.log" | tr '\n' ' ')"
 	fi
-	kill $holder 2>/dev/null
-	wait $holder 2>/dev/null || true
+	step "round $1 tscf0s-ktls: the holder of the encrypted tunnel ends"
+	kill $holder 2>/dev/null || true
+	reap $holder 20 "holder of tscf0s (app.py) after SIGTERM" ||
+		[ -z "$REAP_WHY" ] || record "$1" tscf0s-ktls teardown "" "$REAP_WHY"
 }
 
 # ovpn_measure ROUND ROW STATE DST: an OpenVPN row, or its failure.
@@ -260,7 +317,7 @@ tscf_round() {
 		why="tscfctl up $tr: $(tail -n 3 "$TMPD/ctl-$tr.log" | tr '\n' ' ')"
 		for row in "$@"; do ! wanted $row || fail_row $r $row "$why"; done
 	fi
-	tscf_down
+	tscf_down $r "tscf0-$tr"
 }
 
 round=1
@@ -276,6 +333,7 @@ while [ $round -le "$ROUNDS" ]; do
 	round=$((round + 1))
 done
 
+step "rounds done"
 accel=TCG
 dmesg | grep -q 'Hypervisor detected: KVM' && accel=KVM
 echo BENCH-JSON-BEGIN
@@ -316,6 +374,7 @@ for i in 1 2 3 4 5; do
 	ip -n "$UE" link del wg0
 	ip -n "$SRV" link del wg0
 	wg_pair
+	step "wireguard first ping $i"
 	wg_first="$wg_first $(ping_ms "$UE" 10.200.0.2)"
 	wg_up="$wg_up $(ping_ms "$UE" 10.200.0.2)"
 done
@@ -337,14 +396,17 @@ dtte_latency() {
 	clear_rtt=""
 	for i in 1 2 3 4 5; do clear_rtt="$clear_rtt $(ping_ms "$UE" 10.100.0.1)"; done
 	stats "tscf0 (clear tunnel): ping" "$clear_rtt"
-	ip netns exec "$UE" $py 5 tscf0s > "$TMPD/lat-demand" ||
+	step "DTTE latency on demand"
+	bounded 300 "dtte_latency.py on demand" ip netns exec "$UE" $py 5 tscf0s > "$TMPD/lat-demand" ||
 		fail "latency on demand: $(cat "$TMPD/lat-demand")"
 	ip netns exec "$UE" python3 "$TSCF_TOP/selftests/lib/app.py" --proto udp \
 		--dst 10.100.0.1 --port 7000 level:1 waitpath:encrypted sleep:600 > /dev/null &
 	holder=$!
-	wait_for 30 has_tunnel "$UE" tscf0s || fail "no encrypted tunnel for the holder"
-	ip netns exec "$UE" $py 20 > "$TMPD/lat-up" || fail "latency, tunnel up"
-	kill $holder
+	wait_secs 30 tunnel_up "$UE" tscf0s || fail "no encrypted tunnel for the holder"
+	step "DTTE latency, tunnel up"
+	bounded 300 "dtte_latency.py, tunnel up" ip netns exec "$UE" $py 20 > "$TMPD/lat-up" ||
+		fail "latency, tunnel up"
+	kill $holder || true
 	latency_rows "tunnel up" "$TMPD/lat-up"
 	latency_rows "on demand" "$TMPD/lat-demand"
 	ip netns exec "$UE" "$CTL" set tscf0 linger 5000
@@ -366,7 +428,8 @@ echo "answer back.  On demand: no encrypted tunnel when the option is set, so th
 echo "time includes the DTTE request, TLS 1.2 handshake, kTLS and configuration."
 echo
 n=${BENCH_SOCKETS:-20000}
-mem=$(ip netns exec "$UE" python3 "$TSCF_TOP/selftests/bench/sock_memory.py" "$n") ||
+step "kernel memory per socket"
+mem=$(bounded 600 "sock_memory.py" ip netns exec "$UE" python3 "$TSCF_TOP/selftests/bench/sock_memory.py" "$n") ||
 	fail "sock_memory"
 echo "## Kernel memory per socket"
 echo

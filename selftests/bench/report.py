@@ -210,6 +210,11 @@ def main():
     ROWS = [r for r in ROWS if r[0] in meta.get("rows", [r[0] for r in ROWS])]
     c = cells(data["runs"])
     fails = failures(c)
+    # Not a cell: a row's teardown that hung (bench.sh records it).
+    labels = dict(ALL_ROWS)
+    fails += [f"- {labels.get(r['row'], r['row'])}, {r['metric']} (round {r['round']}): "
+              f"{r.get('error', '')}" for r in data["runs"]
+              if r["metric"] not in METRICS and r["value"] is None]
     out = [
         "# make bench",
         "",
