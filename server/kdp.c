@@ -44,21 +44,42 @@ const char *tscfd_kdp_name(void)
 	return kdp_name;
 }
 
-/* One request, its replies to cb (may be NULL); 0 or a negative errno. */
+static int kdp_acked(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	*(bool *)arg = true;
+	return NL_STOP;
+}
+
+/*
+ * One request, its replies to cb; 0 or a negative errno.  Reads until the
+ * request's own ACK: a reply comes before it, in another read, and an ACK
+ * left behind would answer the next request.
+ */
 static int kdp_request(struct nl_msg *msg, nl_recvmsg_msg_cb_t cb, void *arg)
 {
+	struct nl_cb *ncb = nl_cb_alloc(NL_CB_DEFAULT);
+	bool acked = false;
 	int rc;
 
-	nl_socket_modify_cb(kdp_sk, NL_CB_VALID, NL_CB_CUSTOM, cb, arg);
+	if (!ncb) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nl_cb_set(ncb, NL_CB_VALID, NL_CB_CUSTOM, cb, arg);
+	nl_cb_set(ncb, NL_CB_ACK, NL_CB_CUSTOM, kdp_acked, &acked);
 	rc = nl_send_auto(kdp_sk, msg);
 	nlmsg_free(msg);
-	if (rc < 0)
-		return -EIO;
-	rc = nl_wait_for_ack(kdp_sk);
+	while (rc > 0 && !acked)
+		rc = nl_recvmsgs(kdp_sk, ncb);
+	nl_cb_put(ncb);
+	if (rc >= 0 && !acked)
+		rc = -NLE_FAILURE;
 	if (rc < 0)
 		return rc == -NLE_OBJ_NOTFOUND ? -ENOENT :
 		       rc == -NLE_EXIST ? -EEXIST :
-		       rc == -NLE_PERM ? -EPERM : -EIO;
+		       rc == -NLE_PERM ? -EPERM :
+		       rc == -NLE_NOMEM ? -ENOMEM : -EIO;
 	return 0;
 }
 
@@ -270,11 +291,15 @@ static int kdp_counters(struct nl_msg *msg, void *arg)
 
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, TSCF_A_MAX, NULL) ||
 	    !tb[TSCF_A_SRV_PEER] ||
-	    nla_parse_nested(pb, TSCF_SRV_PEER_A_MAX, tb[TSCF_A_SRV_PEER], NULL))
+	    nla_parse_nested(pb, TSCF_SRV_PEER_A_MAX, tb[TSCF_A_SRV_PEER], NULL)) {
+		tscfd_tlog(LOG_WARNING, "kernel data path: a peer answer without a peer");
 		return NL_SKIP;
+	}
 	for (i = 0; i < 4; i++) {
-		if (!pb[TSCF_SRV_PEER_A_RX_PACKETS + i])
+		if (!pb[TSCF_SRV_PEER_A_RX_PACKETS + i]) {
+			tscfd_tlog(LOG_WARNING, "kernel data path: a peer answer without counters");
 			return NL_SKIP;
+		}
 		v[i] = nla_get_u64(pb[TSCF_SRV_PEER_A_RX_PACKETS + i]);
 	}
 	tscfd_stats.rx_packets += v[0] - t->kdp_seen[0];
@@ -297,8 +322,14 @@ static int kdp_counters(struct nl_msg *msg, void *arg)
 
 void tscfd_kdp_sync(struct tscfd_tunnel *t)
 {
-	if (t->kdp_pushed)
-		kdp_peer_cmd(t, TSCF_CMD_SRV_PEER_GET, false, -1, kdp_counters, t);
+	int rc;
+
+	if (!t->kdp_pushed)
+		return;
+	rc = kdp_peer_cmd(t, TSCF_CMD_SRV_PEER_GET, false, -1, kdp_counters, t);
+	if (rc)
+		tscfd_tlog(LOG_WARNING, "tunnel %016llx: kernel data path: cannot read the peer's counters: %s",
+			   (unsigned long long)t->tsid, strerror(-rc));
 }
 
 void tscfd_kdp_sync_all(void)

@@ -22,6 +22,7 @@ CLI (used by the shell tests):
                                          (default 1) hold TEXT or SECONDS in
                                          all have passed
   tscf_nl.py socks                       marked sockets, a JSON line each
+  tscf_nl.py srv-peers                   server devices' peers, a JSON line each
 """
 import json
 import time
@@ -189,6 +190,25 @@ def decode_dev(at):
     return d
 
 
+SRV_PEER_U64 = {3: 'tsid', 7: 'rx_packets', 8: 'rx_bytes', 9: 'tx_packets',
+                10: 'tx_bytes'}
+
+
+def decode_srv_peer(at):
+    p = parse_attrs(at[A['SRV_PEER']])
+    d = {'ifindex': struct.unpack('=I', at[A['IFINDEX']])[0]}
+    for k, name in SRV_PEER_U64.items():
+        if k in p:
+            d[name] = struct.unpack('=Q', p[k])[0]
+    if 4 in p:
+        d['internal_ipv4'] = socket.inet_ntoa(p[4])
+    if 6 in p:
+        d['fast'] = p[6][0]
+    if 11 in p:
+        d['rx_idle_ms'] = struct.unpack('=I', p[11])[0]
+    return d
+
+
 def decode_stats(nest):
     return {STATS[k - 1]: struct.unpack('=Q', v)[0]
             for k, v in parse_attrs(nest).items()
@@ -225,6 +245,9 @@ def main(argv):
     elif op == 'socks':
         for _, at in g.do(CMD['SOCK_GET'], dump=True):
             print(json.dumps(decode_sock(parse_attrs(at[A['SOCK']]))))
+    elif op == 'srv-peers':
+        for _, at in g.do(CMD['SRV_PEER_GET'], dump=True):
+            print(json.dumps(decode_srv_peer(at)))
     elif op == 'raw':
         attrs = b''
         for spec in argv[2:]:
