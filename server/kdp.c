@@ -60,7 +60,7 @@ static int kdp_request(struct nl_msg *msg, nl_recvmsg_msg_cb_t cb, void *arg)
 {
 	struct nl_cb *ncb = nl_cb_alloc(NL_CB_DEFAULT);
 	bool acked = false;
-	int rc;
+	int rc, reads = 0;
 
 	if (!ncb) {
 		nlmsg_free(msg);
@@ -70,7 +70,8 @@ static int kdp_request(struct nl_msg *msg, nl_recvmsg_msg_cb_t cb, void *arg)
 	nl_cb_set(ncb, NL_CB_ACK, NL_CB_CUSTOM, kdp_acked, &acked);
 	rc = nl_send_auto(kdp_sk, msg);
 	nlmsg_free(msg);
-	while (rc > 0 && !acked)
+	/* nl_recvmsgs() returns 0 after each read that did not fail. */
+	while (rc >= 0 && !acked && reads++ < 64)
 		rc = nl_recvmsgs(kdp_sk, ncb);
 	nl_cb_put(ncb);
 	if (rc >= 0 && !acked)
