@@ -8,6 +8,7 @@
 #include "device.h"
 #include "enclevel.h"
 #include "netlink.h"
+#include "server.h"
 #include "tunnel.h"
 
 /*
@@ -29,13 +30,18 @@ static int __init tscf_init(void)
 	err = rtnl_link_register(&tscf_link_ops);
 	if (err)
 		goto err_enclevel;
-	err = tscf_genl_register();
+	err = tscf_srv_init();
 	if (err)
 		goto err_link;
+	err = tscf_genl_register();
+	if (err)
+		goto err_srv;
 
 	pr_info("tscf: TSCF tunnel driver %s loaded\n", TSCF_DRV_VERSION);
 	return 0;
 
+err_srv:
+	tscf_srv_exit();
 err_link:
 	rtnl_link_unregister(&tscf_link_ops);
 	tscf_tunnel_exit();
@@ -50,6 +56,8 @@ static void __exit tscf_exit(void)
 {
 	/* No new command, and events from here on are dropped. */
 	tscf_genl_unregister();
+	/* Server devices: their sockets' receive hooks point into this module. */
+	tscf_srv_exit();
 	/* Deletes every device pair in every namespace, detaching tunnels. */
 	rtnl_link_unregister(&tscf_link_ops);
 	tscf_tunnel_exit();

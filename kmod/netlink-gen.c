@@ -18,6 +18,20 @@ static const struct netlink_range_validation tscf_a_enc_linger_ms_range = {
 };
 
 /* Common nested types */
+const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_PAD + 1] = {
+	[TSCF_SRV_PEER_A_REMOTE] = { .type = NLA_BINARY, },
+	[TSCF_SRV_PEER_A_FD] = { .type = NLA_U32, },
+	[TSCF_SRV_PEER_A_TSID] = { .type = NLA_U64, },
+	[TSCF_SRV_PEER_A_INTERNAL_IPV4] = { .type = NLA_U32, },
+	[TSCF_SRV_PEER_A_INTERNAL_IPV6] = NLA_POLICY_EXACT_LEN(16),
+	[TSCF_SRV_PEER_A_FAST] = NLA_POLICY_MAX(NLA_U8, 1),
+	[TSCF_SRV_PEER_A_RX_PACKETS] = { .type = NLA_U64, },
+	[TSCF_SRV_PEER_A_RX_BYTES] = { .type = NLA_U64, },
+	[TSCF_SRV_PEER_A_TX_PACKETS] = { .type = NLA_U64, },
+	[TSCF_SRV_PEER_A_TX_BYTES] = { .type = NLA_U64, },
+	[TSCF_SRV_PEER_A_RX_IDLE_MS] = { .type = NLA_U32, },
+};
+
 const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_TX_MALFORMED + 1] = {
 	[TSCF_STATS_A_TX_PACKETS] = { .type = NLA_U64, },
 	[TSCF_STATS_A_TX_BYTES] = { .type = NLA_U64, },
@@ -45,16 +59,19 @@ const struct nla_policy tscf_tunnel_nl_policy[TSCF_TUNNEL_A_OWNED + 1] = {
 };
 
 /* Global operation policy for tscf */
-const struct nla_policy tscf_nl_policy[TSCF_A_ENC_LINGER_MS + 1] = {
+const struct nla_policy tscf_nl_policy[TSCF_A_SRV_PEER + 1] = {
 	[TSCF_A_IFINDEX] = { .type = NLA_U32, },
 	[TSCF_A_IFNAME] = { .type = NLA_NUL_STRING, .len = 15, },
 	[TSCF_A_TUNNEL] = NLA_POLICY_NESTED(tscf_tunnel_nl_policy),
 	[TSCF_A_FRAME] = { .type = NLA_BINARY, },
 	[TSCF_A_ENC_LINGER_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &tscf_a_enc_linger_ms_range),
+	[TSCF_A_PUNT_IFINDEX] = { .type = NLA_U32, },
+	[TSCF_A_SOCK_FD] = { .type = NLA_U32, },
+	[TSCF_A_SRV_PEER] = NLA_POLICY_NESTED(tscf_srv_peer_nl_policy),
 };
 
 /* Ops table for tscf */
-const struct genl_small_ops tscf_nl_ops[6] = {
+const struct genl_small_ops tscf_nl_ops[11] = {
 	{
 		.cmd	= TSCF_CMD_DEV_GET,
 		.doit	= tscf_nl_dev_get_doit,
@@ -84,6 +101,32 @@ const struct genl_small_ops tscf_nl_ops[6] = {
 	{
 		.cmd	= TSCF_CMD_SOCK_GET,
 		.dumpit	= tscf_nl_sock_get_dumpit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= TSCF_CMD_SRV_NEW,
+		.doit	= tscf_nl_srv_new_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= TSCF_CMD_SRV_SOCK_ADD,
+		.doit	= tscf_nl_srv_sock_add_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= TSCF_CMD_SRV_PEER_SET,
+		.doit	= tscf_nl_srv_peer_set_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= TSCF_CMD_SRV_PEER_DEL,
+		.doit	= tscf_nl_srv_peer_del_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= TSCF_CMD_SRV_PEER_GET,
+		.doit	= tscf_nl_srv_peer_get_doit,
+		.dumpit	= tscf_nl_srv_peer_get_dumpit,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 };

@@ -14,14 +14,15 @@
 #include <linux/tscf_wire.h>
 
 /* Common nested types */
+extern const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_PAD + 1];
 extern const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_TX_MALFORMED + 1];
 extern const struct nla_policy tscf_tunnel_nl_policy[TSCF_TUNNEL_A_OWNED + 1];
 
 /* Global operation policy for tscf */
-extern const struct nla_policy tscf_nl_policy[TSCF_A_ENC_LINGER_MS + 1];
+extern const struct nla_policy tscf_nl_policy[TSCF_A_SRV_PEER + 1];
 
 /* Ops table for tscf */
-extern const struct genl_small_ops tscf_nl_ops[6];
+extern const struct genl_small_ops tscf_nl_ops[11];
 
 int tscf_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info);
 int tscf_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
@@ -30,6 +31,13 @@ int tscf_nl_tunnel_attach_doit(struct sk_buff *skb, struct genl_info *info);
 int tscf_nl_tunnel_detach_doit(struct sk_buff *skb, struct genl_info *info);
 int tscf_nl_ctrl_send_doit(struct sk_buff *skb, struct genl_info *info);
 int tscf_nl_sock_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+int tscf_nl_srv_new_doit(struct sk_buff *skb, struct genl_info *info);
+int tscf_nl_srv_sock_add_doit(struct sk_buff *skb, struct genl_info *info);
+int tscf_nl_srv_peer_set_doit(struct sk_buff *skb, struct genl_info *info);
+int tscf_nl_srv_peer_del_doit(struct sk_buff *skb, struct genl_info *info);
+int tscf_nl_srv_peer_get_doit(struct sk_buff *skb, struct genl_info *info);
+int tscf_nl_srv_peer_get_dumpit(struct sk_buff *skb,
+				struct netlink_callback *cb);
 
 enum {
 	TSCF_NLGRP_CTRL,

@@ -21,6 +21,7 @@
 #include "device.h"
 #include "enclevel.h"
 #include "netlink.h"
+#include "server.h"
 #include "tunnel.h"
 
 /*
@@ -56,7 +57,6 @@ static struct genl_multicast_group tscf_mcgrps[ARRAY_SIZE(tscf_nl_mcgrps)] __ro_
  */
 static bool tscf_genl_live;
 
-static struct genl_family tscf_genl_family;
 
 /* The tscf device named by IFINDEX or IFNAME; under RTNL. */
 static struct net_device *tscf_nl_dev(struct genl_info *info)
@@ -454,7 +454,7 @@ int tscf_nl_sock_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	return tscf_enclevel_dump(skb, cb);
 }
 
-static struct genl_family tscf_genl_family __ro_after_init = {
+struct genl_family tscf_genl_family __ro_after_init = {
 	.name = TSCF_GENL_NAME,
 	.version = TSCF_GENL_VERSION,
 	/* The generated policy covers what requests carry, up to its size. */
@@ -573,8 +573,11 @@ static int tscf_nl_urelease(struct notifier_block *nb, unsigned long state,
 {
 	struct netlink_notify *n = ptr;
 
-	if (state == NETLINK_URELEASE && n->protocol == NETLINK_GENERIC && n->portid)
+	if (state == NETLINK_URELEASE && n->protocol == NETLINK_GENERIC &&
+	    n->portid) {
 		tscf_tunnel_owner_gone(n->net, n->portid);
+		tscf_srv_owner_gone(n->net, n->portid);
+	}
 	return NOTIFY_DONE;
 }
 

@@ -10,6 +10,9 @@ struct tscf_sk;
 struct net;
 struct sk_buff;
 struct netlink_callback;
+struct genl_family;
+
+extern struct genl_family tscf_genl_family;
 
 int tscf_genl_register(void);
 void tscf_genl_unregister(void);

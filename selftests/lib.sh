@@ -231,6 +231,7 @@ keepalive-interval ${TSCFD_KEEPALIVE:-10}
 datagram-keepalive-timeout ${TSCFD_UDP_TIMEOUT:-90}
 log-level ${TSCFD_LOG_LEVEL:-info}
 log-rate-limit ${TSCFD_LOG_RATE:-0}
+kernel-datapath ${TSCFD_KDP:-auto}
 
 tscf-interface
     address 10.10.0.2
@@ -281,8 +282,11 @@ tscfd_start() {
 	at_exit "kill $TSCFD_PID 2>/dev/null; sleep 0.2"
 	wait_for 10 sh -c "[ \$(grep -c ready $TMPD/tscfd.log) -gt ${n:-0} ]" ||
 		fail "tscfd did not start: $(cat "$TMPD/tscfd.log")"
-	ip -n "$SRV" addr replace 10.100.0.1/16 dev tscfs0
-	[ -z "${TSCFD_POOL6:-}" ] || ip -n "$SRV" addr replace "${TSCFD_POOL6%::/*}::1/${TSCFD_POOL6#*/}" dev tscfs0 nodad
+	# With the kernel data path the pools belong on its server device.
+	pooldev=tscfs0
+	ip -n "$SRV" link show tscfsrv0 > /dev/null 2>&1 && pooldev=tscfsrv0
+	ip -n "$SRV" addr replace 10.100.0.1/16 dev $pooldev
+	[ -z "${TSCFD_POOL6:-}" ] || ip -n "$SRV" addr replace "${TSCFD_POOL6%::/*}::1/${TSCFD_POOL6#*/}" dev $pooldev nodad
 	ip -n "$SRV" link set tscfs0 up
 }
 

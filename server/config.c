@@ -30,7 +30,7 @@ static const char *const global_keys[] = {
 	"stream-persistent-timeout", "datagram-keepalive-timeout",
 	"max-handshakes", "max-preauth-memory", "max-send-backlog", "user",
 	"group", "mtu", "tun-configure", "log-level", "syslog", "log-rate-limit",
-	"metrics-listen", "metrics-allow-remote",
+	"metrics-listen", "metrics-allow-remote", "kernel-datapath", "kernel-device",
 };
 #define NGLOBAL (sizeof(global_keys) / sizeof(global_keys[0]))
 
@@ -495,6 +495,27 @@ static int global_key(struct parser *p, struct tscfd_config *c, const char *key,
 		return parse_uint(p, key, v, 576, 65535, &c->mtu);
 	if (!strcmp(key, "tun-configure"))
 		return parse_bool(p, key, v, &c->tun_configure);
+	if (!strcmp(key, "kernel-datapath")) {
+		if (one_value(p, key, v))
+			return -EINVAL;
+		if (!strcmp(v, "auto"))
+			c->kdp_mode = TSCFD_KDP_AUTO;
+		else if (!strcmp(v, "yes"))
+			c->kdp_mode = TSCFD_KDP_YES;
+		else if (!strcmp(v, "no"))
+			c->kdp_mode = TSCFD_KDP_NO;
+		else
+			return perr(p, "kernel-datapath: want auto, yes or no, got '%s'", v);
+		return 0;
+	}
+	if (!strcmp(key, "kernel-device")) {
+		if (one_value(p, key, v))
+			return -EINVAL;
+		if (!valid_ifname(v))
+			return perr(p, "kernel-device: '%s' is not a valid interface name", v);
+		strcpy(c->kdp_name, v);
+		return 0;
+	}
 	if (!strcmp(key, "log-level")) {
 		if (one_value(p, key, v))
 			return -EINVAL;
@@ -530,6 +551,8 @@ static void defaults(struct tscfd_config *c)
 	c->udp_sockbuf_bytes = 4u << 20;	/* a burst of a fast TCP flow fits */
 	c->mtu = 1399;			/* tscf.ko's device MTU */
 	c->tun_configure = true;
+	c->kdp_mode = TSCFD_KDP_AUTO;
+	strcpy(c->kdp_name, "tscfsrv0");
 	c->log_level = LOG_NOTICE;
 	c->log_rate = 20;
 }

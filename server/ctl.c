@@ -74,6 +74,9 @@ static const char *const gauge_help[][2] = {
 	{ "timer_tick_max_cpu_us", "Most CPU time of one timer tick, microseconds." },
 	{ "timer_tick_tunnels", "Tunnels the last timer tick looked at." },
 	{ "timer_tunnels", "Tunnels looked at by all timer ticks." },
+	{ "kernel_datapath", "1 if tscf.ko's server device carries clear UDP tunnels." },
+	{ "kernel_peers", "Clear UDP tunnels known to the kernel data path." },
+	{ "kernel_fast_peers", "Of them, tunnels whose packets the kernel carries itself." },
 };
 
 /* malloc's own count: what tunnels and sessions cost, without page noise */
@@ -89,6 +92,7 @@ static void gauges(uint64_t *v)
 	struct tscfd_timer_stats ts;
 	unsigned int enc, flows;
 
+	tscfd_kdp_sync_all();	/* the packets the kernel carried, counted */
 	tscfd_sessions_stats(&enc, &flows);
 	v[0] = tscfd_tunnel_count();
 	v[1] = tscfd_session_count();
@@ -104,6 +108,8 @@ static void gauges(uint64_t *v)
 	v[10] = ts.max_cpu_us;
 	v[11] = ts.last_tunnels;
 	v[12] = ts.tunnels;
+	v[13] = tscfd_kdp_on();
+	tscfd_kdp_counts(&v[14], &v[15]);
 }
 
 #define NGAUGES (sizeof(gauge_help) / sizeof(gauge_help[0]))
@@ -267,6 +273,7 @@ static void render_sessions(FILE *out, bool json)
 	struct tscfd_tunnel *t;
 	time_t now = tscfd_now();
 
+	tscfd_kdp_sync_all();	/* the packets the kernel carried, counted */
 	if (json) {
 		json_init(&w, out);
 		json_obj_begin(&w, NULL);

@@ -314,6 +314,12 @@ uint16_t tscfd_flow_bind(struct tscfd_tunnel *t, const struct tscf_msg *m)
 		tscfd_stats.refused_flow_lower++;
 		return TSCF_RESP_NOT_ALLOWED;
 	}
+	/*
+	 * The kernel stops carrying the session before the binding exists
+	 * (and before it is answered): from here on tscfd sees each packet.
+	 */
+	if (level != TSCF_ENC_UNENCRYPTED && !tscfd_kdp_slow(s))
+		return TSCF_RESP_NO_RESOURCES;
 	f = tab ? flow_find(tab, &k) : NULL;
 	if (level == TSCF_ENC_UNENCRYPTED) {
 		if (f)
@@ -351,6 +357,14 @@ void tscfd_flows_free(struct tscfd_session *s)
 	free(tab->frags);
 	free(tab);
 	s->flows = NULL;
+}
+
+/* Bindings that send packets to the encrypted tunnel or keep them off clear. */
+unsigned int tscfd_flow_encrypted_bindings(const struct tscfd_session *s)
+{
+	const struct tscfd_flowtab *tab = s->flows;
+
+	return tab ? tab->at_level[TSCF_ENC_ONLY] + tab->at_level[TSCF_ENC_PREFERRED] : 0;
 }
 
 unsigned int tscfd_flow_count(const struct tscfd_session *s)

@@ -279,6 +279,9 @@ static int run(const char *path)
 			  strerror(-tun.fd));
 		return 1;
 	}
+	/* Before privileges go: the genl socket keeps its opener's rights. */
+	if (tscfd_kdp_open(&tscfd_conf))
+		return 1;
 	if (tscfd_conf.tun_configure && tscfd_tun_configure(&tscfd_conf))
 		return 1;
 	ctl.fd = tscfd_ctl_listen(tscfd_conf.ctl_path, uid, gid);
@@ -293,7 +296,7 @@ static int run(const char *path)
 		epoll_ctl(tscfd_epfd, EPOLL_CTL_ADD, hs[i]->fd, &ev);
 	}
 	if (tscfd_listen_all(&tscfd_conf) || tscfd_metrics_listen(&tscfd_conf) ||
-	    drop_privileges())
+	    tscfd_kdp_attach(&tscfd_conf) || drop_privileges())
 		return 1;
 	tscfd_log("ready: TUN %s, control socket %s", tscfd_conf.tun_name,
 		  tscfd_conf.ctl_path);

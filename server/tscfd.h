@@ -89,7 +89,12 @@ struct tscfd_config {
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_addrlen;
 	char metrics_str[INET6_ADDRSTRLEN + 8];
+	/* the kernel data path (server/kdp.c): enum tscfd_kdp_mode */
+	int kdp_mode;
+	char kdp_name[16];
 };
+
+enum tscfd_kdp_mode { TSCFD_KDP_AUTO, TSCFD_KDP_YES, TSCFD_KDP_NO };
 
 /*
  * Counters shown by tscfd --stats, as text, JSON and OpenMetrics
@@ -211,6 +216,9 @@ struct tscfd_tunnel {
 	size_t rx_preauth;		/* of it, counted as pre-authentication */
 	/* inner packets carried (tscfd --sessions) */
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	/* kernel data path (kdp.c): a peer there, carried fast, its counters seen */
+	bool kdp_pushed, kdp_fast;
+	uint64_t kdp_seen[4];		/* rx packets, rx bytes, tx packets, tx bytes */
 };
 
 struct tscfd_session {
@@ -287,6 +295,21 @@ void tscfd_tun_packet(const uint8_t *pkt, size_t len);
 void tscfd_flows_free(struct tscfd_session *s);
 unsigned int tscfd_flow_count(const struct tscfd_session *s);
 uint64_t tscfd_flow_hash(const void *p, size_t len);
+
+unsigned int tscfd_flow_encrypted_bindings(const struct tscfd_session *s);
+
+/* kdp.c: the kernel data path */
+int tscfd_kdp_open(const struct tscfd_config *conf);
+int tscfd_kdp_attach(const struct tscfd_config *conf);
+bool tscfd_kdp_on(void);
+int tscfd_kdp_ifindex(void);
+const char *tscfd_kdp_name(void);
+void tscfd_kdp_push(struct tscfd_tunnel *t);
+void tscfd_kdp_sync(struct tscfd_tunnel *t);
+void tscfd_kdp_sync_all(void);
+void tscfd_kdp_forget(struct tscfd_tunnel *t);
+bool tscfd_kdp_slow(struct tscfd_session *s);
+void tscfd_kdp_counts(uint64_t *peers, uint64_t *fast);
 
 /* net.c */
 extern int tscfd_epfd, tscfd_tunfd;

@@ -305,6 +305,14 @@ int tscfd_tun_configure(const struct tscfd_config *conf)
 	rc = nl_connect(sk, NETLINK_ROUTE);
 	if (!rc)
 		rc = link_up(sk, ifindex, conf->mtu);
+	/*
+	 * With the kernel data path the pools are routed into its server
+	 * device; the TUN, up without them, takes what that device punts.
+	 */
+	if (!rc && tscfd_kdp_on()) {
+		ifindex = tscfd_kdp_ifindex();
+		rc = link_up(sk, ifindex, conf->mtu);
+	}
 	for (i = 0; !rc && i < conf->niface; i++) {
 		const struct tscfd_iface *f = &conf->iface[i];
 
@@ -319,7 +327,8 @@ int tscfd_tun_configure(const struct tscfd_config *conf)
 			   nl_geterror(rc));
 		return -1;
 	}
-	tscfd_log("TUN device %s: up, mtu %u, the pools' first addresses set",
-		  conf->tun_name, conf->mtu);
+	tscfd_log("TUN device %s: up, mtu %u, the pools' first addresses set on %s",
+		  conf->tun_name, conf->mtu,
+		  tscfd_kdp_on() ? tscfd_kdp_name() : conf->tun_name);
 	return 0;
 }

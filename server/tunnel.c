@@ -388,6 +388,7 @@ void tscfd_tunnel_close(struct tscfd_tunnel *t, const char *why)
 	if (t->dead)
 		return;
 	t->dead = true;
+	tscfd_kdp_forget(t);	/* before its addresses go back to the pool */
 	tscfd_tlog(LOG_INFO, "tunnel %016llx %s peer %s closed: %s",
 		  (unsigned long long)t->tsid, kind_str(t->kind), peer_str(t), why);
 	if (s && s->clear == t) {
@@ -866,6 +867,7 @@ static void on_config_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	}
 	t->configured = true;
 	t->config_seq = m->seq;
+	tscfd_kdp_push(t);
 	send_config(t, m->seq);
 	if (t->session->ip4.family)
 		inet_ntop(AF_INET, &t->session->ip4.v4, a, sizeof(a));
@@ -1130,9 +1132,14 @@ void tscfd_timer_arm(struct tscfd_tunnel *t)
 	timer_link(&wheel[t->deadline % WHEEL_SLOTS], t);
 }
 
-static const char *expired(const struct tscfd_tunnel *t, time_t now)
+static const char *expired(struct tscfd_tunnel *t, time_t now)
 {
-	time_t idle = now - t->last_rx;
+	time_t idle;
+
+	/* Packets the kernel carried count as traffic (kdp.c). */
+	if (t->kdp_pushed && now - t->last_rx > (time_t)tscfd_conf.datagram_timeout_secs)
+		tscfd_kdp_sync(t);
+	idle = now - t->last_rx;
 
 	if (!t->configured && now - t->created > TSCFD_HANDSHAKE_SECS)
 		return "no configuration request in time";

@@ -7,7 +7,8 @@
 #   wireguard        the kernel peer to compare with
 #   openvpn-udp      Debian's OpenVPN 2.6, p2p over UDP, no cipher, no auth
 #   openvpn-udp-aes  the same with TLS and AES-256-GCM
-#   tscf0-udp        clear tunnel over UDP, through tscfd
+#   tscf0-udp        clear tunnel over UDP, tscfd's kernel data path
+#   tscf0-udp-user   the same through tscfd itself (kernel-datapath no)
 #   tscf0-tcp        clear tunnel over TCP
 #   tscf0s-ktls      encrypted twin (kTLS) beside the UDP clear tunnel
 # Metrics: iperf3 TCP Mbit/s and the whole VM's CPU ms per MB during it,
@@ -30,7 +31,7 @@ RR_PORT=11111
 # No client may hang the run: each gets its measurement time and a margin.
 LIMIT=$((SECS + 40))
 # BENCH_ROWS: only these rows (names as in results.json), for a quick look.
-ROWS=${BENCH_ROWS:-veth wireguard openvpn-udp openvpn-udp-aes tscf0-udp tscf0s-ktls tscf0-tcp}
+ROWS=${BENCH_ROWS:-veth wireguard openvpn-udp openvpn-udp-aes tscf0-udp tscf0-udp-user tscf0s-ktls tscf0-tcp}
 RTP_PORT=5004
 [ -x "$RTP" ] || fail "$RTP not built (make bench builds it)"
 for t in iperf3 sockperf openvpn wg; do
@@ -320,6 +321,26 @@ tscf_round() {
 	tscf_down $r "tscf0-$tr"
 }
 
+# tscfd_datapath MODE: tscfd again, with kernel-datapath MODE.
+tscfd_datapath() {
+	sed -i "s/^kernel-datapath .*/kernel-datapath $1/" "$TMPD/tscfd.conf"
+	kill "$TSCFD_PID"
+	wait "$TSCFD_PID" 2>/dev/null || true
+	tscfd_start
+}
+
+# user_round ROUND: tscf0 over UDP through tscfd's userspace path.
+user_round() {
+	tscfd_datapath no
+	if tscf_up udp; then
+		measure $1 tscf0-udp-user 10.100.0.1 ip netns exec "$UE"
+	else
+		fail_row $1 tscf0-udp-user "tscfctl up udp: $(tail -n 3 "$TMPD/ctl-udp.log" | tr '\n' ' ')"
+	fi
+	tscf_down
+	tscfd_datapath auto
+}
+
 round=1
 while [ $round -le "$ROUNDS" ]; do
 	! wanted veth || measure $round veth 10.10.0.2 ip netns exec "$UE"
@@ -329,6 +350,7 @@ while [ $round -le "$ROUNDS" ]; do
 	if wanted tscf0-udp || wanted tscf0s-ktls; then
 		tscf_round $round udp tscf0-udp tscf0s-ktls
 	fi
+	! wanted tscf0-udp-user || user_round $round
 	! wanted tscf0-tcp || tscf_round $round tcp tscf0-tcp
 	round=$((round + 1))
 done

@@ -25,6 +25,7 @@ ROWS = [
     ("openvpn-udp", "OpenVPN UDP, no cipher"),
     ("openvpn-udp-aes", "OpenVPN UDP, AES-256-GCM"),
     ("tscf0-udp", "tscf0 over UDP"),
+    ("tscf0-udp-user", "tscf0 over UDP, userspace tscfd"),
     ("tscf0-tcp", "tscf0 over TCP"),
     ("tscf0s-ktls", "tscf0s kTLS"),
 ]

@@ -22,6 +22,7 @@ CLI (used by the shell tests):
                                          (default 1) hold TEXT or SECONDS in
                                          all have passed
   tscf_nl.py socks                       marked sockets, a JSON line each
+  tscf_nl.py srv-peers                   server devices' peers, a JSON line each
 """
 import json
 import time
@@ -44,11 +45,13 @@ NLMSGERR_ATTR_MSG = 1
 
 CMD = dict(DEV_GET=1, DEV_SET=2, TUNNEL_ATTACH=3, TUNNEL_DETACH=4,
            CTRL_SEND=5, SOCK_GET=6, CTRL_RECV=7, TUNNEL_EVENT=8,
-           ENC_DEMAND=9, SOCK_EVENT=10)
+           ENC_DEMAND=9, SOCK_EVENT=10, SRV_NEW=11, SRV_SOCK_ADD=12,
+           SRV_PEER_SET=13, SRV_PEER_DEL=14, SRV_PEER_GET=15)
 CMD_NAME = {v: k for k, v in CMD.items()}
 A = dict(IFINDEX=1, IFNAME=2, ENCRYPTED=3, TWIN_IFINDEX=4, TUNNEL=5, FRAME=6,
          TSID=7, EVENT=8, REASON=9, STATS=10, DEMAND=11, SOCK=12,
-         ENC_LINGER_MS=13, PAD=14, TX_REFUSED=15, EVENTS_SUPPRESSED=16)
+         ENC_LINGER_MS=13, PAD=14, TX_REFUSED=15, EVENTS_SUPPRESSED=16,
+         PUNT_IFINDEX=17, SOCK_FD=18, SRV_PEER=19)
 T = dict(FD=1, TSID=2, TRANSPORT=3, INTERNAL_IPV4=4, INTERNAL_IPV6=5,
          LOCAL=6, PEER=7, STATS=8)
 STATS = ['tx_packets', 'tx_bytes', 'rx_packets', 'rx_bytes', 'tx_ctrl',
@@ -187,6 +190,25 @@ def decode_dev(at):
     return d
 
 
+SRV_PEER_U64 = {3: 'tsid', 7: 'rx_packets', 8: 'rx_bytes', 9: 'tx_packets',
+                10: 'tx_bytes'}
+
+
+def decode_srv_peer(at):
+    p = parse_attrs(at[A['SRV_PEER']])
+    d = {'ifindex': struct.unpack('=I', at[A['IFINDEX']])[0]}
+    for k, name in SRV_PEER_U64.items():
+        if k in p:
+            d[name] = struct.unpack('=Q', p[k])[0]
+    if 4 in p:
+        d['internal_ipv4'] = socket.inet_ntoa(p[4])
+    if 6 in p:
+        d['fast'] = p[6][0]
+    if 11 in p:
+        d['rx_idle_ms'] = struct.unpack('=I', p[11])[0]
+    return d
+
+
 def decode_stats(nest):
     return {STATS[k - 1]: struct.unpack('=Q', v)[0]
             for k, v in parse_attrs(nest).items()
@@ -223,6 +245,9 @@ def main(argv):
     elif op == 'socks':
         for _, at in g.do(CMD['SOCK_GET'], dump=True):
             print(json.dumps(decode_sock(parse_attrs(at[A['SOCK']]))))
+    elif op == 'srv-peers':
+        for _, at in g.do(CMD['SRV_PEER_GET'], dump=True):
+            print(json.dumps(decode_srv_peer(at)))
     elif op == 'raw':
         attrs = b''
         for spec in argv[2:]:

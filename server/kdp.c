@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The kernel data path: tscf.ko's server device carries the inner packets
+ * of clear UDP sessions between tscfd's UDP sockets and the service
+ * network, and hands everything else to tscfd (docs/SERVER.md, "Kernel
+ * data path").  tscfd keeps every decision: which sessions the kernel may
+ * carry (fast), when it must stop (before a flow binding above level 0),
+ * and all control traffic.
+ *
+ * One generic netlink socket, opened before privileges are dropped; it
+ * owns the server device, so the device and its peers go when tscfd
+ * exits, however it exits.  Requests are synchronous: clearing fast
+ * returns only once the kernel has stopped using it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <string.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+
+#include <linux/tscf_genl.h>
+
+#include "tscfd.h"
+
+static struct nl_sock *kdp_sk;
+static int kdp_family;
+static int kdp_ifindex;
+static char kdp_name[IFNAMSIZ];
+
+bool tscfd_kdp_on(void)
+{
+	return kdp_ifindex > 0;
+}
+
+int tscfd_kdp_ifindex(void)
+{
+	return kdp_ifindex;
+}
+
+const char *tscfd_kdp_name(void)
+{
+	return kdp_name;
+}
+
+static int kdp_acked(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	*(bool *)arg = true;
+	return NL_STOP;
+}
+
+/*
+ * One request, its replies to cb; 0 or a negative errno.  Reads until the
+ * request's own ACK: a reply comes before it, in another read, and an ACK
+ * left behind would answer the next request.
+ */
+static int kdp_request(struct nl_msg *msg, nl_recvmsg_msg_cb_t cb, void *arg)
+{
+	struct nl_cb *ncb = nl_cb_alloc(NL_CB_DEFAULT);
+	bool acked = false;
+	int rc, reads = 0;
+
+	if (!ncb) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nl_cb_set(ncb, NL_CB_VALID, NL_CB_CUSTOM, cb, arg);
+	nl_cb_set(ncb, NL_CB_ACK, NL_CB_CUSTOM, kdp_acked, &acked);
+	rc = nl_send_auto(kdp_sk, msg);
+	nlmsg_free(msg);
+	/* nl_recvmsgs() returns 0 after each read that did not fail. */
+	while (rc >= 0 && !acked && reads++ < 64)
+		rc = nl_recvmsgs(kdp_sk, ncb);
+	nl_cb_put(ncb);
+	if (rc >= 0 && !acked)
+		rc = -NLE_FAILURE;
+	if (rc < 0)
+		return rc == -NLE_OBJ_NOTFOUND ? -ENOENT :
+		       rc == -NLE_EXIST ? -EEXIST :
+		       rc == -NLE_PERM ? -EPERM :
+		       rc == -NLE_NOMEM ? -ENOMEM : -EIO;
+	return 0;
+}
+
+static int kdp_ignore(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
+static struct nl_msg *kdp_msg(uint8_t cmd)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	if (msg && !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, kdp_family, 0, 0,
+				cmd, TSCF_GENL_VERSION)) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
+	return msg;
+}
+
+static int kdp_new_reply(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[TSCF_A_MAX + 1];
+
+	(void)arg;
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, TSCF_A_MAX, NULL) ||
+	    !tb[TSCF_A_IFINDEX])
+		return NL_SKIP;
+	kdp_ifindex = (int)nla_get_u32(tb[TSCF_A_IFINDEX]);
+	if (tb[TSCF_A_IFNAME])
+		snprintf(kdp_name, sizeof(kdp_name), "%s", nla_get_string(tb[TSCF_A_IFNAME]));
+	return NL_OK;
+}
+
+static int kdp_create(const struct tscfd_config *conf)
+{
+	int tun = (int)if_nametoindex(conf->tun_name);
+	struct nl_msg *msg;
+
+	if (!tun)
+		return -ENODEV;
+	msg = kdp_msg(TSCF_CMD_SRV_NEW);
+	if (!msg || nla_put_string(msg, TSCF_A_IFNAME, conf->kdp_name) ||
+	    nla_put_u32(msg, TSCF_A_PUNT_IFINDEX, (uint32_t)tun)) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	return kdp_request(msg, kdp_new_reply, NULL);
+}
+
+static void kdp_close(void)
+{
+	if (kdp_sk)
+		nl_socket_free(kdp_sk);	/* the device goes with its owner */
+	kdp_sk = NULL;
+	kdp_ifindex = 0;
+}
+
+/* The "tscf" family, or a negative errno (-ENOENT: no module). */
+static int kdp_connect(void)
+{
+	kdp_sk = nl_socket_alloc();
+	if (!kdp_sk)
+		return -ENOMEM;
+	if (genl_connect(kdp_sk)) {
+		kdp_close();
+		return -EIO;
+	}
+	kdp_family = genl_ctrl_resolve(kdp_sk, TSCF_GENL_NAME);
+	if (kdp_family < 0) {
+		kdp_close();
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/*
+ * Before the TUN is configured and before privileges go.  auto: the
+ * module's path if it can be had, else userspace; yes: it or nothing;
+ * no: never.  0, or -1 (logged) when tscfd must not start.
+ */
+int tscfd_kdp_open(const struct tscfd_config *conf)
+{
+	int rc;
+
+	if (conf->kdp_mode == TSCFD_KDP_NO)
+		return 0;
+	rc = kdp_connect();
+	if (!rc)
+		rc = kdp_create(conf);
+	if (!rc && kdp_ifindex > 0) {
+		tscfd_log("kernel data path: server device %s for clear UDP tunnels",
+			  kdp_name);
+		return 0;
+	}
+	kdp_close();
+	if (conf->kdp_mode == TSCFD_KDP_YES) {
+		tscfd_logp(LOG_ERR, "kernel-datapath yes: cannot create server device %s: %s",
+			   conf->kdp_name, rc == -ENOENT ? "the tscf module is not loaded" :
+			   strerror(rc < 0 ? -rc : EIO));
+		return -1;
+	}
+	tscfd_log("kernel data path not available (%s): clear UDP tunnels in userspace",
+		  rc == -ENOENT ? "no tscf module" : strerror(rc < 0 ? -rc : EIO));
+	return 0;
+}
+
+/* Every interface's UDP socket to the device; after binding. */
+int tscfd_kdp_attach(const struct tscfd_config *conf)
+{
+	unsigned int i;
+	int rc;
+
+	for (i = 0; tscfd_kdp_on() && i < conf->niface; i++) {
+		struct nl_msg *msg = kdp_msg(TSCF_CMD_SRV_SOCK_ADD);
+
+		if (conf->iface[i].udp_fd < 0) {
+			nlmsg_free(msg);
+			continue;
+		}
+		if (!msg || nla_put_u32(msg, TSCF_A_IFINDEX, (uint32_t)kdp_ifindex) ||
+		    nla_put_u32(msg, TSCF_A_SOCK_FD, (uint32_t)conf->iface[i].udp_fd)) {
+			nlmsg_free(msg);
+			rc = -ENOMEM;
+		} else {
+			rc = kdp_request(msg, kdp_ignore, NULL);
+		}
+		if (rc) {
+			tscfd_logp(LOG_ERR, "kernel data path: cannot attach the UDP socket of %s: %s",
+				   conf->iface[i].addr_str, strerror(-rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* May the kernel carry this session's packets?  Only with no binding above 0. */
+static bool kdp_fast_ok(const struct tscfd_session *s)
+{
+	return !tscfd_flow_encrypted_bindings(s);
+}
+
+static int kdp_put_peer(struct nl_msg *msg, const struct tscfd_tunnel *t,
+			bool full, int fast)
+{
+	const struct tscfd_session *s = t->session;
+	struct nlattr *nest;
+
+	if (nla_put_u32(msg, TSCF_A_IFINDEX, (uint32_t)kdp_ifindex))
+		return -1;
+	nest = nla_nest_start(msg, TSCF_A_SRV_PEER);
+	if (!nest || nla_put(msg, TSCF_SRV_PEER_A_REMOTE, (int)t->peerlen, &t->peer) ||
+	    nla_put_u32(msg, TSCF_SRV_PEER_A_FD, (uint32_t)t->iface->udp_fd))
+		return -1;
+	if (full && (nla_put_u64(msg, TSCF_SRV_PEER_A_TSID, t->tsid) ||
+		     (s->ip4.family &&
+		      nla_put_u32(msg, TSCF_SRV_PEER_A_INTERNAL_IPV4, s->ip4.v4.s_addr)) ||
+		     (s->ip6.family &&
+		      nla_put(msg, TSCF_SRV_PEER_A_INTERNAL_IPV6, 16, &s->ip6.v6))))
+		return -1;
+	if (fast >= 0 && nla_put_u8(msg, TSCF_SRV_PEER_A_FAST, (uint8_t)fast))
+		return -1;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+static int kdp_peer_cmd(const struct tscfd_tunnel *t, uint8_t cmd, bool full,
+			int fast, nl_recvmsg_msg_cb_t cb, void *arg)
+{
+	struct nl_msg *msg = kdp_msg(cmd);
+
+	if (!msg || kdp_put_peer(msg, t, full, fast)) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	return kdp_request(msg, cb ? cb : kdp_ignore, arg);
+}
+
+/* A configured clear UDP tunnel (new or resumed): to the kernel. */
+void tscfd_kdp_push(struct tscfd_tunnel *t)
+{
+	bool fast;
+	int rc;
+
+	if (!tscfd_kdp_on() || t->kind != TK_UDP || t->encrypted || !t->session ||
+	    t->kdp_pushed)
+		return;
+	fast = kdp_fast_ok(t->session);
+	rc = kdp_peer_cmd(t, TSCF_CMD_SRV_PEER_SET, true, fast, NULL, NULL);
+	if (rc) {
+		/* Not carried by the kernel: tscfd sees every packet, as without it. */
+		tscfd_tlog(LOG_WARNING, "tunnel %016llx: kernel data path refused the peer: %s",
+			   (unsigned long long)t->tsid, strerror(-rc));
+		return;
+	}
+	t->kdp_pushed = true;
+	t->kdp_fast = fast;
+}
+
+/* Kernel counters since the last look: into the tunnel's and tscfd's. */
+static int kdp_counters(struct nl_msg *msg, void *arg)
+{
+	struct tscfd_tunnel *t = arg;
+	struct nlattr *tb[TSCF_A_MAX + 1], *pb[TSCF_SRV_PEER_A_MAX + 1];
+	uint64_t v[4];
+	int i;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, TSCF_A_MAX, NULL) ||
+	    !tb[TSCF_A_SRV_PEER] ||
+	    nla_parse_nested(pb, TSCF_SRV_PEER_A_MAX, tb[TSCF_A_SRV_PEER], NULL)) {
+		tscfd_tlog(LOG_WARNING, "kernel data path: a peer answer without a peer");
+		return NL_SKIP;
+	}
+	for (i = 0; i < 4; i++) {
+		if (!pb[TSCF_SRV_PEER_A_RX_PACKETS + i]) {
+			tscfd_tlog(LOG_WARNING, "kernel data path: a peer answer without counters");
+			return NL_SKIP;
+		}
+		v[i] = nla_get_u64(pb[TSCF_SRV_PEER_A_RX_PACKETS + i]);
+	}
+	tscfd_stats.rx_packets += v[0] - t->kdp_seen[0];
+	tscfd_stats.tx_packets += v[2] - t->kdp_seen[2];
+	t->rx_packets += v[0] - t->kdp_seen[0];
+	t->rx_bytes += v[1] - t->kdp_seen[1];
+	t->tx_packets += v[2] - t->kdp_seen[2];
+	t->tx_bytes += v[3] - t->kdp_seen[3];
+	memcpy(t->kdp_seen, v, sizeof(v));
+	if (pb[TSCF_SRV_PEER_A_RX_IDLE_MS]) {
+		uint32_t idle = nla_get_u32(pb[TSCF_SRV_PEER_A_RX_IDLE_MS]);
+		time_t at = tscfd_now() - (time_t)(idle / 1000);
+
+		/* Traffic only the kernel saw keeps the tunnel alive too. */
+		if (idle != UINT32_MAX && at > t->last_rx)
+			t->last_rx = at;
+	}
+	return NL_OK;
+}
+
+void tscfd_kdp_sync(struct tscfd_tunnel *t)
+{
+	int rc;
+
+	if (!t->kdp_pushed)
+		return;
+	rc = kdp_peer_cmd(t, TSCF_CMD_SRV_PEER_GET, false, -1, kdp_counters, t);
+	if (rc)
+		tscfd_tlog(LOG_WARNING, "tunnel %016llx: kernel data path: cannot read the peer's counters: %s",
+			   (unsigned long long)t->tsid, strerror(-rc));
+}
+
+void tscfd_kdp_sync_all(void)
+{
+	struct tscfd_tunnel *t;
+
+	if (!tscfd_kdp_on())
+		return;
+	for (t = tscfd_tunnel_first(); t; t = t->next)
+		tscfd_kdp_sync(t);
+}
+
+/* Closing: out of the kernel before its address can go to another session. */
+void tscfd_kdp_forget(struct tscfd_tunnel *t)
+{
+	int rc;
+
+	if (!t->kdp_pushed)
+		return;
+	rc = kdp_peer_cmd(t, TSCF_CMD_SRV_PEER_DEL, false, -1, kdp_counters, t);
+	if (rc && rc != -ENOENT)
+		tscfd_logp(LOG_ERR, "tunnel %016llx: kernel data path: cannot delete the peer: %s",
+			   (unsigned long long)t->tsid, strerror(-rc));
+	t->kdp_pushed = t->kdp_fast = false;
+}
+
+/*
+ * Before a binding above level 0: the kernel stops carrying the session's
+ * packets, and has stopped when this returns (it waits for every CPU).
+ * false: it could not be told, and the binding must be refused.
+ */
+bool tscfd_kdp_slow(struct tscfd_session *s)
+{
+	struct tscfd_tunnel *t = s->clear;
+	int rc;
+
+	if (!t || !t->kdp_pushed || !t->kdp_fast)
+		return true;
+	rc = kdp_peer_cmd(t, TSCF_CMD_SRV_PEER_SET, false, 0, NULL, NULL);
+	if (rc == -ENOENT) {
+		t->kdp_pushed = false;
+		rc = 0;
+	}
+	if (rc) {
+		tscfd_logp(LOG_ERR, "tunnel %016llx: kernel data path: cannot clear fast: %s",
+			   (unsigned long long)t->tsid, strerror(-rc));
+		return false;
+	}
+	t->kdp_fast = false;
+	tscfd_tlog(LOG_INFO, "tunnel %016llx: flow binding: every packet through tscfd now",
+		   (unsigned long long)t->tsid);
+	return true;
+}
+
+void tscfd_kdp_counts(uint64_t *peers, uint64_t *fast)
+{
+	struct tscfd_tunnel *t;
+
+	*peers = *fast = 0;
+	for (t = tscfd_tunnel_first(); t; t = t->next) {
+		*peers += t->kdp_pushed;
+		*fast += t->kdp_fast;
+	}
+}
