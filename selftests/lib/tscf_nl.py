@@ -53,7 +53,8 @@ T = dict(FD=1, TSID=2, TRANSPORT=3, INTERNAL_IPV4=4, INTERNAL_IPV6=5,
          LOCAL=6, PEER=7, STATS=8)
 STATS = ['tx_packets', 'tx_bytes', 'rx_packets', 'rx_bytes', 'tx_ctrl',
          'rx_ctrl', 'rx_malformed', 'tx_dropped', 'tx_blocked', 'rx_blocked',
-         None, 'tx_malformed']     # None: TSCF_STATS_A_PAD
+         None, 'tx_malformed',     # None: TSCF_STATS_A_PAD
+         'rx_auth_failed', 'rx_replayed']
 GROUPS = ('ctrl', 'tunnel', 'sock')
 
 
