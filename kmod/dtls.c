@@ -34,8 +34,8 @@
 #include <crypto/aead.h>
 #include <linux/scatterlist.h>
 #include <linux/udp.h>
-#include <asm/unaligned.h>
 
+#include "compat.h"
 #include "device.h"
 #include "tunnel.h"
 
@@ -288,6 +288,13 @@ void tscf_dtls_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 	}
 	if (tscf_dtls_seal(d, skb, seq))
 		goto drop;
+	/*
+	 * The record is the tunnel's datagram, no longer the application's
+	 * packet: under the application socket's name, the egress check
+	 * (flow.c) would refuse an encrypted-only socket's record on the
+	 * outer device.
+	 */
+	skb_orphan(skb);
 	tscf_udp_xmit(t, skb);
 	return;
 drop:
