@@ -39,6 +39,12 @@ ip netns exec "$UE" env SSLKEYLOGFILE="$TMPD/keys.log" "$CTL" up tscf0 server 10
 CTL_PID=$!
 at_exit "kill $CTL_PID 2>/dev/null"
 wait_for 20 grep -q 'clear tunnel up' "$CTL_LOG" || fail "tscfctl up: $(cat "$CTL_LOG")"
+# One encrypted-only socket holds the encrypted tunnel for the whole test,
+# so that its counters are those of one tunnel.
+ip netns exec "$UE" $APP --proto udp --dst 10.100.0.1 --port 7000 level:1 waitpath:encrypted \
+	sleep:600 > /dev/null 2>&1 &
+holder=$!
+at_exit "kill $holder 2>/dev/null"
 
 why() {
 	cat "$TMPD/move.out" "$CTL_LOG"
@@ -186,6 +192,7 @@ print(u.recv(100).decode())')
 expect_eq "echo through DTLS after the forgeries" "$reply" "echo:DTLSCANARY-AFTER"
 expect_eq "tscfd DTLS errors" "$(tscfd_stat drop_tls)" 0
 
+kill $holder 2>/dev/null
 capture_stop $wire
 canary=$(capture_count "$TMPD/wire.pcapng" 'frame contains "DTLSCANARY"')
 expect_eq "canary frames in clear on the outer link" "$canary" 0
