@@ -26,6 +26,13 @@
  * the latter.
  */
 
+/* 6.12 moved the unaligned access helpers to <linux/unaligned.h>. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
 /* 6.5 moved skb_gso_segment() and friends out of netdevice.h. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
 #include <net/gso.h>

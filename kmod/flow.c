@@ -243,7 +243,7 @@ static void tscf_flow_announce(struct tscf_sk *e, struct tscf_tunnel *t,
 	 * earlier one (tscf_flow_lowered()).  A datagram tunnel has no
 	 * order to keep, and its send runs the IP stack: after the locks.
 	 */
-	stream = t->transport != TSCF_TRANSPORT_UDP;
+	stream = !tscf_tunnel_is_dgram(t);
 	spin_lock(&t->bind_lock);
 	seq = ++t->bind_seq & TSCF_KERNEL_SEQ_MASK;
 	e->note.tsid = t->tsid;

@@ -32,7 +32,7 @@ const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_PAD + 1] = {
 	[TSCF_SRV_PEER_A_RX_IDLE_MS] = { .type = NLA_U32, },
 };
 
-const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_TX_MALFORMED + 1] = {
+const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_RX_REPLAYED + 1] = {
 	[TSCF_STATS_A_TX_PACKETS] = { .type = NLA_U64, },
 	[TSCF_STATS_A_TX_BYTES] = { .type = NLA_U64, },
 	[TSCF_STATS_A_RX_PACKETS] = { .type = NLA_U64, },
@@ -44,9 +44,11 @@ const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_TX_MALFORMED + 1] = {
 	[TSCF_STATS_A_TX_BLOCKED] = { .type = NLA_U64, },
 	[TSCF_STATS_A_RX_BLOCKED] = { .type = NLA_U64, },
 	[TSCF_STATS_A_TX_MALFORMED] = { .type = NLA_U64, },
+	[TSCF_STATS_A_RX_AUTH_FAILED] = { .type = NLA_U64, },
+	[TSCF_STATS_A_RX_REPLAYED] = { .type = NLA_U64, },
 };
 
-const struct nla_policy tscf_tunnel_nl_policy[TSCF_TUNNEL_A_OWNED + 1] = {
+const struct nla_policy tscf_tunnel_nl_policy[TSCF_TUNNEL_A_DTLS_RX_SEQ + 1] = {
 	[TSCF_TUNNEL_A_FD] = { .type = NLA_U32, },
 	[TSCF_TUNNEL_A_TSID] = { .type = NLA_U64, },
 	[TSCF_TUNNEL_A_TRANSPORT] = NLA_POLICY_RANGE(NLA_U8, 1, 4),
@@ -56,6 +58,13 @@ const struct nla_policy tscf_tunnel_nl_policy[TSCF_TUNNEL_A_OWNED + 1] = {
 	[TSCF_TUNNEL_A_PEER] = { .type = NLA_BINARY, },
 	[TSCF_TUNNEL_A_STATS] = NLA_POLICY_NESTED(tscf_stats_nl_policy),
 	[TSCF_TUNNEL_A_OWNED] = { .type = NLA_FLAG, },
+	[TSCF_TUNNEL_A_DTLS_TX_KEY] = { .type = NLA_BINARY, },
+	[TSCF_TUNNEL_A_DTLS_RX_KEY] = { .type = NLA_BINARY, },
+	[TSCF_TUNNEL_A_DTLS_TX_SALT] = NLA_POLICY_EXACT_LEN(4),
+	[TSCF_TUNNEL_A_DTLS_RX_SALT] = NLA_POLICY_EXACT_LEN(4),
+	[TSCF_TUNNEL_A_DTLS_EPOCH] = NLA_POLICY_MIN(NLA_U16, 1),
+	[TSCF_TUNNEL_A_DTLS_TX_SEQ] = { .type = NLA_U64, },
+	[TSCF_TUNNEL_A_DTLS_RX_SEQ] = { .type = NLA_U64, },
 };
 
 /* Global operation policy for tscf */

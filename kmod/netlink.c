@@ -127,6 +127,12 @@ static int tscf_nl_put_stats(struct sk_buff *msg, struct tscf_tunnel *t)
 				      atomic64_read(&t->cnt[i]),
 				      TSCF_STATS_A_PAD))
 			return -EMSGSIZE;
+	if (t->dtls &&
+	    (nla_put_u64_64bit(msg, TSCF_STATS_A_RX_AUTH_FAILED,
+			       tscf_dtls_rx_auth_failed(t->dtls), TSCF_STATS_A_PAD) ||
+	     nla_put_u64_64bit(msg, TSCF_STATS_A_RX_REPLAYED,
+			       tscf_dtls_rx_replayed(t->dtls), TSCF_STATS_A_PAD)))
+		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;
 }
@@ -289,11 +295,68 @@ static int tscf_nl_tunnel_refuse_ro(struct nlattr **tb,
 	return 0;
 }
 
+static const int tscf_nl_dtls_attrs[] = {
+	TSCF_TUNNEL_A_DTLS_TX_KEY, TSCF_TUNNEL_A_DTLS_RX_KEY,
+	TSCF_TUNNEL_A_DTLS_TX_SALT, TSCF_TUNNEL_A_DTLS_RX_SALT,
+	TSCF_TUNNEL_A_DTLS_EPOCH, TSCF_TUNNEL_A_DTLS_TX_SEQ,
+	TSCF_TUNNEL_A_DTLS_RX_SEQ,
+};
+
+/*
+ * The DTLS keys, if any: all seven attributes or none.  Returns 1 if
+ * there are keys (d filled, pointing into the request), 0 if none.
+ */
+static int tscf_nl_parse_dtls(struct nlattr **tb, struct tscf_dtls_cfg *d,
+			      struct netlink_ext_ack *extack)
+{
+	const u64 seq_end = 1ULL << 48;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < ARRAY_SIZE(tscf_nl_dtls_attrs); i++)
+		n += !!tb[tscf_nl_dtls_attrs[i]];
+	if (!n)
+		return 0;
+	if (n != ARRAY_SIZE(tscf_nl_dtls_attrs)) {
+		NL_SET_ERR_MSG_MOD(extack, "DTLS needs both keys, both salts, the epoch and both sequence numbers");
+		return -EINVAL;
+	}
+	d->key_len = nla_len(tb[TSCF_TUNNEL_A_DTLS_TX_KEY]);
+	if ((d->key_len != 16 && d->key_len != 32) ||
+	    nla_len(tb[TSCF_TUNNEL_A_DTLS_RX_KEY]) != d->key_len) {
+		NL_SET_ERR_MSG_MOD(extack, "DTLS keys are AES-128 or AES-256 (16 or 32 bytes), both alike");
+		return -EINVAL;
+	}
+	d->tx_key = nla_data(tb[TSCF_TUNNEL_A_DTLS_TX_KEY]);
+	d->rx_key = nla_data(tb[TSCF_TUNNEL_A_DTLS_RX_KEY]);
+	d->tx_salt = nla_data(tb[TSCF_TUNNEL_A_DTLS_TX_SALT]);
+	d->rx_salt = nla_data(tb[TSCF_TUNNEL_A_DTLS_RX_SALT]);
+	d->epoch = nla_get_u16(tb[TSCF_TUNNEL_A_DTLS_EPOCH]);
+	d->tx_seq = nla_get_u64(tb[TSCF_TUNNEL_A_DTLS_TX_SEQ]);
+	d->rx_seq = nla_get_u64(tb[TSCF_TUNNEL_A_DTLS_RX_SEQ]);
+	if (d->tx_seq >= seq_end || d->rx_seq > seq_end) {
+		NL_SET_ERR_MSG_MOD(extack, "DTLS sequence numbers are 48 bits");
+		return -EINVAL;
+	}
+	return 1;
+}
+
+/* The request's copy of the keys: nobody needs it after the attach. */
+static void tscf_nl_wipe_dtls(struct nlattr **tb)
+{
+	unsigned int i;
+
+	for (i = 0; i < 4; i++)
+		if (tb[tscf_nl_dtls_attrs[i]])
+			memzero_explicit(nla_data(tb[tscf_nl_dtls_attrs[i]]),
+					 nla_len(tb[tscf_nl_dtls_attrs[i]]));
+}
+
 int tscf_nl_tunnel_attach_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *tb[TSCF_TUNNEL_A_MAX + 1];
 	struct nlattr *nest = info->attrs[TSCF_A_TUNNEL];
 	struct tscf_tunnel_cfg cfg = {};
+	struct tscf_dtls_cfg dtls;
 	struct net_device *dev;
 	int err;
 
@@ -305,11 +368,15 @@ int tscf_nl_tunnel_attach_doit(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 	err = tscf_nl_tunnel_refuse_ro(tb, info->extack);
+	if (!err && (NL_REQ_ATTR_CHECK(info->extack, nest, tb, TSCF_TUNNEL_A_FD) ||
+		     NL_REQ_ATTR_CHECK(info->extack, nest, tb, TSCF_TUNNEL_A_TSID)))
+		err = -EINVAL;
+	if (!err)
+		err = tscf_nl_parse_dtls(tb, &dtls, info->extack);
+	if (err < 0)
+		goto out;
 	if (err)
-		return err;
-	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, TSCF_TUNNEL_A_FD) ||
-	    NL_REQ_ATTR_CHECK(info->extack, nest, tb, TSCF_TUNNEL_A_TSID))
-		return -EINVAL;
+		cfg.dtls = &dtls;
 	cfg.fd = nla_get_u32(tb[TSCF_TUNNEL_A_FD]);
 	cfg.tsid = nla_get_u64(tb[TSCF_TUNNEL_A_TSID]);
 	if (tb[TSCF_TUNNEL_A_INTERNAL_IPV4])
@@ -326,6 +393,9 @@ int tscf_nl_tunnel_attach_doit(struct sk_buff *skb, struct genl_info *info)
 	else
 		err = tscf_tunnel_attach(dev, &cfg, info->extack);
 	rtnl_unlock();
+out:
+	tscf_nl_wipe_dtls(tb);
+	memzero_explicit(&dtls, sizeof(dtls));
 	return err;
 }
 

@@ -253,6 +253,21 @@ void tscf_tunnel_rx_frame(struct tscf_tunnel *t, struct sk_buff *skb)
 	}
 }
 
+/* One frame onto t's transport; BHs off, consumes skb. */
+static void tscf_tunnel_send(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	switch (t->transport) {
+	case TSCF_TRANSPORT_UDP:
+		tscf_udp_xmit(t, skb);
+		return;
+	case TSCF_TRANSPORT_DTLS:
+		tscf_dtls_xmit(t, skb);
+		return;
+	default:
+		tscf_tcp_xmit(t, skb);
+	}
+}
+
 void tscf_tunnel_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 {
 	/*
@@ -270,10 +285,7 @@ void tscf_tunnel_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 
 	tscf_cnt_inc(t, TSCF_CNT_TX_PACKETS);
 	tscf_cnt_add(t, TSCF_CNT_TX_BYTES, skb->len);
-	if (t->transport == TSCF_TRANSPORT_UDP)
-		tscf_udp_xmit(t, skb);
-	else
-		tscf_tcp_xmit(t, skb);
+	tscf_tunnel_send(t, skb);
 }
 
 /* A control frame from userspace (CTRL_SEND), in order with the data. */
@@ -293,10 +305,7 @@ int tscf_tunnel_send_ctrl(struct tscf_tunnel *t, const void *frame,
 	tscf_cnt_inc(t, TSCF_CNT_TX_CTRL);
 
 	local_bh_disable();
-	if (t->transport == TSCF_TRANSPORT_UDP)
-		tscf_udp_xmit(t, skb);
-	else
-		tscf_tcp_xmit(t, skb);
+	tscf_tunnel_send(t, skb);
 	local_bh_enable();
 	return 0;
 }
@@ -460,14 +469,17 @@ static void tscf_sock_unclaim(struct sock *sk)
 static int tscf_check_role(struct tscf_dev *td, int transport,
 			   struct netlink_ext_ack *extack)
 {
-	if (td->encrypted && transport != TSCF_TRANSPORT_TLS) {
+	bool encrypted = transport == TSCF_TRANSPORT_TLS ||
+			 transport == TSCF_TRANSPORT_DTLS;
+
+	if (td->encrypted && !encrypted) {
 		NL_SET_ERR_MSG_MOD(extack,
-				   "the encrypted twin takes only a TCP socket with kTLS TX and RX");
+				   "the encrypted twin takes only a TCP socket with kTLS TX and RX, or a UDP socket with DTLS keys");
 		return -EINVAL;
 	}
-	if (!td->encrypted && transport == TSCF_TRANSPORT_TLS) {
+	if (!td->encrypted && encrypted) {
 		NL_SET_ERR_MSG_MOD(extack,
-				   "a kTLS socket belongs on the encrypted twin, not the clear device");
+				   "a kTLS or DTLS socket belongs on the encrypted twin, not the clear device");
 		return -EINVAL;
 	}
 	return 0;
@@ -491,7 +503,7 @@ static int tscf_sock_take(struct tscf_tunnel *t, struct netlink_ext_ack *extack)
 		err = tscf_sock_claim(sk, t, extack);
 	if (err)
 		goto out;
-	if (t->transport == TSCF_TRANSPORT_UDP)
+	if (tscf_tunnel_is_dgram(t))
 		err = tscf_udp_attach(t);
 	else
 		err = tscf_tcp_attach(t);
@@ -583,24 +595,39 @@ int tscf_tunnel_attach(struct net_device *dev, const struct tscf_tunnel_cfg *cfg
 		err = transport;
 		goto err_put;
 	}
+	if (cfg->dtls && transport != TSCF_TRANSPORT_UDP) {
+		NL_SET_ERR_MSG_MOD(extack, "DTLS keys need a UDP socket");
+		err = -EINVAL;
+		goto err_put;
+	}
+	if (cfg->dtls)
+		transport = TSCF_TRANSPORT_DTLS;
 
 	err = -ENOMEM;
 	t = tscf_tunnel_alloc(dev, sock, transport, cfg);
 	if (!t)
 		goto err_put;
-	err = tscf_sock_take(t, extack);
-	if (err) {
-		tscf_tunnel_put(t);
-		goto err_put;
+	/* The record state exists before the encap hook can run. */
+	if (cfg->dtls) {
+		t->dtls = tscf_dtls_new(cfg->dtls, extack);
+		if (IS_ERR(t->dtls)) {
+			err = PTR_ERR(t->dtls);
+			t->dtls = NULL;
+			goto err_free;
+		}
 	}
+	err = tscf_sock_take(t, extack);
+	if (err)
+		goto err_free;
 	transport = t->transport;
 
 	rcu_assign_pointer(td->tunnel, t);
 	tscf_tunnel_list_add(t);
-	if (transport != TSCF_TRANSPORT_UDP)
+	if (!tscf_tunnel_is_dgram(t))
 		queue_work(tscf_wq, &t->rx_work);	/* bytes already queued */
 	netdev_info(dev, "tunnel up: TSID %016llx over %s\n", cfg->tsid,
 		    transport == TSCF_TRANSPORT_UDP ? "UDP" :
+		    transport == TSCF_TRANSPORT_DTLS ? "DTLS" :
 		    transport == TSCF_TRANSPORT_TCP ? "TCP" : "kTLS");
 	tscf_nl_notify_tunnel(dev, cfg->tsid, TSCF_EVENT_UP, 0);
 	if (td->encrypted)
@@ -609,6 +636,9 @@ int tscf_tunnel_attach(struct net_device *dev, const struct tscf_tunnel_cfg *cfg
 		tscf_nl_notify_demand(dev, true);
 	return 0;
 
+err_free:
+	tscf_dtls_free(t->dtls);
+	tscf_tunnel_put(t);
 err_put:
 	sockfd_put(sock);
 	return err;
@@ -659,10 +689,13 @@ void tscf_tunnel_detach(struct net_device *dev, u8 reason)
 	RCU_INIT_POINTER(td->tunnel, NULL);
 	WRITE_ONCE(t->dead, true);
 	tscf_tunnel_list_del(t);
-	if (t->transport == TSCF_TRANSPORT_UDP)
-		tscf_udp_detach(t);
-	else
+	if (tscf_tunnel_is_dgram(t)) {
+		tscf_udp_detach(t);	/* waits for every reader of t */
+		tscf_dtls_free(t->dtls);
+		t->dtls = NULL;
+	} else {
 		tscf_tcp_detach(t);
+	}
 
 	netdev_info(dev, "tunnel down: TSID %016llx, reason %u\n", t->tsid,
 		    reason);

@@ -11,6 +11,7 @@
 #include <linux/tscf_frame.h>
 
 struct tscf_dev;
+struct tscf_dtls;
 
 enum tscf_tunnel_counter {
 	TSCF_CNT_TX_PACKETS,
@@ -60,8 +61,9 @@ struct tscf_tunnel {
 	u32 bind_seq;
 	u32 bind_acked;			/* READ_ONCE/WRITE_ONCE */
 
-	/* UDP */
+	/* UDP and DTLS */
 	struct dst_cache dst_cache;
+	struct tscf_dtls *dtls;		/* DTLS: record state (dtls.c) */
 
 	/* TCP and kTLS */
 	struct sk_buff_head txq;
@@ -93,6 +95,18 @@ static inline void tscf_cnt_inc(struct tscf_tunnel *t,
 	atomic64_inc(&t->cnt[c]);
 }
 
+/* The record keys of a DTLS tunnel, as tunnel-attach gives them. */
+struct tscf_dtls_cfg {
+	const u8 *tx_key;
+	const u8 *rx_key;
+	unsigned int key_len;		/* 16 or 32 */
+	const u8 *tx_salt;		/* 4 bytes each */
+	const u8 *rx_salt;
+	u16 epoch;
+	u64 tx_seq;
+	u64 rx_seq;
+};
+
 /* What TUNNEL_ATTACH asks for. */
 struct tscf_tunnel_cfg {
 	int fd;
@@ -100,6 +114,7 @@ struct tscf_tunnel_cfg {
 	__be32 ip4;
 	const struct in6_addr *ip6;
 	u32 owner_portid;	/* 0: none; else its close detaches the tunnel */
+	const struct tscf_dtls_cfg *dtls;	/* NULL: not DTLS */
 };
 
 void tscf_tunnel_exit(void);
@@ -121,6 +136,22 @@ void tscf_rx_mark_verified(struct sk_buff *skb);
 int tscf_udp_attach(struct tscf_tunnel *t);
 void tscf_udp_detach(struct tscf_tunnel *t);
 void tscf_udp_xmit(struct tscf_tunnel *t, struct sk_buff *skb);
+
+/* A datagram tunnel: one frame per UDP datagram, clear or DTLS. */
+static inline bool tscf_tunnel_is_dgram(const struct tscf_tunnel *t)
+{
+	return t->transport == TSCF_TRANSPORT_UDP ||
+	       t->transport == TSCF_TRANSPORT_DTLS;
+}
+
+/* dtls.c */
+struct tscf_dtls *tscf_dtls_new(const struct tscf_dtls_cfg *cfg,
+				struct netlink_ext_ack *extack);
+void tscf_dtls_free(struct tscf_dtls *d);
+void tscf_dtls_xmit(struct tscf_tunnel *t, struct sk_buff *skb);
+void tscf_dtls_rx(struct tscf_tunnel *t, struct sk_buff *skb);
+u64 tscf_dtls_rx_auth_failed(const struct tscf_dtls *d);
+u64 tscf_dtls_rx_replayed(const struct tscf_dtls *d);
 
 /* tcp.c */
 int tscf_tcp_attach(struct tscf_tunnel *t);

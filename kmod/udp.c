@@ -26,6 +26,10 @@ static int tscf_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
 
 	if (unlikely(!t || READ_ONCE(t->dead)))
 		return 1;	/* detaching: leave it to the socket */
+	if (t->dtls) {
+		tscf_dtls_rx(t, skb);
+		return 0;
+	}
 
 	if (!pskb_may_pull(skb, sizeof(struct udphdr) + 1)) {
 		tscf_cnt_inc(t, TSCF_CNT_RX_MALFORMED);

@@ -5,8 +5,9 @@
  * (ENC_DEMAND), the patent's DTTE sequence:
  *
  *   SERVICE_REQ(ENABLE_DTTE) on the clear tunnel -> SERVICE_RESP with the
- *   reserved TSID and port N+1 -> TLS (kTLS) -> CONFIG_REQ naming both
- *   TSIDs -> CONFIG_RESP -> the socket goes to the twin device.
+ *   reserved TSID and port N+1 -> TLS (kTLS) or DTLS (the kernel's
+ *   records, dtls.c) -> CONFIG_REQ naming both TSIDs -> CONFIG_RESP ->
+ *   the socket (and for DTLS its record keys) goes to the twin device.
  *
  * Keepalives are the helper's: KEEPALIVE_REQ every interval the server
  * gave, through the kernel (CTRL_SEND); three intervals without an answer
@@ -185,7 +186,7 @@ static int clear_up(struct helper *h)
 		conn_close(&c);
 		return -1;
 	}
-	rc = tnl_attach(&h->cmd, h->ifindex, c.fd, &h->cfg, err, sizeof(err));
+	rc = tnl_attach(&h->cmd, h->ifindex, c.fd, &h->cfg, NULL, err, sizeof(err));
 	close(c.fd);
 	if (rc) {
 		herr(h, LOG_WARNING, "%s: attach failed: %s%s%s", h->o->dev, tnl_strerror(rc),
@@ -216,16 +217,88 @@ static void enc_request(struct helper *h)
 	}
 }
 
-/* SERVICE_RESP arrived: TLS to N+1, configuration, attach to the twin. */
+/*
+ * The encrypted transports to try, in order: "enc dtls" or "enc tls"
+ * alone; "enc auto" DTLS first when the clear tunnel is UDP (real-time
+ * traffic then keeps datagram semantics), TLS if DTLS does not come up,
+ * as OpenConnect falls back from DTLS to its TLS channel.
+ */
+static unsigned int enc_order(const struct helper_opts *o, uint8_t order[2])
+{
+	if (o->dtls) {
+		order[0] = TSCF_TRANSPORT_DTLS;
+		return 1;
+	}
+	if (o->enc_auto && !o->stream) {
+		order[0] = TSCF_TRANSPORT_DTLS;
+		order[1] = TSCF_TRANSPORT_TLS;
+		return 2;
+	}
+	order[0] = TSCF_TRANSPORT_TLS;
+	return 1;
+}
+
+static bool find_conn_info(const struct tscf_msg *m, uint8_t transport,
+			   struct tscf_conn_info *ci)
+{
+	const struct tscf_tlv *t;
+
+	for (t = NULL; (t = tscf_msg_find(m, TSCF_TLV_CONN_INFO, t));)
+		if (!tscf_tlv_conn_info(t, ci) && ci->transport == transport)
+			return true;
+	return false;
+}
+
+/*
+ * One encrypted transport: handshake, CONFIG_REQ/RESP inside it, and
+ * for DTLS the record state the kernel goes on with.  On success the
+ * socket c->fd is the kernel's to take (the TLS state is forgotten).
+ */
+static int enc_open(struct helper *h, const struct tscf_conn_info *ci,
+		    uint64_t reserved, struct tscf_conn *c, struct tscf_config *cfg,
+		    struct dtls_keys *keys, char *err, size_t errlen)
+{
+	bool dtls = ci->transport == TSCF_TRANSPORT_DTLS;
+
+	if (dtls ? dtls_connect(c, h->o, ci, err, errlen) :
+		   tls_connect(c, h->o, ci, true, err, errlen))
+		return -1;
+	if (conn_config_enc(c, h->clear.tsid, reserved, &h->sec, cfg, err, errlen) ||
+	    (dtls && dtls_export(c, keys, err, errlen))) {
+		conn_close(c);
+		return -1;
+	}
+	tls_handover(c);
+	return 0;
+}
+
+/* The twin takes the socket (and for DTLS its keys). */
+static int enc_attach(struct helper *h, struct tscf_conn *c, const struct tscf_config *cfg,
+		      const struct dtls_keys *keys, char *err, size_t errlen)
+{
+	int rc;
+
+	/* The twin carries no address of its own, but must be up to receive. */
+	rc = link_setup(h->twin, &(struct tscf_config){ .mtu = cfg->mtu }, err, errlen);
+	if (!rc)
+		rc = tnl_attach(&h->cmd, h->twin, c->fd, cfg, keys, err, errlen);
+	close(c->fd);
+	return rc;
+}
+
+/* SERVICE_RESP arrived: (D)TLS to N+1, configuration, attach to the twin. */
 static void enc_connect(struct helper *h, const struct tscf_msg *m)
 {
 	const struct tscf_tlv *t = tscf_msg_find(m, TSCF_TLV_RESPONSE_CODE, NULL);
 	struct tscf_conn_info ci = {};
 	struct tscf_config cfg;
+	struct dtls_keys keys;
 	struct tscf_conn c;
 	uint64_t reserved = 0;
-	char host[64], err[256];
+	char host[64], err[256] = "";
 	uint16_t code = TSCF_RESP_BAD_REQUEST;
+	uint8_t order[2];
+	unsigned int i, n;
 	int rc;
 
 	h->svc_seq = 0;
@@ -241,31 +314,35 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 	t = tscf_msg_find(m, TSCF_TLV_RESERVED_TSID, NULL);
 	if (t)
 		tscf_tlv_u64(t, &reserved);
-	for (t = NULL; (t = tscf_msg_find(m, TSCF_TLV_CONN_INFO, t));)
-		if (!tscf_tlv_conn_info(t, &ci) && ci.transport == TSCF_TRANSPORT_TLS)
-			break;
-	if (!t || !reserved) {
-		herr(h, LOG_WARNING, "%s: service response without TLS connection info", h->o->dev);
+	if (!reserved) {
+		herr(h, LOG_WARNING, "%s: service response without a reserved TSID", h->o->dev);
 		backoff(&h->enc);
 		return;
 	}
-	inet_ntop(ci.addr.family == 4 ? AF_INET : AF_INET6, &ci.addr.v4, host,
-		  sizeof(host));
-	if (tls_connect(&c, h->o, &ci, true, err, sizeof(err)) ||
-	    conn_config_enc(&c, h->clear.tsid, reserved, &h->sec, &cfg, err,
-			    sizeof(err))) {
-		conn_close(&c);
-		herr(h, LOG_WARNING, "%s: encrypted tunnel to %s port %u: %s", h->o->dev, host,
-		       ci.port, err);
+	n = enc_order(h->o, order);
+	for (i = 0; i < n; i++) {
+		const char *name = order[i] == TSCF_TRANSPORT_DTLS ? "DTLS" : "TLS";
+
+		if (!find_conn_info(m, order[i], &ci)) {
+			snprintf(err, sizeof(err), "the server offers no %s", name);
+		} else {
+			inet_ntop(ci.addr.family == 4 ? AF_INET : AF_INET6, &ci.addr.v4,
+				  host, sizeof(host));
+			if (!enc_open(h, &ci, reserved, &c, &cfg, &keys, err, sizeof(err)))
+				break;
+		}
+		if (i + 1 < n)
+			log_warn("%s: encrypted tunnel over %s: %s; trying TLS", h->o->dev,
+				 name, err);
+	}
+	if (i == n) {
+		herr(h, LOG_WARNING, "%s: encrypted tunnel: %s", h->o->dev, err);
 		backoff(&h->enc);
 		return;
 	}
-	tls_handover(&c);
-	/* The twin carries no address of its own, but must be up to receive. */
-	rc = link_setup(h->twin, &(struct tscf_config){ .mtu = cfg.mtu }, err, sizeof(err));
-	if (!rc)
-		rc = tnl_attach(&h->cmd, h->twin, c.fd, &cfg, err, sizeof(err));
-	close(c.fd);
+	rc = enc_attach(h, &c, &cfg, order[i] == TSCF_TRANSPORT_DTLS ? &keys : NULL,
+			err, sizeof(err));
+	OPENSSL_cleanse(&keys, sizeof(keys));
 	if (rc) {
 		herr(h, LOG_WARNING, "%s: attach to the twin failed: %s%s%s", h->o->dev,
 		       tnl_strerror(rc), err[0] ? ": " : "", err);
@@ -276,8 +353,9 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 	h->enc.tsid = cfg.tsid;
 	h->enc.last_answer = now();
 	h->enc.backoff = 0;
-	log_notice("%s: encrypted tunnel up (DTTE), TSID %016llx, TLS to %s port %u",
-	       h->o->dev, (unsigned long long)cfg.tsid, host, ci.port);
+	log_notice("%s: encrypted tunnel up (DTTE), TSID %016llx, %s to %s port %u",
+	       h->o->dev, (unsigned long long)cfg.tsid,
+	       order[i] == TSCF_TRANSPORT_DTLS ? "DTLS" : "TLS", host, ci.port);
 }
 
 static void enc_release_start(struct helper *h)

@@ -169,6 +169,7 @@ static const char usage_text[] =
 	"       tscfctl [OPTIONS] monitor\n"
 	"       tscfctl [OPTIONS] probe server ADDR port N transport udp|tcp [TRUST] [enc tls|dtls]\n"
 	"SETTINGS: server ADDR, port N (1-65535), transport udp|tcp, [TRUST],\n"
+	"          [enc tls|dtls|auto] (the encrypted tunnel; default tls),\n"
 	"          [log-level LEVEL] (also the words of a -c FILE, one per line)\n"
 	"TRUST: ca FILE (or system-ca), [server-name NAME] [allow-redirect]\n"
 	"OPTIONS: -j|--json  -v|--verbose  --log-level err|warning|notice|info|debug\n"
@@ -243,7 +244,7 @@ static int parse_setting(char **w, int n, struct helper_opts *o, bool *enc,
 	}
 	if (strcmp(k, "server") && strcmp(k, "port") && strcmp(k, "transport") &&
 	    strcmp(k, "server-name") && strcmp(k, "ca") &&
-	    !(ctx == WORDS_PROBE && !strcmp(k, "enc")) &&
+	    strcmp(k, "enc") &&
 	    !(ctx != WORDS_PROBE && (!strcmp(k, "pidfile") || !strcmp(k, "--pidfile"))) &&
 	    strcmp(k, "log-level")) {
 		snprintf(err, errlen, "unknown setting '%s'", k);
@@ -270,11 +271,14 @@ static int parse_setting(char **w, int n, struct helper_opts *o, bool *enc,
 	} else if (!strcmp(k, "ca")) {
 		o->ca = v;
 	} else if (!strcmp(k, "enc")) {
-		if (strcmp(v, "tls") && strcmp(v, "dtls")) {
-			snprintf(err, errlen, "enc: '%s' is neither tls nor dtls", v);
+		if (strcmp(v, "tls") && strcmp(v, "dtls") &&
+		    (ctx == WORDS_PROBE || strcmp(v, "auto"))) {
+			snprintf(err, errlen, "enc: '%s' is not tls or dtls%s", v,
+				 ctx == WORDS_PROBE ? "" : " or auto");
 			return -1;
 		}
 		o->dtls = !strcmp(v, "dtls");
+		o->enc_auto = !strcmp(v, "auto");
 	} else if (!strcmp(k, "log-level")) {
 		lvl = log_level_parse(v);
 		if (lvl < 0) {

@@ -126,6 +126,8 @@ static int request(struct tscf_nl *nl, struct nl_msg *msg, char *err,
 	if (valid)
 		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid, varg);
 	rc = nl_send_auto(nl->sk, msg);
+	/* A tunnel-attach may carry DTLS keys: leave no copy behind. */
+	explicit_bzero(nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len);
 	nlmsg_free(msg);
 	while (rc >= 0 && !a.done)
 		rc = nl_recvmsgs(nl->sk, cb);
@@ -145,8 +147,19 @@ static struct nl_msg *new_msg(struct tscf_nl *nl, int cmd, int flags)
 	return msg;
 }
 
+static void put_dtls(struct nl_msg *msg, const struct dtls_keys *k)
+{
+	nla_put(msg, TSCF_TUNNEL_A_DTLS_TX_KEY, (int)k->key_len, k->tx_key);
+	nla_put(msg, TSCF_TUNNEL_A_DTLS_RX_KEY, (int)k->key_len, k->rx_key);
+	nla_put(msg, TSCF_TUNNEL_A_DTLS_TX_SALT, 4, k->tx_salt);
+	nla_put(msg, TSCF_TUNNEL_A_DTLS_RX_SALT, 4, k->rx_salt);
+	nla_put_u16(msg, TSCF_TUNNEL_A_DTLS_EPOCH, k->epoch);
+	nla_put_u64(msg, TSCF_TUNNEL_A_DTLS_TX_SEQ, k->tx_seq);
+	nla_put_u64(msg, TSCF_TUNNEL_A_DTLS_RX_SEQ, k->rx_seq);
+}
+
 int tnl_attach(struct tscf_nl *nl, int ifindex, int fd, const struct tscf_config *cfg,
-	       char *err, size_t errlen)
+	       const struct dtls_keys *dtls, char *err, size_t errlen)
 {
 	struct nl_msg *msg = new_msg(nl, TSCF_CMD_TUNNEL_ATTACH, 0);
 	struct nlattr *nest;
@@ -161,6 +174,8 @@ int tnl_attach(struct tscf_nl *nl, int ifindex, int fd, const struct tscf_config
 		nla_put(msg, TSCF_TUNNEL_A_INTERNAL_IPV6, 16, &cfg->ip6);
 	/* If this helper dies, nobody keeps the tunnel alive: let it go too. */
 	nla_put_flag(msg, TSCF_TUNNEL_A_OWNED);
+	if (dtls)
+		put_dtls(msg, dtls);
 	nla_nest_end(msg, nest);
 	return request(nl, msg, err, errlen, NULL, NULL);
 }

@@ -20,6 +20,8 @@ static const char *const stat_names[] = {
 	[TSCF_STATS_A_TX_BLOCKED] = "tx_blocked",
 	[TSCF_STATS_A_RX_BLOCKED] = "rx_blocked",
 	[TSCF_STATS_A_TX_MALFORMED] = "tx_malformed",
+	[TSCF_STATS_A_RX_AUTH_FAILED] = "rx_auth_failed",
+	[TSCF_STATS_A_RX_REPLAYED] = "rx_replayed",
 };
 static const char *const levels[] = { "unencrypted", "encrypted-only", "encrypted-preferred" };
 static const char *const paths[] = { "clear", "encrypted", "blocked" };

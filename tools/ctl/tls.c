@@ -16,7 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <poll.h>
+#include <time.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/kdf.h>
 #include <openssl/x509v3.h>
 
 #include "tscfctl.h"
@@ -246,7 +250,111 @@ void tls_handover(struct tscf_conn *c)
 	c->ssl = NULL;
 }
 
-/* DTLS for probing a server's datagram encrypted transport. */
+/*
+ * DTLS record numbers, from the record headers OpenSSL reports
+ * (SSL3_RT_HEADER: type, version, epoch(2), seq(6), length): the kernel
+ * must go on where OpenSSL stopped, in both directions, or it would
+ * reuse a nonce (write) or take a replayed record (read).  The read side
+ * sees headers before they are authenticated: a forged high number only
+ * makes the kernel drop the peer's records, which anyone on the path can
+ * do anyway.
+ */
+static void dtls_track(int write_p, int version, int content_type,
+		       const void *buf, size_t len, SSL *ssl, void *arg)
+{
+	struct tscf_conn *c = SSL_get_app_data(ssl);
+	const uint8_t *h = buf;
+	uint64_t seq, *next;
+	uint16_t epoch;
+
+	(void)version;
+	(void)arg;
+	if (content_type != SSL3_RT_HEADER || len < DTLS1_RT_HEADER_LENGTH || !c)
+		return;
+	epoch = (uint16_t)(h[3] << 8 | h[4]);
+	seq = 0;
+	for (int i = 5; i < 11; i++)
+		seq = seq << 8 | h[i];
+	if (!epoch)
+		return;
+	next = write_p ? &c->dtls_tx_next : &c->dtls_rx_next;
+	if (epoch > c->dtls_epoch) {
+		c->dtls_epoch = epoch;
+		c->dtls_tx_next = c->dtls_rx_next = 0;
+	}
+	if (epoch == c->dtls_epoch && seq + 1 > *next)
+		*next = seq + 1;
+}
+
+static long ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The handshake within total_ms, retransmitting on OpenSSL's timer: a
+ * UDP port that drops everything must fail in seconds, not minutes.
+ */
+static int dtls_handshake(SSL *ssl, int fd, long total_ms)
+{
+	long deadline = ms_now() + total_ms;
+	int flags = fcntl(fd, F_GETFL), rc;
+
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct timeval tv;
+		long wait = 100, left;
+		int e;
+
+		ERR_clear_error();
+		rc = SSL_connect(ssl);
+		if (rc == 1)
+			break;
+		e = SSL_get_error(ssl, rc);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			break;
+		left = deadline - ms_now();
+		if (left <= 0) {
+			rc = -1;
+			break;
+		}
+		if (DTLSv1_get_timeout(ssl, &tv))
+			wait = tv.tv_sec * 1000 + tv.tv_usec / 1000;
+		if (poll(&p, 1, (int)(wait < left ? wait : left)) == 0)
+			DTLSv1_handle_timeout(ssl);
+	}
+	fcntl(fd, F_SETFL, flags);
+	return rc == 1 ? 0 : -1;
+}
+
+/* The socket is connected: tell the BIO, or it has no peer. */
+static void dtls_bio_connected(BIO *bio, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	BIO_ADDR *peer = BIO_ADDR_new();
+
+	getpeername(fd, (struct sockaddr *)&ss, &sl);
+	if (ss.ss_family == AF_INET)
+		BIO_ADDR_rawmake(peer, AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+				 4, ((struct sockaddr_in *)&ss)->sin_port);
+	else
+		BIO_ADDR_rawmake(peer, AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+				 16, ((struct sockaddr_in6 *)&ss)->sin6_port);
+	BIO_ctrl_set_connected(bio, peer);
+	BIO_ADDR_free(peer);
+}
+
+/*
+ * DTLS 1.2 to the encrypted transport: for a probe, and for the kernel's
+ * DTLS tunnel, which takes only AES-GCM records, so only those suites
+ * are offered; no tickets and no renegotiation (the kernel could not
+ * follow a new handshake).
+ */
 int dtls_connect(struct tscf_conn *c, const struct helper_opts *o,
 		 const struct tscf_conn_info *ci, char *err, size_t errlen)
 {
@@ -257,6 +365,8 @@ int dtls_connect(struct tscf_conn *c, const struct helper_opts *o,
 
 	c->fd = -1;
 	c->ssl = NULL;
+	c->dtls_epoch = 0;
+	c->dtls_tx_next = c->dtls_rx_next = 0;
 	if (check_target(o, ci, host, sizeof(host), err, errlen) ||
 	    conn_open(c, host, ci->port, false, err, errlen))
 		return -1;
@@ -264,6 +374,12 @@ int dtls_connect(struct tscf_conn *c, const struct helper_opts *o,
 	if (!ctx)
 		goto fail;
 	SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
+	SSL_CTX_set_max_proto_version(ctx, DTLS1_2_VERSION);
+	SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:"
+				"ECDHE-RSA-AES128-GCM-SHA256:"
+				"ECDHE-ECDSA-AES256-GCM-SHA384:"
+				"ECDHE-RSA-AES256-GCM-SHA384");
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (!load_trust(ctx, o, err, errlen)) {
 		SSL_CTX_free(ctx);
@@ -272,28 +388,15 @@ int dtls_connect(struct tscf_conn *c, const struct helper_opts *o,
 	keylog_setup(ctx);
 	c->ssl = SSL_new(ctx);
 	SSL_CTX_free(ctx);
+	SSL_set_app_data(c->ssl, c);
+	SSL_set_msg_callback(c->ssl, dtls_track);
 	bio = BIO_new_dgram(c->fd, BIO_NOCLOSE);
 	BIO_ctrl(bio, BIO_CTRL_DGRAM_SET_RECV_TIMEOUT, 0, &tv);
-	{
-		/* The socket is connected: tell the BIO, or it has no peer. */
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		BIO_ADDR *peer = BIO_ADDR_new();
-
-		getpeername(c->fd, (struct sockaddr *)&ss, &sl);
-		if (ss.ss_family == AF_INET)
-			BIO_ADDR_rawmake(peer, AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-					 4, ((struct sockaddr_in *)&ss)->sin_port);
-		else
-			BIO_ADDR_rawmake(peer, AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
-					 16, ((struct sockaddr_in6 *)&ss)->sin6_port);
-		BIO_ctrl_set_connected(bio, peer);
-		BIO_ADDR_free(peer);
-	}
+	dtls_bio_connected(bio, c->fd);
 	SSL_set_bio(c->ssl, bio, bio);
 	if (set_identity(c->ssl, verify_name(o), err, errlen))
 		goto fail;
-	if (SSL_connect(c->ssl) != 1) {
+	if (dtls_handshake(c->ssl, c->fd, DTLS_HANDSHAKE_MS)) {
 		verify_error(c->ssl, "DTLS", verify_name(o), host, ci->port, err, errlen);
 		goto fail;
 	}
@@ -301,4 +404,77 @@ int dtls_connect(struct tscf_conn *c, const struct helper_opts *o,
 fail:
 	conn_close(c);
 	return -1;
+}
+
+/* The TLS 1.2 PRF (RFC 5246 5) with the suite's hash, by OpenSSL's KDF. */
+static int tls12_prf(const EVP_MD *md, const uint8_t *secret, size_t slen,
+		     const uint8_t *seed, size_t seedlen, uint8_t *out, size_t outlen)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_TLS1_PRF, NULL);
+	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM params[4];
+	int ok;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+						     (char *)EVP_MD_get0_name(md), 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET,
+						      (void *)secret, slen);
+	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED,
+						      (void *)seed, seedlen);
+	params[3] = OSSL_PARAM_construct_end();
+	ok = kctx && EVP_KDF_derive(kctx, out, outlen, params) == 1;
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return ok ? 0 : -1;
+}
+
+/*
+ * The record state of c's DTLS session for the kernel: the key block
+ * (RFC 5246 6.3: PRF(master, "key expansion", server_random +
+ * client_random); AES-GCM has no MAC keys: client key, server key,
+ * client IV, server IV, the IVs 4 bytes), the epoch and the next record
+ * numbers.  Nothing may be read or written on c after this.
+ */
+int dtls_export(struct tscf_conn *c, struct dtls_keys *k, char *err, size_t errlen)
+{
+	static const char label[] = "key expansion";
+	const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
+	uint8_t master[SSL_MAX_MASTER_KEY_LENGTH], seed[sizeof(label) - 1 + 64];
+	uint8_t block[2 * 32 + 2 * 4];
+	size_t mlen;
+	int nid = cipher ? SSL_CIPHER_get_cipher_nid(cipher) : NID_undef;
+	int rc = -1;
+
+	memset(k, 0, sizeof(*k));
+	if (nid != NID_aes_128_gcm && nid != NID_aes_256_gcm) {
+		snprintf(err, errlen, "DTLS suite %s is not AES-GCM",
+			 cipher ? SSL_CIPHER_get_name(cipher) : "(none)");
+		return -1;
+	}
+	if (SSL_version(c->ssl) != DTLS1_2_VERSION || c->dtls_epoch != 1 ||
+	    SSL_pending(c->ssl)) {
+		snprintf(err, errlen, "DTLS session is not a fresh DTLS 1.2 epoch 1");
+		return -1;
+	}
+	k->key_len = nid == NID_aes_128_gcm ? 16 : 32;
+	mlen = SSL_SESSION_get_master_key(SSL_get_session(c->ssl), master, sizeof(master));
+	memcpy(seed, label, sizeof(label) - 1);
+	SSL_get_server_random(c->ssl, seed + sizeof(label) - 1, 32);
+	SSL_get_client_random(c->ssl, seed + sizeof(label) - 1 + 32, 32);
+	if (mlen && !tls12_prf(SSL_CIPHER_get_handshake_digest(cipher), master, mlen,
+			       seed, sizeof(seed), block, 2 * k->key_len + 8)) {
+		memcpy(k->tx_key, block, k->key_len);
+		memcpy(k->rx_key, block + k->key_len, k->key_len);
+		memcpy(k->tx_salt, block + 2 * k->key_len, 4);
+		memcpy(k->rx_salt, block + 2 * k->key_len + 4, 4);
+		k->epoch = c->dtls_epoch;
+		k->tx_seq = c->dtls_tx_next;
+		k->rx_seq = c->dtls_rx_next;
+		rc = 0;
+	} else {
+		snprintf(err, errlen, "cannot derive the DTLS record keys");
+	}
+	OPENSSL_cleanse(master, sizeof(master));
+	OPENSSL_cleanse(block, sizeof(block));
+	return rc;
 }

@@ -48,8 +48,10 @@ enum { TNL_GRP_CTRL_BIT, TNL_GRP_TUNNEL_BIT, TNL_GRP_SOCK_BIT };
 int tnl_open(struct tscf_nl *nl, unsigned int groups);
 void tnl_close(struct tscf_nl *nl);
 struct tscf_config;
+struct dtls_keys;
+/* dtls: the record state of a DTLS socket, else NULL */
 int tnl_attach(struct tscf_nl *nl, int ifindex, int fd, const struct tscf_config *cfg,
-	       char *err, size_t errlen);
+	       const struct dtls_keys *dtls, char *err, size_t errlen);
 int tnl_detach(struct tscf_nl *nl, int ifindex);
 int tnl_set_linger(struct tscf_nl *nl, int ifindex, uint32_t ms, char *err,
 		   size_t errlen);
@@ -80,7 +82,22 @@ struct tscf_conn {
 	uint8_t cookie[TSCF_COOKIE_LEN];
 	uint8_t buf[8192];
 	size_t len;
+	/* DTLS: the newest epoch seen and the next record numbers in it */
+	uint16_t dtls_epoch;
+	uint64_t dtls_tx_next, dtls_rx_next;
 };
+
+/* A DTLS session's record state, for the kernel's DTLS tunnel. */
+struct dtls_keys {
+	uint8_t tx_key[32], rx_key[32];
+	unsigned int key_len;		/* 16 or 32 */
+	uint8_t tx_salt[4], rx_salt[4];
+	uint16_t epoch;
+	uint64_t tx_seq, rx_seq;
+};
+
+/* How long a DTLS handshake may take before auto falls back to TLS. */
+#define DTLS_HANDSHAKE_MS	4000
 
 struct tscf_config {
 	uint64_t tsid;
@@ -142,6 +159,7 @@ int tls_connect(struct tscf_conn *c, const struct helper_opts *o,
 void tls_handover(struct tscf_conn *c);
 int dtls_connect(struct tscf_conn *c, const struct helper_opts *o,
 		 const struct tscf_conn_info *ci, char *err, size_t errlen);
+int dtls_export(struct tscf_conn *c, struct dtls_keys *k, char *err, size_t errlen);
 
 /* addr.c: rtnetlink */
 int link_setup(int ifindex, const struct tscf_config *cfg, char *err, size_t errlen);
@@ -160,7 +178,8 @@ struct helper_opts {
 	bool allow_redirect;		/* CONN_INFO may name another address */
 	const char *pidfile;
 	bool daemon;			/* detach once up, log to syslog */
-	bool dtls;			/* probe: the encrypted tunnel over DTLS */
+	bool dtls;			/* the encrypted tunnel over DTLS ("enc dtls") */
+	bool enc_auto;			/* "enc auto": DTLS if the clear tunnel is UDP, else TLS */
 };
 
 int helper_run(const struct helper_opts *o, bool enc_only);
