@@ -16,6 +16,19 @@ for tr in tcp udp; do
 	echo "$out" | grep -q 'encrypted tunnel: TSID' || fail "$tr: encrypted tunnel line"
 done
 expect_eq "releases" "$(tscfd_stat release_req)" 4
+
+# Both stream sockets (clear TCP, TLS to N+1) send without Nagle: the
+# module's last queued frame must leave at once, not wait for an ACK.
+# SIGPIPE is ignored: a server that resets the TLS connection costs a
+# write error, not the helper's life.
+command -v strace > /dev/null || fail "strace is needed"
+ip netns exec "$UE" strace -f -qq -e trace=setsockopt,rt_sigaction -o "$TMPD/probe.strace" \
+	"$CTL" probe server 10.10.0.2 port 4000 transport tcp ca "$TMPD/ca.pem" > /dev/null 2>&1 ||
+	fail "probe over tcp under strace"
+expect_eq "TCP_NODELAY set on the clear and the TLS socket" \
+	"$(grep -c 'setsockopt([0-9]*, SOL_TCP, TCP_NODELAY, \[1\], 4) = 0' "$TMPD/probe.strace")" 2
+grep -q 'rt_sigaction(SIGPIPE, {sa_handler=SIG_IGN' "$TMPD/probe.strace" ||
+	fail "tscfctl does not ignore SIGPIPE: $(grep SIGPIPE "$TMPD/probe.strace")"
 # Over UDP tscfctl returned the server's cookie (one COOKIE, one tunnel).
 expect_eq "cookies sent to tscfctl" "$(tscfd_stat cookie_sent)" 1
 

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +35,20 @@ uint32_t next_seq(void)
 		seq = (uint32_t)time(NULL);
 	seq = (seq + 1) & 0x7fffffff;	/* top bit: the kernel's own requests */
 	return seq;
+}
+
+/*
+ * The module sends a stream tunnel's frames with MSG_MORE while more are
+ * queued and without it on the last one, which must leave at once: with
+ * Nagle on, a voice frame queued behind unacknowledged bulk data would
+ * wait for the server's (delayed) ACK.
+ */
+static void stream_nodelay(int fd)
+{
+	int one = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
+		log_warn("TCP_NODELAY on the tunnel socket: %s", strerror(errno));
 }
 
 /* connect() that gives up after CONNECT_MS; the socket stays blocking. */
@@ -75,6 +91,8 @@ int conn_open(struct tscf_conn *c, const char *addr, uint16_t port,
 	}
 	c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
 	rc = c->fd < 0 ? -errno : connect_bounded(c->fd, ai->ai_addr, ai->ai_addrlen);
+	if (!rc && stream)
+		stream_nodelay(c->fd);
 	if (rc) {
 		snprintf(err, errlen, "cannot reach server %s port %u/%s: %s", addr,
 			 port, stream ? "tcp" : "udp",

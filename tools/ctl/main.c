@@ -16,6 +16,7 @@
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,6 +463,14 @@ int main(int argc, char **argv)
 	bool json = false, enc = false;
 	const char *cmd;
 	int i, lvl, first;
+
+	/*
+	 * OpenSSL writes TLS records with plain send(): a server that reset
+	 * the connection must cost a write error and a reconnect, not the
+	 * helper's life (the encrypted-only sockets it serves would stay
+	 * blocked until someone restarted it).
+	 */
+	signal(SIGPIPE, SIG_IGN);
 
 	/* Options before the command; -j is also understood after it. */
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
