@@ -11,6 +11,8 @@
 #   tscf0-udp-user   the same through tscfd itself (kernel-datapath no)
 #   tscf0-tcp        clear tunnel over TCP
 #   tscf0s-ktls      encrypted twin (kTLS) beside the UDP clear tunnel
+#   tscf0s-dtls      encrypted twin (the module's DTLS 1.2 records) beside
+#                    the UDP clear tunnel ("tscfctl up ... enc dtls")
 # Metrics: iperf3 TCP Mbit/s and the whole VM's CPU ms per MB during it,
 # sockperf UDP ping-pong round trip p50 (µs), and 172-byte UDP packets
 # per second arriving at the far side with the sender at saturation
@@ -31,7 +33,7 @@ RR_PORT=11111
 # No client may hang the run: each gets its measurement time and a margin.
 LIMIT=$((SECS + 40))
 # BENCH_ROWS: only these rows (names as in results.json), for a quick look.
-ROWS=${BENCH_ROWS:-veth wireguard openvpn-udp openvpn-udp-aes tscf0-udp tscf0-udp-user tscf0s-ktls tscf0-tcp}
+ROWS=${BENCH_ROWS:-veth wireguard openvpn-udp openvpn-udp-aes tscf0-udp tscf0-udp-user tscf0s-ktls tscf0s-dtls tscf0-tcp}
 RTP_PORT=5004
 [ -x "$RTP" ] || fail "$RTP not built (make bench builds it)"
 for t in iperf3 sockperf openvpn wg; do
@@ -241,15 +243,19 @@ tunnel_up() {
 	timeout -k 2 10 ip netns exec "$1" $TSCF_NL dev "$2" | grep -q '"tunnel"'
 }
 
-# tscf_up TRANSPORT: tscfctl_up that reports instead of failing.
+# tscf_up TRANSPORT [TAG WORDS...]: tscfctl_up that reports instead of
+# failing; its log is ctl-TAG.log (TAG defaults to TRANSPORT), WORDS are
+# more words for "up".
 tscf_up() {
-	step "tscfctl up tscf0 transport $1"
-	TSCF_TR=$1
-	ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport "$1" \
-		ca "$TMPD/ca.pem" > "$TMPD/ctl-$1.log" 2>&1 &
+	up_tr=$1 TSCF_TR=${2:-$1}
+	shift
+	[ $# -eq 0 ] || shift
+	step "tscfctl up tscf0 transport $up_tr $*"
+	ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport "$up_tr" \
+		ca "$TMPD/ca.pem" "$@" > "$TMPD/ctl-$TSCF_TR.log" 2>&1 &
 	CTL_PID=$!
 	at_exit "kill $CTL_PID 2>/dev/null"
-	wait_secs 30 grep -q 'clear tunnel up' "$TMPD/ctl-$1.log"
+	wait_secs 30 grep -q 'clear tunnel up' "$TMPD/ctl-$TSCF_TR.log"
 }
 # tscf_down [ROUND ROW]: end the helper; one that does not end is a failure
 # of the row (recorded as its teardown) and the tunnel is taken down by
@@ -272,23 +278,38 @@ tscf_down() {
 		echo "# tscfctl down tscf0 failed too" >&3
 }
 
-# ktls_measure ROUND: the encrypted twin, held up by one marked socket
-# (so that it does not linger down between the three measurements).
-ktls_measure() {
+# enc_measure ROUND ROW KIND: the encrypted twin, held up by one marked
+# socket (so that it does not linger down between the three measurements);
+# KIND (tls or dtls) is the transport "tscfctl show tscf0s" must report,
+# so that a row never measures the other one under its name.
+enc_measure() {
 	ip netns exec "$UE" python3 "$TSCF_TOP/selftests/lib/app.py" --proto udp \
 		--dst 10.100.0.1 --port 7000 level:1 waitpath:encrypted sleep:600 > /dev/null 2>&1 &
 	holder=$!
-	step "round $1 tscf0s-ktls: a marked socket brings the encrypted tunnel up"
-	if wait_secs 30 tunnel_up "$UE" tscf0s; then
-		measure "$1" tscf0s-ktls 10.100.0.1 ip netns exec "$UE" "$EXEC" --level encrypted-only --
+	step "round $1 $2: a marked socket brings the encrypted tunnel up"
+	if ! wait_secs 30 tunnel_up "$UE" tscf0s; then
+		why_no_tunnel "$TMPD/ctl-$TSCF_TR.log"
+		fail_row "$1" "$2" "no encrypted tunnel: $(tail -n 3 "$TMPD/ctl-$TSCF_TR.log" | tr '\n' ' ')"
+	elif ! bounded 20 "tscfctl show tscf0s" ip netns exec "$UE" "$CTL" show tscf0s > "$TMPD/show-enc.txt" ||
+	     ! grep -q "tunnel: up, TSID [0-9a-f]*, $3 " "$TMPD/show-enc.txt"; then
+		fail_row "$1" "$2" "tscf0s is not carried by $3: $(grep tunnel: "$TMPD/show-enc.txt" | tr '\n' ' ')"
 	else
-		why_no_tunnel "$TMPD/ctl-udp.log"
-		fail_row "$1" tscf0s-ktls "no encrypted tunnel: $(tail -n 3 "$TMPD/ctl-udp.log" | tr '\n' ' ')"
+		measure "$1" "$2" 10.100.0.1 ip netns exec "$UE" "$EXEC" --level encrypted-only --
 	fi
-	step "round $1 tscf0s-ktls: the holder of the encrypted tunnel ends"
+	step "round $1 $2: the holder of the encrypted tunnel ends"
 	kill $holder 2>/dev/null || true
 	reap $holder 20 "holder of tscf0s (app.py) after SIGTERM" ||
-		[ -z "$REAP_WHY" ] || record "$1" tscf0s-ktls teardown "" "$REAP_WHY"
+		[ -z "$REAP_WHY" ] || record "$1" "$2" teardown "" "$REAP_WHY"
+}
+
+# dtls_round ROUND: tscf0 over UDP again, its encrypted twin over DTLS.
+dtls_round() {
+	if tscf_up udp dtls enc dtls; then
+		enc_measure $1 tscf0s-dtls dtls
+	else
+		fail_row $1 tscf0s-dtls "tscfctl up udp enc dtls: $(tail -n 3 "$TMPD/ctl-dtls.log" | tr '\n' ' ')"
+	fi
+	tscf_down $1 tscf0s-dtls
 }
 
 # ovpn_measure ROUND ROW STATE DST: an OpenVPN row, or its failure.
@@ -313,7 +334,7 @@ tscf_round() {
 	shift 2
 	if tscf_up $tr; then
 		! wanted tscf0-$tr || measure $r tscf0-$tr 10.100.0.1 ip netns exec "$UE"
-		! wanted tscf0s-ktls || [ $tr != udp ] || ktls_measure $r
+		! wanted tscf0s-ktls || [ $tr != udp ] || enc_measure $r tscf0s-ktls tls
 	else
 		why="tscfctl up $tr: $(tail -n 3 "$TMPD/ctl-$tr.log" | tr '\n' ' ')"
 		for row in "$@"; do ! wanted $row || fail_row $r $row "$why"; done
@@ -350,6 +371,7 @@ while [ $round -le "$ROUNDS" ]; do
 	if wanted tscf0-udp || wanted tscf0s-ktls; then
 		tscf_round $round udp tscf0-udp tscf0s-ktls
 	fi
+	! wanted tscf0s-dtls || dtls_round $round
 	! wanted tscf0-udp-user || user_round $round
 	! wanted tscf0-tcp || tscf_round $round tcp tscf0-tcp
 	round=$((round + 1))

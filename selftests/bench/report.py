@@ -28,6 +28,7 @@ ROWS = [
     ("tscf0-udp-user", "tscf0 over UDP, userspace tscfd"),
     ("tscf0-tcp", "tscf0 over TCP"),
     ("tscf0s-ktls", "tscf0s kTLS"),
+    ("tscf0s-dtls", "tscf0s DTLS"),
 ]
 ALL_ROWS = list(ROWS)
 METRICS = ["tcp_mbps", "rr_p50_us", "rtp172_pps", "cpu_ms_per_mb"]
