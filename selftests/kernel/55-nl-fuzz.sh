@@ -57,7 +57,8 @@ ip -n "$ns" link show > /dev/null || fail "ip link does not work after the fuzz"
 # Server devices go with their owner's socket, from a work item.
 links_now() { ip -n "$ns" -o link show | awk '{ print $2 }' | sort | tr '\n' ' '; }
 i=0
-while [ "$(links_now)" != "$links" ] && [ $i -lt 20 ]; do sleep 0.5; i=$((i + 1)); done
+while [ "$(links_now)" != "$links" ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
+log "the fuzzer's server devices were gone $((i / 2)) s after it exited"
 expect_eq "links after the fuzz" "$(links_now)" "$links"
 ip netns exec "$ns" $TSCF_NL dump > "$TMPD/dump" || fail "DEV_GET dump after the fuzz"
 expect_eq "tscf devices after the fuzz" "$(grep -c ifname "$TMPD/dump")" 2

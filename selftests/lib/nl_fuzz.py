@@ -233,7 +233,7 @@ class Fuzz:
             elif cmd == 5:
                 attrs += nla(6, self.payload('frame'))
             elif cmd == 11:
-                attrs = nla(2, r.choice([b'fz%d\0' % r.randrange(100), b'tscf0\0'])) + \
+                attrs = nla(2, r.choice([b'fz%d\0' % r.randrange(4), b'tscf0\0'])) + \
                     nla(17, struct.pack('=I', r.choice(self.devs + [self.punt or 1])))
             elif cmd == 12:
                 attrs += nla(18, struct.pack('=I', self.fd_value()))
