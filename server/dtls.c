@@ -244,13 +244,13 @@ void tscfd_dtls_accept(struct tscfd_handle *h)
 }
 
 /*
- * The data path after the handshake (docs/SERVER.md, "DTLS I/O"): a BIO of
- * our own sits on the client's datagram BIO.  Its reads hand OpenSSL the
- * datagram that tscfd_dtls_read() took from a batch (one recvmmsg for up
- * to DTLS_RX_BATCH records), its writes go to the queue of datagrams that
- * the event loop sends together (sendmmsg) at the end of the round, in
- * order.  Everything else (MTU, peer, timeouts) the datagram BIO below
- * answers as before.  The handshake keeps the datagram BIO alone: its
+ * The data path after the handshake (docs/SERVER.md, "The userspace data
+ * path"): a BIO of our own sits on the client's datagram BIO.  Its reads
+ * hand OpenSSL the datagram that tscfd_dtls_read() took from a batch (one
+ * recvmmsg for up to DTLS_RX_BATCH records), its writes go to the queue
+ * of datagrams that the event loop sends together (sendmmsg) at the end
+ * of the round, in order.  Everything else (MTU, peer, timeouts) the
+ * datagram BIO below answers as before.  The handshake keeps the datagram BIO alone: its
  * retransmission timers read and write the socket directly.
  */
 #define DTLS_RX_BATCH	32	/* datagrams per recvmmsg, as the clear path */

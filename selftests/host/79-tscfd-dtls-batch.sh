@@ -6,8 +6,16 @@
 # records (the round's sendmmsg); all arrive whole and in order, none on
 # the clear tunnel.  strace counts the system calls on the client's DTLS
 # socket; the one-SSL_read, one-SSL_write-per-record code made one each.
+# Then, with udp-socket-buffer at its least (64 KB), a burst of records
+# sent while tscfd is stopped overflows the client's socket, and the
+# kernel's drops there are counted (drop_rxq_overflow).
 . "$TSCF_TOP/selftests/lib.sh"
 tscfd_topology dtlsb DTTE
+kill "$TSCFD_PID" 2>/dev/null || true
+wait "$TSCFD_PID" 2>/dev/null || true
+sed -i '/^udp-socket-buffer/d' "$TMPD/tscfd.conf"
+sed -i "1i udp-socket-buffer 64" "$TMPD/tscfd.conf"
+tscfd_start
 command -v strace > /dev/null || fail "strace is needed"
 N=40
 
@@ -33,6 +41,8 @@ open(d + "/svc.sent", "w").close()' "$N" "$TMPD" &
 at_exit "kill $! 2>/dev/null"
 wait_for 20 test -e "$TMPD/svc.ready" || fail "the service did not start"
 
+ov0=$(tscfd_stat drop_rxq_overflow)
+[ -n "$ov0" ] || fail "no drop_rxq_overflow counter in tscfd --stats"
 ip netns exec "$UE" env PID="$TSCFD_PID" D="$TMPD" N="$N" python3 -c '
 import os, re, signal, subprocess, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -110,7 +120,19 @@ print("%d records in: %d reads; %d records out: %d writes (DTLS socket, fd %d)"
       % (n, len(reads), n, len(writes), fd))
 tc.check(0 < len(reads) < n // 4, "%d reads for %d records: not batched" % (len(reads), n))
 tc.check(0 < len(writes) < n // 4, "%d writes for %d records: not batched" % (len(writes), n))
+# A burst larger than the 64 KB socket holds, paced so the UE loses none.
+os.kill(pid, signal.SIGSTOP)
+for i in range(600):
+    e.send(tc.udp4(c.ip4, "10.100.0.1", 6001, 7009, b"\xff" * 1000))
+    if i % 20 == 19:
+        time.sleep(0.002)
+time.sleep(0.5)
+os.kill(pid, signal.SIGCONT)
+time.sleep(1)
 ' "$TSCF_TOP/selftests/lib" > "$TMPD/out" 2>&1 || fail "$(cat "$TMPD/out")"
 log "$(cat "$TMPD/out")"
+ov=$(($(tscfd_stat drop_rxq_overflow) - ov0))
+log "600 records of 1 KB at a 64 KB DTLS socket: $ov dropped by the kernel, counted"
+[ "$ov" -gt 0 ] || fail "no receive-queue drop counted at the DTLS client's socket"
 kill -0 "$TSCFD_PID" || fail "tscfd died"
 echo ok
