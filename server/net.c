@@ -604,7 +604,8 @@ int tscfd_dgram_queue(int fd, const void *peer, socklen_t peerlen,
 		tscfd_net_flush();
 	i = txq.n++;
 	memcpy(txq.arena + txq.used, buf, len);
-	memcpy(&txq.peers[i], peer, peerlen);
+	if (peerlen)	/* none: a connected socket's (DTLS) */
+		memcpy(&txq.peers[i], peer, peerlen);
 	txq.iovs[i].iov_base = txq.arena + txq.used;
 	txq.iovs[i].iov_len = len;
 	memset(&txq.msgs[i], 0, sizeof(txq.msgs[i]));
