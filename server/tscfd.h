@@ -115,7 +115,7 @@ enum tscfd_kdp_mode { TSCFD_KDP_AUTO, TSCFD_KDP_YES, TSCFD_KDP_NO };
 	X(rx_packets, "Inner packets from clients to the service network.") \
 	X(tx_packets, "Inner packets from the service network to clients.") \
 	X(drop_rxq_overflow, "Datagrams the UDP and DTLS tunnel sockets lost in the kernel (receive buffer full).") \
-	X(drop_send, "Datagrams the UDP tunnel socket refused to send.") \
+	X(drop_send, "Datagrams the UDP tunnel socket or a DTLS client socket refused to send.") \
 	X(drop_malformed, "Packets dropped: malformed.") \
 	X(drop_bad_nibble, "Frames dropped: wrong version nibble.") \
 	X(drop_wrong_tsid, "Frames dropped: wrong TSID.") \
