@@ -9,10 +9,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/fsuid.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <linux/sock_diag.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/hmac.h>
@@ -240,25 +243,253 @@ void tscfd_dtls_accept(struct tscfd_handle *h)
 	BIO_ADDR_free(peer);
 }
 
-/* A datagram tunnel: each record is one frame. */
-void tscfd_dtls_read(struct tscfd_tunnel *t)
+/*
+ * The data path after the handshake (docs/SERVER.md, "The userspace data
+ * path"): a BIO of our own sits on the client's datagram BIO.  Its reads
+ * hand OpenSSL the datagram that tscfd_dtls_read() took from a batch (one
+ * recvmmsg for up to DTLS_RX_BATCH records), its writes go to the queue
+ * of datagrams that the event loop sends together (sendmmsg) at the end
+ * of the round, in order.  Everything else (MTU, peer, timeouts) the
+ * datagram BIO below answers as before.  The handshake keeps the datagram BIO alone: its
+ * retransmission timers read and write the socket directly.
+ */
+#define DTLS_RX_BATCH	32	/* datagrams per recvmmsg, as the clear path */
+#define DTLS_RX_ROUNDS	2	/* recvmmsg calls per event */
+#define DTLS_RX_BUF	65536	/* a UDP datagram, whole */
+
+struct dtls_io {
+	struct tscfd_tunnel *t;
+	const uint8_t *rx;		/* the datagram OpenSSL reads next */
+	size_t rxlen;
+	bool rx_ready;
+};
+
+static BIO_METHOD *dtls_io_method;
+static int dtls_io_type = -1;	/* its BIO type, once made */
+
+static int dtls_io_create(BIO *b)
+{
+	struct dtls_io *io = calloc(1, sizeof(*io));
+
+	if (!io)
+		return 0;
+	BIO_set_data(b, io);
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+static int dtls_io_destroy(BIO *b)
+{
+	free(BIO_get_data(b));
+	BIO_set_data(b, NULL);
+	return 1;
+}
+
+/* One datagram per read, as recv() on the socket gave; then "retry". */
+static int dtls_io_read(BIO *b, char *out, int outl)
+{
+	struct dtls_io *io = BIO_get_data(b);
+	size_t n;
+
+	BIO_clear_retry_flags(b);
+	if (!io->rx_ready) {
+		BIO_set_retry_read(b);
+		return -1;
+	}
+	io->rx_ready = false;
+	n = io->rxlen < (size_t)outl ? io->rxlen : (size_t)outl;
+	memcpy(out, io->rx, n);
+	return (int)n;
+}
+
+/* A record out: queued for the round's sendmmsg (a full queue flushes). */
+static int dtls_io_write(BIO *b, const char *in, int inl)
+{
+	struct dtls_io *io = BIO_get_data(b);
+
+	BIO_clear_retry_flags(b);
+	if (inl <= 0)
+		return 0;
+	if (tscfd_dgram_queue(io->t->fd, NULL, 0, (const uint8_t *)in, (size_t)inl))
+		return -1;
+	return inl;
+}
+
+static long dtls_io_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	switch (cmd) {
+	case BIO_CTRL_FLUSH:	/* the event loop flushes the queue */
+		return 1;
+	case BIO_CTRL_WPENDING:
+	case BIO_CTRL_PENDING:
+		return 0;
+	case BIO_CTRL_PUSH:
+	case BIO_CTRL_POP:
+		return 1;
+	default:
+		return BIO_next(b) ? BIO_ctrl(BIO_next(b), cmd, num, ptr) : 0;
+	}
+}
+
+static BIO_METHOD *dtls_io_meth(void)
+{
+	int type;
+
+	if (dtls_io_method)
+		return dtls_io_method;
+	type = BIO_get_new_index();
+	if (type < 0)
+		return NULL;
+	type |= BIO_TYPE_FILTER;
+	dtls_io_method = BIO_meth_new(type, "tscfd DTLS batch");
+	if (!dtls_io_method)
+		return NULL;
+	if (!BIO_meth_set_create(dtls_io_method, dtls_io_create) ||
+	    !BIO_meth_set_destroy(dtls_io_method, dtls_io_destroy) ||
+	    !BIO_meth_set_read(dtls_io_method, dtls_io_read) ||
+	    !BIO_meth_set_write(dtls_io_method, dtls_io_write) ||
+	    !BIO_meth_set_ctrl(dtls_io_method, dtls_io_ctrl)) {
+		BIO_meth_free(dtls_io_method);
+		dtls_io_method = NULL;
+		return NULL;
+	}
+	dtls_io_type = type;
+	return dtls_io_method;
+}
+
+/*
+ * The handshake is done: reads and writes go through the batch BIO from
+ * now on.  The datagram BIO stays below it (the SSL held it twice, as
+ * its read and write BIO; the chain holds it once from now on).
+ */
+int tscfd_dtls_established(struct tscfd_tunnel *t)
+{
+	BIO_METHOD *m = dtls_io_meth();
+	BIO *dgram = SSL_get_rbio(t->ssl), *b;
+	struct dtls_io *io;
+
+	if (!m || !dgram || dgram != SSL_get_wbio(t->ssl))
+		return -1;
+	b = BIO_new(m);
+	if (!b)
+		return -1;
+	io = BIO_get_data(b);
+	io->t = t;
+	if (!BIO_up_ref(dgram)) {
+		BIO_free(b);
+		return -1;
+	}
+	BIO_push(b, dgram);
+	SSL_set_bio(t->ssl, b, b);
+	return 0;
+}
+
+/*
+ * Every record OpenSSL can give now, from what it holds: one call to
+ * dtls_io_read() at most, then "want read".  0, or -1 when the tunnel
+ * was closed.
+ */
+static int dtls_records(struct tscfd_tunnel *t)
 {
 	static uint8_t buf[TSCF_MAX_FRAME_LEN];
-	int i, n;
+	int n, e;
 
-	for (i = 0; i < 64 && !t->dead; i++) {
+	while (!t->dead) {
 		ERR_clear_error();
 		n = SSL_read(t->ssl, buf, sizeof(buf));
-		if (n <= 0) {
-			int e = SSL_get_error(t->ssl, n);
+		if (n > 0) {
+			tscfd_tunnel_frame(t, buf, (size_t)n);
+			continue;
+		}
+		e = SSL_get_error(t->ssl, n);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			return 0;
+		tscfd_stats.drop_tls += e != SSL_ERROR_ZERO_RETURN;
+		tscfd_tunnel_close(t, e == SSL_ERROR_ZERO_RETURN ?
+				   "closed by the peer" : "DTLS error");
+	}
+	return -1;
+}
 
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-				return;
-			tscfd_stats.drop_tls += e != SSL_ERROR_ZERO_RETURN;
-			tscfd_tunnel_close(t, e == SSL_ERROR_ZERO_RETURN ?
-					   "closed by the peer" : "DTLS error");
+/* The socket's drop count (only grows, modulo 2^32): count what is new. */
+static void dtls_rxq_drops(struct tscfd_tunnel *t)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+	int32_t more;
+
+	if (getsockopt(t->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) ||
+	    len <= SK_MEMINFO_DROPS * sizeof(mi[0]))
+		return;
+	more = (int32_t)(mi[SK_MEMINFO_DROPS] - t->rxq_drops_seen);
+	if (more <= 0)
+		return;
+	tscfd_stats.drop_rxq_overflow += (uint32_t)more;
+	t->rxq_drops_seen = mi[SK_MEMINFO_DROPS];
+}
+
+/* Up to DTLS_RX_BATCH datagrams from the socket: how many, or -errno. */
+static int dtls_batch(int fd, struct mmsghdr *msgs, struct iovec *iovs,
+		      uint8_t (*bufs)[DTLS_RX_BUF])
+{
+	int i, n;
+
+	for (i = 0; i < DTLS_RX_BATCH; i++) {
+		iovs[i].iov_base = bufs[i];
+		iovs[i].iov_len = DTLS_RX_BUF;
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_iov = &iovs[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	n = recvmmsg(fd, msgs, DTLS_RX_BATCH, MSG_DONTWAIT, NULL);
+	return n < 0 ? -errno : n;
+}
+
+/*
+ * A datagram tunnel: each record is one frame.  Records come a batch of
+ * datagrams at a time, each handed to OpenSSL alone and in order.
+ */
+void tscfd_dtls_read(struct tscfd_tunnel *t)
+{
+	static uint8_t bufs[DTLS_RX_BATCH][DTLS_RX_BUF];
+	static struct iovec iovs[DTLS_RX_BATCH];
+	static struct mmsghdr msgs[DTLS_RX_BATCH];
+	BIO *rbio = SSL_get_rbio(t->ssl);
+	struct dtls_io *io;
+	int i, n, round;
+
+	if (!rbio || BIO_method_type(rbio) != dtls_io_type) {
+		tscfd_tunnel_close(t, "DTLS I/O not set up");	/* never expected */
+		return;
+	}
+	io = BIO_get_data(rbio);
+
+	/* What OpenSSL holds already: the rest of a datagram, early records. */
+	if (dtls_records(t))
+		return;
+	for (round = 0; round < DTLS_RX_ROUNDS; round++) {
+		n = dtls_batch(t->fd, msgs, iovs, bufs);
+		if (n == -EAGAIN || n == -EINTR)
+			return;
+		if (n < 0) {	/* as SSL_read() on the datagram BIO: fatal */
+			tscfd_tunnel_close(t, "DTLS read error");
 			return;
 		}
-		tscfd_tunnel_frame(t, buf, (size_t)n);
+		if (n > 0)
+			dtls_rxq_drops(t);
+		for (i = 0; i < n; i++) {
+			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				tscfd_stats.drop_malformed++;
+				continue;
+			}
+			io->rx = bufs[i];
+			io->rxlen = msgs[i].msg_len;
+			io->rx_ready = true;
+			if (dtls_records(t))
+				return;
+			io->rx_ready = false;	/* never read: never served later */
+		}
+		if (n < DTLS_RX_BATCH)
+			return;
 	}
 }

@@ -592,8 +592,9 @@ void tscfd_net_flush(void)
 	txq.used = 0;
 }
 
-static int udp_queue(int fd, const void *peer,
-		     socklen_t peerlen, const uint8_t *buf, size_t len)
+/* A datagram for fd's round; no peer (peerlen 0): fd is connected. */
+int tscfd_dgram_queue(int fd, const void *peer, socklen_t peerlen,
+		      const uint8_t *buf, size_t len)
 {
 	unsigned int i;
 
@@ -603,11 +604,12 @@ static int udp_queue(int fd, const void *peer,
 		tscfd_net_flush();
 	i = txq.n++;
 	memcpy(txq.arena + txq.used, buf, len);
-	memcpy(&txq.peers[i], peer, peerlen);
+	if (peerlen)	/* none: a connected socket's (DTLS) */
+		memcpy(&txq.peers[i], peer, peerlen);
 	txq.iovs[i].iov_base = txq.arena + txq.used;
 	txq.iovs[i].iov_len = len;
 	memset(&txq.msgs[i], 0, sizeof(txq.msgs[i]));
-	txq.msgs[i].msg_hdr.msg_name = &txq.peers[i];
+	txq.msgs[i].msg_hdr.msg_name = peerlen ? &txq.peers[i] : NULL;
 	txq.msgs[i].msg_hdr.msg_namelen = peerlen;
 	txq.msgs[i].msg_hdr.msg_iov = &txq.iovs[i];
 	txq.msgs[i].msg_hdr.msg_iovlen = 1;
@@ -623,10 +625,11 @@ int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
 	if (t->dead)
 		return -1;
 	if (t->kind == TK_UDP)
-		return udp_queue(t->iface->udp_fd, &t->peer, t->peerlen, buf, len);
+		return tscfd_dgram_queue(t->iface->udp_fd, &t->peer, t->peerlen, buf, len);
 	if (t->handshaking)
 		return -1;
-	if (t->kind == TK_DTLS)	/* a datagram: no backlog, loss is allowed */
+	/* A datagram (queued by the batch BIO): no backlog, loss is allowed. */
+	if (t->kind == TK_DTLS)
 		return SSL_write(t->ssl, buf, (int)len) == (int)len ? 0 : -1;
 	if (t->txlen)
 		return backlog(t, buf, len);
@@ -919,6 +922,10 @@ static void on_handshake(struct tscfd_tunnel *t)
 	ERR_clear_error();
 	r = SSL_do_handshake(t->ssl);
 	if (r == 1) {
+		if (t->kind == TK_DTLS && tscfd_dtls_established(t)) {
+			tscfd_tunnel_close(t, "out of memory");
+			return;
+		}
 		t->handshaking = false;
 		tscfd_handshake_end(t);
 		tscfd_tlog(LOG_DEBUG, "tls peer: handshake done, %s %s", SSL_get_version(t->ssl),

@@ -114,8 +114,8 @@ enum tscfd_kdp_mode { TSCFD_KDP_AUTO, TSCFD_KDP_YES, TSCFD_KDP_NO };
 	X(flow_bind, "FLOW_BIND messages.") \
 	X(rx_packets, "Inner packets from clients to the service network.") \
 	X(tx_packets, "Inner packets from the service network to clients.") \
-	X(drop_rxq_overflow, "Datagrams the UDP tunnel sockets lost in the kernel (receive buffer full).") \
-	X(drop_send, "Datagrams the UDP tunnel socket refused to send.") \
+	X(drop_rxq_overflow, "Datagrams the UDP and DTLS tunnel sockets lost in the kernel (receive buffer full).") \
+	X(drop_send, "Datagrams the UDP tunnel socket or a DTLS client socket refused to send.") \
 	X(drop_malformed, "Packets dropped: malformed.") \
 	X(drop_bad_nibble, "Frames dropped: wrong version nibble.") \
 	X(drop_wrong_tsid, "Frames dropped: wrong TSID.") \
@@ -213,6 +213,7 @@ struct tscfd_tunnel {
 	/* TLS/DTLS handshakes in flight (net.c) */
 	struct tscfd_tunnel *hs_next, **hs_pprev;
 	size_t rxcap;			/* allocated size of rxbuf */
+	uint32_t rxq_drops_seen;	/* DTLS: own socket's SK_MEMINFO_DROPS, last read */
 	size_t rx_preauth;		/* of it, counted as pre-authentication */
 	/* inner packets carried (tscfd --sessions) */
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
@@ -318,6 +319,8 @@ void tscfd_event(void *ptr, uint32_t events);
 void tscfd_udp_sockopts(int fd, const char *name, bool warn);
 void tscfd_net_flush(void);	/* what the round queued: out */
 int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
+int tscfd_dgram_queue(int fd, const void *peer, socklen_t peerlen,
+		      const uint8_t *buf, size_t len);
 int tscfd_send_inner(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
 void tscfd_net_forget(struct tscfd_tunnel *t);
 void tscfd_tunnel_watch(struct tscfd_tunnel *t);
@@ -349,6 +352,7 @@ int tscfd_drop_target(const struct tscfd_config *conf, uid_t *uid, gid_t *gid);
 int tscfd_dtls_open(struct tscfd_iface *f);
 void tscfd_dtls_accept(struct tscfd_handle *h);
 void tscfd_dtls_read(struct tscfd_tunnel *t);
+int tscfd_dtls_established(struct tscfd_tunnel *t);
 
 /* ctl.c */
 int tscfd_ctl_listen(const char *path, uid_t uid, gid_t gid);
