@@ -223,6 +223,14 @@ static void enc_request(struct helper *h)
  * traffic then keeps datagram semantics), TLS if DTLS does not come up,
  * as OpenConnect falls back from DTLS to its TLS channel.
  */
+/* The encrypted transport the user chose, as "enc" spells it. */
+static const char *enc_choice_name(const struct helper_opts *o)
+{
+	if (o->dtls)
+		return "dtls";
+	return o->enc_auto ? "auto" : "tls";
+}
+
 static unsigned int enc_order(const struct helper_opts *o, uint8_t order[2])
 {
 	if (o->dtls) {
@@ -701,14 +709,15 @@ int helper_run(const struct helper_opts *o, bool enc_only)
 	pid_t holder;
 	int rc, sigfd;
 
-	log_debug("%s: settings: server %s port %u transport %s%s%s%s%s%s%s%s%s%s", o->dev,
+	log_debug("%s: settings: server %s port %u transport %s%s%s%s%s%s%s%s%s%s, enc %s%s", o->dev,
 		  o->server ? o->server : "-", o->port, o->stream ? "tcp" : "udp",
 		  o->ca ? ", ca " : "", o->ca ? o->ca : "",
 		  o->system_ca ? ", system-ca" : "",
 		  o->server_name ? ", server-name " : "", o->server_name ? o->server_name : "",
 		  o->allow_redirect ? ", allow-redirect" : "",
 		  o->pidfile ? ", pidfile " : "", o->pidfile ? o->pidfile : "",
-		  o->daemon ? ", daemon" : "");
+		  o->daemon ? ", daemon" : "", enc_choice_name(o),
+		  enc_only ? ", mode encrypted" : "");
 	/* SIGTERM from "down" while starting ends the start, cleanly. */
 	sigfd = signal_fd();
 	rc = reg_claim(&h.reg, o->dev, enc_only, o->pidfile, &holder, err, sizeof(err));
