@@ -194,11 +194,13 @@ ue_tscf0() {
 
 # tscfctl_up TRANSPORT [LOG]: tscfctl in UE brings tscf0 up to tscfd and
 # stays on as its helper (pid in CTL_PID, output in LOG, by default
-# $TMPD/ctl.log); returns once the clear tunnel is up.
+# $TMPD/ctl.log); returns once the clear tunnel is up.  The encrypted
+# tunnel is TLS (kTLS), as these tests expect: over UDP the default is
+# auto (DTLS first), which tests 60 and 61 cover.
 tscfctl_up() {
 	CTL_LOG=${2:-$TMPD/ctl.log}
 	ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport "$1" \
-		ca "$TMPD/ca.pem" > "$CTL_LOG" 2>&1 &
+		ca "$TMPD/ca.pem" enc tls > "$CTL_LOG" 2>&1 &
 	CTL_PID=$!
 	at_exit "kill $CTL_PID 2>/dev/null"
 	wait_for 20 grep -q 'clear tunnel up' "$CTL_LOG" || fail "tscfctl up ($1): $(cat "$CTL_LOG")"

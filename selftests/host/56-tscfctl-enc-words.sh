@@ -2,7 +2,8 @@
 # The encrypted transport's words: "encrypted tls|dtls|auto" is the same
 # choice as "enc tls|dtls|auto" (on the command line and in a -c FILE),
 # while "encrypted" followed by anything else is up's encrypted-only
-# mode, as before.  No module needed: the helper logs its settings at
+# mode, as before.  Without a choice, a UDP clear tunnel's helper tries
+# DTLS first (auto), a TCP one's TLS.  No module needed: the helper logs its settings at
 # debug level (the choice, and "mode encrypted" for the mode) before it
 # looks for the device.
 . "$TSCF_TOP/selftests/lib.sh"
@@ -39,6 +40,11 @@ for t in tls dtls auto; do
 	settings "enc $t" ", enc $t" $srv enc $t
 	settings "encrypted $t before the server" ", enc $t" encrypted $t $srv
 done
+# The default: auto over UDP (DTLS first), TLS over TCP and for the mode
+# (which does not know the clear tunnel's transport).
+settings "no choice over UDP" ", enc auto" $srv
+settings "no choice over TCP" ", enc tls" $srv transport tcp
+settings "auto over TCP" ", enc auto" $srv transport tcp enc auto
 settings "the mode" ", enc tls, mode encrypted" encrypted $srv
 settings "the mode, then the choice" ", enc dtls, mode encrypted" encrypted encrypted dtls $srv
 settings "the mode after the choice" ", enc dtls, mode encrypted" $srv encrypted dtls encrypted

@@ -5,7 +5,7 @@
 # DTLS handshake retransmits on OpenSSL's timer until the helper's 4 s
 # bound, the helper falls back to TLS (kTLS), and an encrypted-only
 # socket is echoed through it; tscfctl show says tls.  Unblocked, a new
-# helper with "enc auto" gets DTLS.
+# helper with no "enc" word (the default over UDP is auto) gets DTLS.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
 tscfd_topology dtlsfb DTTE
@@ -17,11 +17,13 @@ ip netns exec "$SRV" nft 'add table inet dtlsfb; add chain inet dtlsfb in { type
 	fail "nft"
 at_exit "ip netns exec $SRV nft delete table inet dtlsfb 2>/dev/null"
 
-# up_auto LOG: tscfctl up with enc auto; returns once the clear tunnel is.
+# up_auto LOG [WORDS...]: tscfctl up over UDP with WORDS; returns once
+# the clear tunnel is.
 up_auto() {
 	CTL_LOG=$1
+	shift
 	ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport udp \
-		ca "$TMPD/ca.pem" enc auto > "$CTL_LOG" 2>&1 &
+		ca "$TMPD/ca.pem" "$@" > "$CTL_LOG" 2>&1 &
 	CTL_PID=$!
 	at_exit "kill $CTL_PID 2>/dev/null"
 	wait_for 20 grep -q 'clear tunnel up' "$CTL_LOG" || fail "tscfctl up: $(cat "$CTL_LOG")"
@@ -44,7 +46,7 @@ for _ in range(60):    # ENETUNREACH until tscf0s is up
         time.sleep(0.5)' "$1"
 }
 
-up_auto "$TMPD/ctl1.log"
+up_auto "$TMPD/ctl1.log" enc auto
 start=$(date +%s)
 reply=$(enc_echo FALLBACK-1)
 took=$(($(date +%s) - start))

@@ -218,26 +218,38 @@ static void enc_request(struct helper *h)
 }
 
 /*
+ * Without "enc": auto over a UDP clear tunnel (real-time traffic keeps
+ * datagram semantics, the issue's default), TLS over a TCP one, and TLS
+ * for "up DEV encrypted", which does not know the clear tunnel's
+ * transport.
+ */
+static bool enc_auto_default(const struct helper_opts *o, bool enc_only)
+{
+	return !o->dtls && !o->enc_tls && !o->stream && !enc_only;
+}
+
+/* The encrypted transport in force, as "enc" spells it. */
+static const char *enc_choice_name(const struct helper_opts *o, bool enc_only)
+{
+	if (o->dtls)
+		return "dtls";
+	return o->enc_auto || enc_auto_default(o, enc_only) ? "auto" : "tls";
+}
+
+/*
  * The encrypted transports to try, in order: "enc dtls" or "enc tls"
  * alone; "enc auto" DTLS first when the clear tunnel is UDP (real-time
  * traffic then keeps datagram semantics), TLS if DTLS does not come up,
  * as OpenConnect falls back from DTLS to its TLS channel.
  */
-/* The encrypted transport the user chose, as "enc" spells it. */
-static const char *enc_choice_name(const struct helper_opts *o)
-{
-	if (o->dtls)
-		return "dtls";
-	return o->enc_auto ? "auto" : "tls";
-}
-
-static unsigned int enc_order(const struct helper_opts *o, uint8_t order[2])
+static unsigned int enc_order(const struct helper_opts *o, bool enc_only,
+			      uint8_t order[2])
 {
 	if (o->dtls) {
 		order[0] = TSCF_TRANSPORT_DTLS;
 		return 1;
 	}
-	if (o->enc_auto && !o->stream) {
+	if ((o->enc_auto || enc_auto_default(o, enc_only)) && !o->stream) {
 		order[0] = TSCF_TRANSPORT_DTLS;
 		order[1] = TSCF_TRANSPORT_TLS;
 		return 2;
@@ -327,7 +339,7 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 		backoff(&h->enc);
 		return;
 	}
-	n = enc_order(h->o, order);
+	n = enc_order(h->o, h->enc_only, order);
 	for (i = 0; i < n; i++) {
 		const char *name = order[i] == TSCF_TRANSPORT_DTLS ? "DTLS" : "TLS";
 
@@ -716,7 +728,7 @@ int helper_run(const struct helper_opts *o, bool enc_only)
 		  o->server_name ? ", server-name " : "", o->server_name ? o->server_name : "",
 		  o->allow_redirect ? ", allow-redirect" : "",
 		  o->pidfile ? ", pidfile " : "", o->pidfile ? o->pidfile : "",
-		  o->daemon ? ", daemon" : "", enc_choice_name(o),
+		  o->daemon ? ", daemon" : "", enc_choice_name(o, enc_only),
 		  enc_only ? ", mode encrypted" : "");
 	/* SIGTERM from "down" while starting ends the start, cleanly. */
 	sigfd = signal_fd();
