@@ -315,7 +315,7 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 	struct dtls_keys keys;
 	struct tscf_conn c;
 	uint64_t reserved = 0;
-	char host[64], err[256] = "";
+	char host[64], where[96], err[256] = "";
 	uint16_t code = TSCF_RESP_BAD_REQUEST;
 	uint8_t order[2];
 	unsigned int i, n;
@@ -343,11 +343,13 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 	for (i = 0; i < n; i++) {
 		const char *name = order[i] == TSCF_TRANSPORT_DTLS ? "DTLS" : "TLS";
 
+		where[0] = 0;
 		if (!find_conn_info(m, order[i], &ci)) {
 			snprintf(err, sizeof(err), "the server offers no %s", name);
 		} else {
 			inet_ntop(ci.addr.family == 4 ? AF_INET : AF_INET6, &ci.addr.v4,
 				  host, sizeof(host));
+			snprintf(where, sizeof(where), " to %s port %u", host, ci.port);
 			if (!enc_open(h, &ci, reserved, &c, &cfg, &keys, err, sizeof(err)))
 				break;
 		}
@@ -356,7 +358,8 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 				 name, err);
 	}
 	if (i == n) {
-		herr(h, LOG_WARNING, "%s: encrypted tunnel: %s", h->o->dev, err);
+		/* Where the last try went: a filtered port is told by its number. */
+		herr(h, LOG_WARNING, "%s: encrypted tunnel%s: %s", h->o->dev, where, err);
 		backoff(&h->enc);
 		return;
 	}
