@@ -11,7 +11,11 @@ tscf_cleanup() {
 	rc=$?
 	set +e
 	eval "$TSCF_CLEANUP_CMDS"
-	for ns in $TSCF_NETNS_LIST; do
+	# tscf_netns runs in $(...), whose appends to TSCF_NETNS_LIST are
+	# lost: the names end in this shell's $$ (the same in a subshell),
+	# so the test's own namespaces are found by name.
+	for ns in $TSCF_NETNS_LIST $(ip netns list 2>/dev/null |
+			awk -v s="-$$" '$1 ~ /^tscf-/ && substr($1, length($1) - length(s) + 1) == s { print $1 }'); do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
