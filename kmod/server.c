@@ -847,8 +847,15 @@ static void tscf_srv_owner_work(struct work_struct *work)
 	rtnl_lock();
 	if (dev->reg_state == NETREG_REGISTERED)
 		unregister_netdevice(dev);
+	/*
+	 * The reference taken when the work was queued goes before
+	 * rtnl_unlock(): that runs the unregister's todo, which waits for
+	 * every reference, ours included, and the device (this work with
+	 * it) is freed there.  Put after it, this worker would wait for
+	 * itself forever, re-announcing NETDEV_UNREGISTER every second.
+	 */
+	dev_put(dev);
 	rtnl_unlock();
-	dev_put(dev);	/* taken when the work was queued */
 }
 
 static void tscf_srv_setup(struct net_device *dev)

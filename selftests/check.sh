@@ -84,19 +84,23 @@ kver612=$(ls -1 /lib/modules 2>/dev/null | grep '^6\.12\..*-amd64$' | sort -rV |
 # The debug lane's tests: link life, every tunnel transport with control
 # frames and events, hostile streams, device validation, netns release,
 # module load/unload races, socket marks (scaled), receive fragments,
-# rmmod with marks, and the netlink/setsockopt fuzzer.
+# rmmod with marks, the server device with tscfd, the DTLS record layer
+# against a peer written from the RFC, and the netlink/setsockopt fuzzer.
 TSCF_DEBUG_TESTS=${TSCF_DEBUG_TESTS:-"01-link-pair 04-teardown 10-tunnel-datapath
 	11-tunnel-hostile 13-xmit-validate 14-netns-release 17-modload-race
-	20-enclevel-sockopt 24-enclevel-rx-frag 26-enclevel-rmmod 55-nl-fuzz"}
+	20-enclevel-sockopt 24-enclevel-rx-frag 26-enclevel-rmmod 58-srv-kdp
+	62-dtls-records 55-nl-fuzz"}
 dbg_tests=""
 for t in $TSCF_DEBUG_TESTS; do dbg_tests="$dbg_tests selftests/kernel/$t.sh"; done
 
 # The 6.12 lane's tests: where the module meets an API that changed between
 # 6.1 and 6.12 (kmod/compat.h): the link kind and its stats, every tunnel
 # transport (UDP tunnel helpers, kTLS), the netns exit, the socket option,
-# the netlink family (ynl's CLI), and a live move end to end.
+# the netlink family (ynl's CLI), a live move end to end, the server
+# device (UDP tunnel receive, gro_cells) and the DTLS records (AEAD API).
 TSCF_612_TESTS=${TSCF_612_TESTS:-"01-link-pair 10-tunnel-datapath 14-netns-release
-	20-enclevel-sockopt 30-e2e-tscfctl 35-e2e-rtp-move 57-ynl-cli"}
+	20-enclevel-sockopt 30-e2e-tscfctl 35-e2e-rtp-move 57-ynl-cli 58-srv-kdp
+	62-dtls-records"}
 k612_tests=""
 for t in $TSCF_612_TESTS; do k612_tests="$k612_tests selftests/kernel/$t.sh"; done
 

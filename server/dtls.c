@@ -176,6 +176,13 @@ static void dtls_adopt(struct tscfd_iface *f, SSL *ssl, BIO_ADDR *peer)
 		SSL_free(ssl);
 		return;
 	}
+	/*
+	 * The client's records arrive on this socket alone: it needs the
+	 * clear UDP socket's room for a burst, or a fast TCP flow inside
+	 * the encrypted tunnel loses records in it and backs off.  (The
+	 * clear socket's warning said already if the room is short.)
+	 */
+	tscfd_udp_sockopts(fd, f->addr_str, false);
 	BIO_set_fd(SSL_get_rbio(ssl), fd, BIO_NOCLOSE);
 	BIO_ctrl(SSL_get_rbio(ssl), BIO_CTRL_DGRAM_SET_CONNECTED, 0, peer);
 	t = tscfd_tunnel_new(f, TK_DTLS, fd, (struct sockaddr *)&ss, len);

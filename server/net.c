@@ -149,13 +149,13 @@ static int sockbuf_set(int fd, int force_opt, int opt, int bytes)
  * that tscf.ko sent on as a UDP tunnel datagram): the kernel BUGs in
  * put_cmsg() and the machine panics.  `make bench` hit it on a full queue.
  */
-void tscfd_udp_sockopts(int fd, const char *name)
+void tscfd_udp_sockopts(int fd, const char *name, bool warn)
 {
 	int want = (int)tscfd_conf.udp_sockbuf_bytes, rcv, snd;
 
 	rcv = sockbuf_set(fd, SO_RCVBUFFORCE, SO_RCVBUF, want);
 	snd = sockbuf_set(fd, SO_SNDBUFFORCE, SO_SNDBUF, want);
-	if (rcv < want || snd < want)
+	if (warn && (rcv < want || snd < want))
 		tscfd_logp(LOG_WARNING, "%s: udp-socket-buffer %d KB, got %d KB receive, "
 			   "%d KB send (no CAP_NET_ADMIN: net.core.rmem_max, wmem_max)",
 			   name, want / 1024, rcv / 1024, snd / 1024);
@@ -233,7 +233,7 @@ int tscfd_listen_all(struct tscfd_config *conf)
 				  f->port, strerror(-(f->tcp_fd < 0 ? f->tcp_fd : f->udp_fd)));
 			return -1;
 		}
-		tscfd_udp_sockopts(f->udp_fd, f->addr_str);
+		tscfd_udp_sockopts(f->udp_fd, f->addr_str, true);
 		add_handle(EV_TCP_LISTEN, f->tcp_fd, f);
 		add_handle(EV_UDP, f->udp_fd, f);
 		if (f->cert[0]) {

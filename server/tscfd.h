@@ -315,7 +315,7 @@ void tscfd_kdp_counts(uint64_t *peers, uint64_t *fast);
 extern int tscfd_epfd, tscfd_tunfd;
 int tscfd_listen_all(struct tscfd_config *conf);
 void tscfd_event(void *ptr, uint32_t events);
-void tscfd_udp_sockopts(int fd, const char *name);
+void tscfd_udp_sockopts(int fd, const char *name, bool warn);
 void tscfd_net_flush(void);	/* what the round queued: out */
 int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
 int tscfd_send_inner(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);

@@ -19,6 +19,21 @@ out=$(echo | ip netns exec "$UE" timeout 10 openssl s_client -dtls -connect 10.1
 echo "$out" | grep -q 'Protocol  *: DTLSv1.2' || fail "s_client -dtls: no DTLS 1.2 session: $out"
 echo "$out" | grep -q 'Verify return code: 0 (ok)' || fail "s_client -dtls did not verify"
 
+# A DTLS client's own socket has udp-socket-buffer's room (default 4096 KB;
+# the kernel reports it doubled), as the clear UDP socket has: the default
+# 208 KB would lose a fast flow's records.
+(sleep 8 | ip netns exec "$UE" timeout 15 openssl s_client -dtls -connect 10.10.0.2:4001 \
+	-CAfile "$TMPD/ca.pem" > "$TMPD/sclient.out" 2>&1) &
+sclient=$!
+at_exit "kill $sclient 2>/dev/null"
+client_sock() { ip netns exec "$SRV" ss -Huanm 'sport = :4001 and dst 10.10.0.1'; }
+wait_for 10 sh -c "ip netns exec $SRV ss -Huanm 'sport = :4001 and dst 10.10.0.1' | grep -q skmem" ||
+	fail "no DTLS client socket: $(cat "$TMPD/sclient.out")"
+rb=$(client_sock | grep -o 'rb[0-9]*' | head -n 1 | tr -d rb)
+log "DTLS client socket: $(client_sock | grep -o 'skmem:([^)]*)')"
+[ "${rb:-0}" -ge $((2 * 4096 * 1024)) ] || fail "DTLS client socket's receive buffer is ${rb:-?} bytes"
+wait $sclient 2>/dev/null || true
+
 before=$(tscfd_stat drop_tls)
 ip netns exec "$UE" python3 -c '
 import socket

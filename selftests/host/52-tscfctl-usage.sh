@@ -52,6 +52,10 @@ usage_error "port 0" "port: 0 is out of range (1 to 65535)" up tscf0 server 127.
 usage_error "port not a number" "port: '44x' is not a number" up tscf0 server 127.0.0.1 port 44x
 usage_error "negative port" "port: '-1' is not a number" probe server 127.0.0.1 port -1 transport udp
 usage_error "probe port" "port: 65536 is out of range" probe server 127.0.0.1 port 65536
+usage_error "key lifetime too short" "key-lifetime: 9 is out of range (10 to 604800)" up tscf0 server 127.0.0.1 port 1 key-lifetime 9
+usage_error "key lifetime too long" "key-lifetime: 604801 is out of range (10 to 604800)" up tscf0 server 127.0.0.1 port 1 key-lifetime 604801
+usage_error "key lifetime not a number" "key-lifetime: '1h' is not a number" up tscf0 server 127.0.0.1 port 1 key-lifetime 1h
+usage_error "key lifetime on probe" "unknown setting 'key-lifetime'" probe server 127.0.0.1 port 1 transport udp key-lifetime 60
 usage_error "linger too big" "linger: 4294967296 is out of range (0 to 4294967295)" set tscf0 linger 4294967296
 usage_error "linger not a number" "linger: '5s' is not a number" set tscf0 linger 5s
 usage_error "transport" "transport: 'sctp' is neither udp nor tcp" up tscf0 server 127.0.0.1 port 1 transport sctp

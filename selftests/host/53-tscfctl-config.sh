@@ -57,6 +57,7 @@ bad_conf "missing value" "ca" "'ca' needs a value"
 bad_conf "transport" "transport quic" "transport: 'quic' is neither udp nor tcp"
 bad_conf "an option" "--daemon" "unknown setting '--daemon' (options belong on the command line)"
 bad_conf "encrypted" "encrypted" "unknown setting 'encrypted'"
+bad_conf "key lifetime" "key-lifetime 0" "key-lifetime: 0 is out of range (10 to 604800)"
 bad_conf "log level" "log-level chatty" "log-level: 'chatty' is not one of"
 
 run up $dev -c "$TMPD/nonexistent.conf"

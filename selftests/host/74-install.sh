@@ -68,11 +68,17 @@ ko="$T/tree/tscf/$v/$kver/$(uname -m)/module/tscf.ko"
 expect_eq "dkms module vermagic" "$(modinfo -F vermagic "$ko" | cut -d' ' -f1)" "$kver"
 
 # modules_install honours INSTALL_MOD_PATH (the module built above by make).
+# For the kernel that module was built for: another KVER would rebuild
+# kmod/ in place for that kernel, under the feet of a kernel lane that
+# loads kmod/tscf.ko beside this test.  A kernel that compresses modules
+# (6.12: CONFIG_MODULE_COMPRESS_XZ) installs tscf.ko.xz.
 if [ -f kmod/tscf.ko ]; then
-	make -s modules_install KVER="$kver" INSTALL_MOD_PATH="$T/mods" >"$T/modinst.log" 2>&1 ||
+	built=$(modinfo -F vermagic kmod/tscf.ko | cut -d' ' -f1)
+	make -s modules_install KVER="$built" INSTALL_MOD_PATH="$T/mods" >"$T/modinst.log" 2>&1 ||
 		fail "make modules_install: $(tail -20 "$T/modinst.log")"
-	find "$T/mods/lib/modules/$kver" -name tscf.ko | grep -q . ||
-		check "modules_install put no tscf.ko under INSTALL_MOD_PATH/lib/modules/$kver"
+	find "$T/mods/lib/modules/$built" -name 'tscf.ko*' | grep -q . ||
+		check "modules_install put no tscf.ko under INSTALL_MOD_PATH/lib/modules/$built"
+	expect_eq "kmod/tscf.ko still built for" "$(modinfo -F vermagic kmod/tscf.ko | cut -d' ' -f1)" "$built"
 else
 	check "kmod/tscf.ko not built (make)"
 fi

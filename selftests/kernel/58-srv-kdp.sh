@@ -111,4 +111,10 @@ expect_eq "canary frames on the wire" "$canary" 0
 # tscfd killed: its genl socket closes and the device goes with it.
 kill -9 "$TSCFD_PID"
 wait_for 10 sh -c "! ip -n $SRV link show tscfsrv0 > /dev/null 2>&1" || fail "tscfsrv0 outlived tscfd"
+# Unlisted at once, the device is freed when its last reference goes; a
+# reference kept past the unregister makes the kernel wait, and say so
+# after 10 s ("waiting for tscfsrv0 to become free").
+sleep 11
+dmesg | grep 'waiting for tscfsrv0 to become free' &&
+	fail "a reference to tscfsrv0 outlived its unregister"
 echo ok

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Fuzz the tscf genl family and the SO_TSCF_* socket options.
 
-  nl_fuzz.py --seconds S --seed N [--dev tscf0,tscf0s] [--user]
+  nl_fuzz.py --seconds S --seed N [--dev tscf0,tscf0s] [--punt TUN] [--user]
 
 For S seconds, alternately:
   - a genl message to the tscf family: any command number (the defined
@@ -11,7 +11,10 @@ For S seconds, alternately:
     random payloads; nests with random inner attributes; unknown types;
     lengths that overrun the message), now and then a truncated header;
     handy values are mixed in: the devices' ifindexes, fds of live UDP and
-    TCP sockets, a pipe, control frames;
+    TCP sockets, a pipe, control frames, DTLS keys and salts of right and
+    wrong lengths, socket addresses; as root the fuzzer first makes a
+    server device of its own (srv-new), so that the server commands
+    (srv-sock-add, srv-peer-set/-del/-get) meet a real one;
   - setsockopt/getsockopt (through libc, so any length and a NULL pointer
     can be passed) of SO_TSCF_ENCLEVEL, SO_TSCF_PATH and their neighbours
     at SOL_IP and SOL_IPV6 on UDP, TCP, raw and unix sockets, IPv4 and IPv6,
@@ -43,9 +46,12 @@ from tscf_nl import nla, NLA_F_NESTED  # noqa: E402
 
 SOL_IP, SOL_IPV6 = 0, 41
 LEVEL, PATH = 0x5453, 0x5454
-CONFIG_CMDS = (2, 3, 4, 5)          # DEV_SET, TUNNEL_ATTACH/DETACH, CTRL_SEND
-SERVED_CMDS = (1, 2, 3, 4, 5, 6)
-DO_CMDS, DUMP_CMDS = (1, 2, 3, 4, 5), (1, 6)    # docs/netlink/tscf.yaml
+# DEV_SET, TUNNEL_ATTACH/DETACH, CTRL_SEND, SRV_NEW, SRV_SOCK_ADD,
+# SRV_PEER_SET/DEL
+CONFIG_CMDS = (2, 3, 4, 5, 11, 12, 13, 14)
+SERVED_CMDS = (1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15)
+DO_CMDS = (1, 2, 3, 4, 5, 11, 12, 13, 14, 15)     # docs/netlink/tscf.yaml
+DUMP_CMDS = (1, 6, 15)
 libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -67,6 +73,30 @@ class Fuzz:
         self.nl.s.settimeout(2)
         self.live = []
         self._helpers()
+        self.punt = socket.if_nametoindex(o['punt']) if 'punt' in o else None
+        self.srv_devs = [] if self.user or not self.punt else self._srv_new()
+        self.devs += self.srv_devs
+
+    def _srv_new(self):
+        """A server device of the fuzzer's own (gone when it exits)."""
+        name = b'fzsrv%d\0' % (os.getpid() % 1000)
+        body = struct.pack('=BBH', 11, 1, 0) + nla(2, name) + nla(17, struct.pack('=I', self.punt))
+        self.nl.seq += 1
+        self.nl.s.send(struct.pack('=IHHII', 16 + len(body), self.nl.fid,
+                                   tscf_nl.NLM_F_REQUEST | tscf_nl.NLM_F_ACK, self.nl.seq, 0) + body)
+        err = self.ack(self.nl.seq)
+        if err:
+            self.violate(f'srv-new as root: {err}')
+            return []
+        ifindex = socket.if_nametoindex(name[:-1].decode())
+        # One socket of the device's, for srv-peer-set to name.
+        body = struct.pack('=BBH', 12, 1, 0) + nla(1, struct.pack('=I', ifindex)) + \
+            nla(18, struct.pack('=I', self.fds[0].fileno()))
+        self.nl.seq += 1
+        self.nl.s.send(struct.pack('=IHHII', 16 + len(body), self.nl.fid,
+                                   tscf_nl.NLM_F_REQUEST | tscf_nl.NLM_F_ACK, self.nl.seq, 0) + body)
+        self.count('srv-sock-add-setup:' + errorname(-self.ack(self.nl.seq)))
+        return [ifindex]
 
     def violate(self, what):
         if len(self.violations) < 20:
@@ -137,12 +167,33 @@ class Fuzz:
             return socket.inet_aton(r.choice(['10.100.0.2', '0.0.0.0', '255.255.255.255']))
         if kind == 'ipv6':
             return socket.inet_pton(socket.AF_INET6, 'fd00:100::2')
+        if kind == 'u16':
+            return struct.pack('=H', r.choice([0, 1, 2, 0xffff, r.getrandbits(16)]))
+        if kind == 'key':
+            return os.urandom(r.choice([16, 32, 16, 32, 0, 1, 15, 24, 31, 33, 64]))
+        if kind == 'salt':
+            return os.urandom(r.choice([4, 4, 0, 3, 5, 8]))
+        if kind == 'sockaddr':
+            c = r.random()
+            if c < 0.4:
+                return struct.pack('=H', socket.AF_INET) + struct.pack('!H', r.getrandbits(16)) + \
+                    socket.inet_aton(r.choice(['10.100.0.2', '127.0.0.1', '0.0.0.0'])) + bytes(8)
+            if c < 0.7:
+                return struct.pack('=H', socket.AF_INET6) + struct.pack('!HI', r.getrandbits(16), 0) + \
+                    socket.inet_pton(socket.AF_INET6, r.choice(['::1', '::ffff:10.100.0.2', 'fd00:100::2'])) + \
+                    struct.pack('=I', r.getrandbits(32))
+            return struct.pack('=H', r.choice([0, 1, 2, 10, 0xffff])) + \
+                os.urandom(r.choice([0, 2, 6, 14, 26, 40]))
         return os.urandom(r.choice([0, 1, 2, 3, 4, 7, 8, 16, 17, 64, 300]))
 
     A_KIND = {1: 'ifindex', 2: 'str', 3: 'u8', 4: 'ifindex', 5: 'tunnel', 6: 'frame', 7: 'u64',
-              8: 'u8', 9: 'u8', 10: 'stats', 11: 'u8', 12: 'sock', 13: 'u32', 14: 'raw'}
+              8: 'u8', 9: 'u8', 10: 'stats', 11: 'u8', 12: 'sock', 13: 'u32', 14: 'raw',
+              15: 'u64', 16: 'u64', 17: 'ifindex', 18: 'fd', 19: 'srvpeer'}
     T_KIND = {1: 'fd', 2: 'u64', 3: 'u8', 4: 'ipv4', 5: 'ipv6', 6: 'raw', 7: 'raw', 8: 'raw',
-              9: 'raw', 10: 'flag'}
+              9: 'raw', 10: 'flag', 11: 'key', 12: 'key', 13: 'salt', 14: 'salt', 15: 'u16',
+              16: 'u64', 17: 'u64'}
+    P_KIND = {1: 'sockaddr', 2: 'fd', 3: 'u64', 4: 'ipv4', 5: 'ipv6', 6: 'u8', 7: 'u64',
+              8: 'u64', 9: 'u64', 10: 'u64', 11: 'u32'}
 
     def attr(self, kinds, depth):
         r = self.rnd
@@ -150,8 +201,9 @@ class Fuzz:
         kind = kinds.get(t, 'raw')
         if r.random() < 0.15:
             kind = 'raw'
-        if kind in ('tunnel', 'sock', 'stats') and depth < 2:
-            inner = b''.join(self.attr(self.T_KIND, depth + 1) for _ in range(r.randrange(0, 7)))
+        if kind in ('tunnel', 'sock', 'stats', 'srvpeer') and depth < 2:
+            kinds = self.P_KIND if kind == 'srvpeer' else self.T_KIND
+            inner = b''.join(self.attr(kinds, depth + 1) for _ in range(r.randrange(0, 7)))
             return nla(t | (NLA_F_NESTED if r.random() < 0.7 else 0), inner)
         if kind == 'flag':
             return nla(t, b'' if r.random() < 0.8 else b'\1')
@@ -166,7 +218,7 @@ class Fuzz:
 
     def genl_message(self):
         r = self.rnd
-        cmd = r.choice(list(range(0, 12)) + [r.randrange(0, 256)])
+        cmd = r.choice(list(range(0, 17)) + [r.randrange(0, 256)])
         if r.random() < 0.5:
             cmd = r.choice(SERVED_CMDS)
         well_formed = r.random() < 0.3
@@ -175,11 +227,18 @@ class Fuzz:
             if cmd == 2:
                 attrs += nla(13, struct.pack('=I', r.choice([0, 100, 60000])))
             elif cmd == 3:
-                attrs += nla(5 | NLA_F_NESTED, nla(1, struct.pack('=I', self.fd_value())) +
-                             nla(2, struct.pack('=Q', r.getrandbits(64))) +
-                             (nla(10, b'') if r.random() < 0.5 else b''))
+                inner = self.dtls_attach() if r.random() < 0.4 else \
+                    nla(1, struct.pack('=I', self.fd_value())) + nla(2, struct.pack('=Q', r.getrandbits(64)))
+                attrs += nla(5 | NLA_F_NESTED, inner + (nla(10, b'') if r.random() < 0.5 else b''))
             elif cmd == 5:
                 attrs += nla(6, self.payload('frame'))
+            elif cmd == 11:
+                attrs = nla(2, r.choice([b'fz%d\0' % r.randrange(4), b'tscf0\0'])) + \
+                    nla(17, struct.pack('=I', r.choice(self.devs + [self.punt or 1])))
+            elif cmd == 12:
+                attrs += nla(18, struct.pack('=I', self.fd_value()))
+            elif cmd in (13, 14):
+                attrs += nla(19 | NLA_F_NESTED, self.srv_peer())
         else:
             attrs = b''.join(self.attr(self.A_KIND, 0) for _ in range(r.randrange(0, 9)))
         flags = tscf_nl.NLM_F_REQUEST | tscf_nl.NLM_F_ACK
@@ -203,6 +262,29 @@ class Fuzz:
                         len(body) >= 4)
         if cmd == 3 and err == 0 and r.random() < 0.5:
             self._refresh_fds()
+
+    def dtls_attach(self):
+        """A DTLS tunnel-attach: right keys and salts, more often than not."""
+        r = self.rnd
+        a = nla(1, struct.pack('=I', self.fd_value())) + nla(2, struct.pack('=Q', r.getrandbits(64))) + \
+            nla(3, bytes([r.choice([4, 4, 1, 3, 5])]))
+        key = r.choice([16, 32, 16, 24, 0])
+        for t, k in ((11, 'key'), (12, 'key'), (13, 'salt'), (14, 'salt'), (15, 'u16'), (16, 'u64'),
+                     (17, 'u64')):
+            if r.random() < 0.9:
+                a += nla(t, os.urandom(key) if k == 'key' and r.random() < 0.8 else self.payload(k))
+        return a
+
+    def srv_peer(self):
+        """A server peer: a remote, the device's socket and a TSID, mostly."""
+        r = self.rnd
+        a = nla(1, self.payload('sockaddr')) if r.random() < 0.9 else b''
+        if r.random() < 0.9:
+            a += nla(2, struct.pack('=I', self.fds[0].fileno() if r.random() < 0.7 else self.fd_value()))
+        for t, k in ((3, 'u64'), (4, 'ipv4'), (5, 'ipv6'), (6, 'u8')):
+            if r.random() < 0.6:
+                a += nla(t, self.payload(k))
+        return a
 
     def ack(self, seq):
         """The error code of our request (0: success), skipping events."""

@@ -12,7 +12,8 @@
 #   - runs the command from the repository root, output on our stdout;
 #   - fails if the guest hangs past VM_TIMEOUT seconds, or if the kernel
 #     log has a report header (WARNING:, BUG:, Oops, KASAN:, UBSAN:,
-#     refcount_t:, a lockdep or RCU splat, a hung task; the lines are
+#     refcount_t:, a lockdep or RCU splat, a hung task, a device whose
+#     references outlive its unregister; the lines are
 #     printed);
 #   - on a kernel with kmemleak (the debug lane), scans for leaks after the
 #     command and fails on any unreferenced object whose allocation
@@ -159,7 +160,7 @@ fi
 status=$(cat "$run/out/rc")
 # Report headers only: a debug kernel's boot log names lockdep and KASAN
 # in passing ("RCU lockdep checking is enabled").
-bad=$(grep -E 'WARNING:|BUG:|Oops|KASAN:|UBSAN:|refcount_t:|general protection fault|possible circular locking dependency|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|INFO: task .* blocked for more than' \
+bad=$(grep -E 'WARNING:|BUG:|Oops|KASAN:|UBSAN:|refcount_t:|general protection fault|possible circular locking dependency|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|INFO: task .* blocked for more than|unregister_netdevice: waiting for' \
 	"$run/out/dmesg" || true)
 if [ -n "$bad" ]; then
 	echo "vm-run: kernel log has reports:" >&2

@@ -40,6 +40,7 @@ struct tunnel_state {
 	time_t last_answer;
 	time_t retry_at;
 	unsigned int backoff;
+	time_t since;			/* up since (the encrypted tunnel's keys) */
 };
 
 struct helper {
@@ -374,7 +375,8 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 	}
 	h->enc.up = true;
 	h->enc.tsid = cfg.tsid;
-	h->enc.last_answer = now();
+	h->enc.since = now();
+	h->enc.last_answer = h->enc.since;
 	h->enc.backoff = 0;
 	log_notice("%s: encrypted tunnel up (DTTE), TSID %016llx, %s to %s port %u",
 	       h->o->dev, (unsigned long long)cfg.tsid,
@@ -412,6 +414,28 @@ static void tunnel_lost(struct helper *h, bool twin, const char *why)
 	backoff(s);
 	if (twin)
 		s->retry_at = now();	/* the clear tunnel still works: retry now */
+}
+
+/*
+ * The encrypted tunnel's keys have been used for key-lifetime seconds:
+ * the tunnel is released and made anew with a fresh handshake.  Neither
+ * kTLS (TLS 1.2) nor the module's DTLS records can change keys in place,
+ * and DTLS's 48-bit record numbers are not the only limit worth having.
+ * Until the new tunnel is attached the twin has none, so encrypted-only
+ * sockets fail to send (ENETUNREACH) and nothing of theirs can take the
+ * clear tunnel; their flow bindings move to the new tunnel when it comes.
+ */
+static void enc_rekey(struct helper *h)
+{
+	log_notice("%s: the encrypted tunnel's keys reached their lifetime (%us): a new handshake",
+		   h->o->dev, h->o->key_lifetime);
+	send_ctrl(h, h->twin, TSCF_CM_RELEASE_REQ, h->enc.tsid, next_seq(), 0);
+	tnl_detach(&h->cmd, h->twin);
+	h->enc.up = false;
+	h->enc.backoff = 0;
+	h->enc.retry_at = now();
+	if (h->demand)
+		enc_request(h);
 }
 
 static void on_ctrl(struct helper *h, const struct tscf_ev *ev)
@@ -558,6 +582,9 @@ static void tick(struct helper *h, unsigned long *secs)
 		enc_request(h);
 	if (h->rel_seq && t >= h->rel_deadline)
 		enc_release_finish(h);
+	if (!h->enc_only && h->enc.up && !h->rel_seq &&
+	    t - h->enc.since >= (time_t)h->o->key_lifetime)
+		enc_rekey(h);
 	if (h->cfg.keepalive && *secs % h->cfg.keepalive == 0) {
 		if (!h->enc_only)
 			keepalive(h, false);

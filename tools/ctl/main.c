@@ -172,6 +172,7 @@ static const char usage_text[] =
 	"SETTINGS: server ADDR, port N (1-65535), transport udp|tcp, [TRUST],\n"
 	"          [enc|encrypted tls|dtls|auto] (the encrypted tunnel; default auto\n"
 	"          over UDP: DTLS, else TLS; tls over TCP),\n"
+	"          [key-lifetime SECONDS] (10-604800; default 3600),\n"
 	"          [log-level LEVEL] (also the words of a -c FILE, one per line)\n"
 	"TRUST: ca FILE (or system-ca), [server-name NAME] [allow-redirect]\n"
 	"OPTIONS: -j|--json  -v|--verbose  --log-level err|warning|notice|info|debug\n"
@@ -258,7 +259,7 @@ static int parse_setting(char **w, int n, struct helper_opts *o, bool *enc,
 	}
 	if (strcmp(k, "server") && strcmp(k, "port") && strcmp(k, "transport") &&
 	    strcmp(k, "server-name") && strcmp(k, "ca") &&
-	    strcmp(k, "enc") &&
+	    strcmp(k, "enc") && (ctx == WORDS_PROBE || strcmp(k, "key-lifetime")) &&
 	    !(ctx != WORDS_PROBE && (!strcmp(k, "pidfile") || !strcmp(k, "--pidfile"))) &&
 	    strcmp(k, "log-level")) {
 		snprintf(err, errlen, "unknown setting '%s'", k);
@@ -294,6 +295,11 @@ static int parse_setting(char **w, int n, struct helper_opts *o, bool *enc,
 		o->dtls = !strcmp(v, "dtls");
 		o->enc_auto = !strcmp(v, "auto");
 		o->enc_tls = !strcmp(v, "tls");
+	} else if (!strcmp(k, "key-lifetime")) {
+		if (parse_uint("key-lifetime", v, KEY_LIFETIME_MIN, KEY_LIFETIME_MAX, &num,
+			       err, errlen))
+			return -1;
+		o->key_lifetime = (unsigned int)num;
 	} else if (!strcmp(k, "log-level")) {
 		lvl = log_level_parse(v);
 		if (lvl < 0) {
@@ -473,7 +479,7 @@ static void need_dev(const char *cmd, int argc, int at)
 
 int main(int argc, char **argv)
 {
-	struct helper_opts o = {};
+	struct helper_opts o = { .key_lifetime = KEY_LIFETIME_DEFAULT };
 	bool json = false, enc = false;
 	const char *cmd;
 	int i, lvl, first;

@@ -181,7 +181,12 @@ struct helper_opts {
 	bool dtls;			/* the encrypted tunnel over DTLS ("enc dtls") */
 	bool enc_auto;			/* "enc auto": DTLS if the clear tunnel is UDP, else TLS */
 	bool enc_tls;			/* "enc tls" given */
+	unsigned int key_lifetime;	/* s an encrypted tunnel's keys are used at most */
 };
+
+#define KEY_LIFETIME_DEFAULT	3600
+#define KEY_LIFETIME_MIN	10
+#define KEY_LIFETIME_MAX	604800
 
 int helper_run(const struct helper_opts *o, bool enc_only);
 void log_to_syslog(void);
