@@ -11,7 +11,11 @@ tscf_cleanup() {
 	rc=$?
 	set +e
 	eval "$TSCF_CLEANUP_CMDS"
-	for ns in $TSCF_NETNS_LIST; do
+	# tscf_netns runs in $(...), whose appends to TSCF_NETNS_LIST are
+	# lost: the names end in this shell's $$ (the same in a subshell),
+	# so the test's own namespaces are found by name.
+	for ns in $TSCF_NETNS_LIST $(ip netns list 2>/dev/null |
+			awk -v s="-$$" '$1 ~ /^tscf-/ && substr($1, length($1) - length(s) + 1) == s { print $1 }'); do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -194,11 +198,13 @@ ue_tscf0() {
 
 # tscfctl_up TRANSPORT [LOG]: tscfctl in UE brings tscf0 up to tscfd and
 # stays on as its helper (pid in CTL_PID, output in LOG, by default
-# $TMPD/ctl.log); returns once the clear tunnel is up.
+# $TMPD/ctl.log); returns once the clear tunnel is up.  The encrypted
+# tunnel is TLS (kTLS), as these tests expect: over UDP the default is
+# auto (DTLS first), which tests 60 and 61 cover.
 tscfctl_up() {
 	CTL_LOG=${2:-$TMPD/ctl.log}
 	ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport "$1" \
-		ca "$TMPD/ca.pem" > "$CTL_LOG" 2>&1 &
+		ca "$TMPD/ca.pem" enc tls > "$CTL_LOG" 2>&1 &
 	CTL_PID=$!
 	at_exit "kill $CTL_PID 2>/dev/null"
 	wait_for 20 grep -q 'clear tunnel up' "$CTL_LOG" || fail "tscfctl up ($1): $(cat "$CTL_LOG")"

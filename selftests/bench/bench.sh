@@ -332,7 +332,7 @@ wanted() {
 tscf_round() {
 	r=$1 tr=$2
 	shift 2
-	if tscf_up $tr; then
+	if tscf_up $tr $tr enc tls; then
 		! wanted tscf0-$tr || measure $r tscf0-$tr 10.100.0.1 ip netns exec "$UE"
 		! wanted tscf0s-ktls || [ $tr != udp ] || enc_measure $r tscf0s-ktls tls
 	else
@@ -456,7 +456,7 @@ dtte_latency() {
 	ip netns exec "$UE" "$CTL" set tscf0 linger 5000
 }
 
-tscf_up udp || fail "tscfctl up udp: $(cat "$TMPD/ctl-udp.log")"
+tscf_up udp udp enc tls || fail "tscfctl up udp: $(cat "$TMPD/ctl-udp.log")"
 dtte_latency
 tscf_down
 

@@ -7,9 +7,11 @@
 # VOICE_LOSS (default "1 3", in %).  Rows (VOICE_ROWS):
 #   veth          the bare link (what the impairment alone does)
 #   tscf0-udp     the clear tunnel over UDP
-#   tscf0s-ktls   the encrypted twin over TLS/TCP (kTLS) beside it
-#   tscf0s-dtls   the same with "tscfctl up ... encrypted dtls"; skipped,
-#                 with the reason, while tscfctl does not know the option
+#   tscf0s-ktls   the encrypted twin over TLS/TCP (kTLS) beside it ("enc
+#                 tls": over UDP the default tries DTLS first)
+#   tscf0s-dtls   the same with "tscfctl up ... encrypted dtls" (no
+#                 fallback to TLS); skipped, with the reason, under a
+#                 tscfctl that does not know the words
 #   wireguard     kernel WireGuard, the datagram peer
 # Each call prints one JSON line; the set goes to stdout between
 # VOICE-JSON-BEGIN/END for selftests/bench/voice_report.py on the host.
@@ -190,7 +192,7 @@ row() {
 	wireguard)
 		call "$1" wireguard "$3" 10.200.0.2 ip netns exec "$UE" ;;
 	tscf0-udp | tscf0s-ktls)
-		if tscf_up "$TMPD/ctl.log"; then
+		if tscf_up "$TMPD/ctl.log" enc tls; then
 			if [ "$2" = tscf0-udp ]; then
 				call "$1" "$2" "$3" 10.100.0.1 ip netns exec "$UE"
 			else

@@ -98,6 +98,10 @@ u.setsockopt(SOL_IP, LEVEL, struct.pack("=i", 0))
 t.setsockopt(SOL_IP, LEVEL, struct.pack("=i", 0))
 wait_path(u, "clear")
 wait_path(t, "clear")
+# The first datagram after lowering may still go encrypted (behind the
+# level-0 FLOW_BIND on the encrypted tunnel, until the server's answer);
+# by the second, both ways are clear.
+udp_echo(b"CLEAR-U")
 udp_echo(b"CLEAR-U")
 tcp_echo(b"CLEAR-T" * 100)
 print("back in clear: echoed")
@@ -107,20 +111,23 @@ ip netns exec "$UE" "$CTL" show tscf0s | grep -q 'tunnel: up, TSID [0-9a-f]*, dt
 	fail "show tscf0s does not say dtls: $(ip netns exec "$UE" "$CTL" show tscf0s)"
 grep -q 'encrypted tunnel up (DTTE), TSID [0-9a-f]*, DTLS to' "$CTL_LOG" || fail "helper log: $(cat "$CTL_LOG")"
 
-# Replay and forgeries.  One record of the server's is kept from the UE
-# (nftables in UE drops it) and captured in SRV; then, from SRV: the
-# record with a flipped ciphertext byte, the record under a sequence
-# number ahead of the window (2 tag failures, the window unmoved), the
-# record itself (taken: its echo reaches the socket), and 3 replays of it.
+# Replay and forgeries.  One record of the server's, the echo of a
+# 615-byte message, is kept from the UE (nftables in UE drops it) and
+# captured in SRV; then, from SRV: the record with a flipped ciphertext
+# byte, the record under a sequence number ahead of the window (2 tag
+# failures, the window unmoved), the record itself (taken: its echo
+# reaches the socket), and 3 replays of it.  The echo is told from the
+# server's control records (keepalive answers, 87 bytes of IP) by its
+# size.
 ip netns exec "$SRV" python3 - "$TMPD/rec" > "$TMPD/sniff.out" 2>&1 <<'PY' &
 import socket, struct, sys
 sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 sn.bind(("veth-srv", 0))
 sn.settimeout(30)
-while True:        # a record the server sends: UDP from port 4001, type 23
+while True:        # the echo the server sends: UDP from port 4001, type 23
     pkt, addr = sn.recvfrom(65536)
     ip = pkt[14:]
-    if addr[2] != socket.PACKET_OUTGOING or ip[9] != 17:
+    if addr[2] != socket.PACKET_OUTGOING or ip[9] != 17 or len(ip) < 600:
         continue
     ihl = (ip[0] & 15) * 4
     if struct.unpack("!H", ip[ihl:ihl + 2])[0] == 4001 and ip[ihl + 8] == 23:
@@ -139,10 +146,10 @@ import os, socket, struct, sys, time
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.connect(("10.100.0.1", 7000))
 u.setsockopt(0, 0x5453, struct.pack("=i", 1))
-u.send(b"DTLSCANARY-KEPT")
+u.send(b"DTLSCANARY-KEPT" + b"k" * 600)
 open(os.path.join(sys.argv[1], "sent"), "w").close()
 u.settimeout(30)
-print("got", u.recv(100))
+print("got", u.recv(2000)[:20])
 PY
 app=$!
 wait $sniff || fail "sniff: $(cat "$TMPD/sniff.out")"
@@ -157,11 +164,16 @@ raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 def send(p):
     raw.sendto(p, (socket.inet_ntoa(ip[16:20]), 0))
     time.sleep(0.2)
+# The capture is of an outgoing frame whose UDP checksum the device was
+# to finish (offload): it holds the pseudo-header's sum only, and the
+# UE's UDP would drop it.  Every datagram sent goes without (0: none).
 def forged(mutate):
     b = bytearray(ip)
     mutate(b)
-    b[ihl + 6:ihl + 8] = b"\0\0"       # UDP checksum: none
+    b[ihl + 6:ihl + 8] = b"\0\0"
     return bytes(b)
+def same(b):
+    pass
 def flip(b):
     b[r + 25] ^= 0x40                  # a byte of the ciphertext
 def far_seq(b):                        # ahead of the window
@@ -169,12 +181,12 @@ def far_seq(b):                        # ahead of the window
     b[r + 5:r + 11] = seq.to_bytes(6, "big")
 send(forged(flip))
 send(forged(far_seq))
-send(ip)
+send(forged(same))
 for _ in range(3):
-    send(ip)
+    send(forged(same))
 print("sent 2 forgeries, the record, 3 replays")
 PY
-wait $app || fail "the kept record's echo did not arrive once injected: $(cat "$TMPD/replay.out")"
+wait $app || fail "the kept record's echo did not arrive once injected: $(cat "$TMPD/replay.out" "$TMPD/sniff.out" "$TMPD/inject.out"; why)"
 log "$(cat "$TMPD/sniff.out" "$TMPD/inject.out" "$TMPD/replay.out")"
 grep -q "got b'echo:DTLSCANARY-KEPT'" "$TMPD/replay.out" || fail "echo: $(cat "$TMPD/replay.out")"
 expect_eq "forged records dropped (rx_auth_failed)" "$(tunnel_stat "$UE" tscf0s rx_auth_failed)" 2
@@ -197,6 +209,7 @@ capture_stop $wire
 canary=$(capture_count "$TMPD/wire.pcapng" 'frame contains "DTLSCANARY"')
 expect_eq "canary frames in clear on the outer link" "$canary" 0
 clear=$(capture_count "$TMPD/wire.pcapng" 'frame contains "CLEAR-U"')
+log "frames of the clear echoes on the outer link: $clear"
 [ "$clear" -ge 2 ] || fail "the clear echo is not on the wire ($clear frames): the capture sees nothing"
 records=$(capture_count "$TMPD/wire.pcapng" 'dtls.record.content_type == 23 && udp.port == 4001')
 log "DTLS application_data records on the wire: $records"

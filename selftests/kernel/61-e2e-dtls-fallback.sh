@@ -1,22 +1,29 @@
 #!/bin/sh
 # "enc auto" over a UDP clear tunnel: DTLS first, TLS when DTLS does not
-# come up.  With UDP to port N+1 dropped by nftables the DTLS handshake
-# times out within seconds, the helper falls back to TLS (kTLS), and an
-# encrypted-only socket is echoed through it; tscfctl show says tls.
-# Unblocked, a new helper with "enc auto" gets DTLS.
+# come up.  With UDP to port N+1 dropped by nftables on the server's side
+# (a filter on the path: the UE's sends succeed, nothing answers) the
+# DTLS handshake retransmits on OpenSSL's timer until the helper's 4 s
+# bound, the helper falls back to TLS (kTLS), and an encrypted-only
+# socket is echoed through it; tscfctl show says tls.  Unblocked, a new
+# helper with no "enc" word (the default over UDP is auto) gets DTLS.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
 tscfd_topology dtlsfb DTTE
 ue_tscf0
-ip netns exec "$UE" nft 'add table inet dtlsfb; add chain inet dtlsfb out { type filter hook output priority 0; }; add rule inet dtlsfb out udp dport 4001 counter drop' ||
+# In SRV's input, not UE's output: a drop in the sender's own output hook
+# fails its sendmsg (EPERM), and the handshake ends at its first
+# datagram without ever waiting on the retransmit timer.
+ip netns exec "$SRV" nft 'add table inet dtlsfb; add chain inet dtlsfb in { type filter hook input priority 0; }; add rule inet dtlsfb in udp dport 4001 counter drop' ||
 	fail "nft"
-at_exit "ip netns exec $UE nft delete table inet dtlsfb 2>/dev/null"
+at_exit "ip netns exec $SRV nft delete table inet dtlsfb 2>/dev/null"
 
-# up_auto LOG: tscfctl up with enc auto; returns once the clear tunnel is.
+# up_auto LOG [WORDS...]: tscfctl up over UDP with WORDS; returns once
+# the clear tunnel is.
 up_auto() {
 	CTL_LOG=$1
+	shift
 	ip netns exec "$UE" "$CTL" up tscf0 server 10.10.0.2 port 4000 transport udp \
-		ca "$TMPD/ca.pem" enc auto > "$CTL_LOG" 2>&1 &
+		ca "$TMPD/ca.pem" "$@" > "$CTL_LOG" 2>&1 &
 	CTL_PID=$!
 	at_exit "kill $CTL_PID 2>/dev/null"
 	wait_for 20 grep -q 'clear tunnel up' "$CTL_LOG" || fail "tscfctl up: $(cat "$CTL_LOG")"
@@ -39,7 +46,7 @@ for _ in range(60):    # ENETUNREACH until tscf0s is up
         time.sleep(0.5)' "$1"
 }
 
-up_auto "$TMPD/ctl1.log"
+up_auto "$TMPD/ctl1.log" enc auto
 start=$(date +%s)
 reply=$(enc_echo FALLBACK-1)
 took=$(($(date +%s) - start))
@@ -49,13 +56,16 @@ grep -q 'encrypted tunnel over DTLS: .*; trying TLS' "$CTL_LOG" || fail "no fall
 grep -q 'encrypted tunnel up (DTTE), TSID [0-9a-f]*, TLS to' "$CTL_LOG" || fail "not TLS: $(cat "$CTL_LOG")"
 ip netns exec "$UE" "$CTL" show tscf0s | grep -q 'tunnel: up, TSID [0-9a-f]*, tls' ||
 	fail "show tscf0s: $(ip netns exec "$UE" "$CTL" show tscf0s)"
-dropped=$(ip netns exec "$UE" nft list table inet dtlsfb | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+dropped=$(ip netns exec "$SRV" nft list table inet dtlsfb | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
 log "UDP datagrams to port 4001 dropped: $dropped"
-[ "$dropped" -ge 2 ] || fail "the DTLS handshake was not tried ($dropped datagrams)"
+# OpenSSL retransmits the ClientHello after 1 s (then 2 s, 4 s): within
+# the 4 s bound at least the first one and its first retransmit.
+[ "$dropped" -ge 2 ] || fail "the DTLS handshake was not retried ($dropped datagrams): $(cat "$CTL_LOG")"
+grep -q 'timed out\|timeout' "$CTL_LOG" || fail "DTLS did not fail by its timeout: $(cat "$CTL_LOG")"
 ip netns exec "$UE" "$CTL" down tscf0
 wait $CTL_PID || fail "helper exit $?: $(tail -5 "$CTL_LOG")"
 
-ip netns exec "$UE" nft delete table inet dtlsfb
+ip netns exec "$SRV" nft delete table inet dtlsfb
 up_auto "$TMPD/ctl2.log"
 reply=$(enc_echo UNBLOCKED-1)
 expect_eq "echo with DTLS reachable" "$reply" "echo:UNBLOCKED-1"

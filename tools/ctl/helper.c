@@ -219,18 +219,38 @@ static void enc_request(struct helper *h)
 }
 
 /*
+ * Without "enc": auto over a UDP clear tunnel (real-time traffic keeps
+ * datagram semantics, the issue's default), TLS over a TCP one, and TLS
+ * for "up DEV encrypted", which does not know the clear tunnel's
+ * transport.
+ */
+static bool enc_auto_default(const struct helper_opts *o, bool enc_only)
+{
+	return !o->dtls && !o->enc_tls && !o->stream && !enc_only;
+}
+
+/* The encrypted transport in force, as "enc" spells it. */
+static const char *enc_choice_name(const struct helper_opts *o, bool enc_only)
+{
+	if (o->dtls)
+		return "dtls";
+	return o->enc_auto || enc_auto_default(o, enc_only) ? "auto" : "tls";
+}
+
+/*
  * The encrypted transports to try, in order: "enc dtls" or "enc tls"
  * alone; "enc auto" DTLS first when the clear tunnel is UDP (real-time
  * traffic then keeps datagram semantics), TLS if DTLS does not come up,
  * as OpenConnect falls back from DTLS to its TLS channel.
  */
-static unsigned int enc_order(const struct helper_opts *o, uint8_t order[2])
+static unsigned int enc_order(const struct helper_opts *o, bool enc_only,
+			      uint8_t order[2])
 {
 	if (o->dtls) {
 		order[0] = TSCF_TRANSPORT_DTLS;
 		return 1;
 	}
-	if (o->enc_auto && !o->stream) {
+	if ((o->enc_auto || enc_auto_default(o, enc_only)) && !o->stream) {
 		order[0] = TSCF_TRANSPORT_DTLS;
 		order[1] = TSCF_TRANSPORT_TLS;
 		return 2;
@@ -296,7 +316,7 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 	struct dtls_keys keys;
 	struct tscf_conn c;
 	uint64_t reserved = 0;
-	char host[64], err[256] = "";
+	char host[64], where[96], err[256] = "";
 	uint16_t code = TSCF_RESP_BAD_REQUEST;
 	uint8_t order[2];
 	unsigned int i, n;
@@ -320,15 +340,17 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 		backoff(&h->enc);
 		return;
 	}
-	n = enc_order(h->o, order);
+	n = enc_order(h->o, h->enc_only, order);
 	for (i = 0; i < n; i++) {
 		const char *name = order[i] == TSCF_TRANSPORT_DTLS ? "DTLS" : "TLS";
 
+		where[0] = 0;
 		if (!find_conn_info(m, order[i], &ci)) {
 			snprintf(err, sizeof(err), "the server offers no %s", name);
 		} else {
 			inet_ntop(ci.addr.family == 4 ? AF_INET : AF_INET6, &ci.addr.v4,
 				  host, sizeof(host));
+			snprintf(where, sizeof(where), " to %s port %u", host, ci.port);
 			if (!enc_open(h, &ci, reserved, &c, &cfg, &keys, err, sizeof(err)))
 				break;
 		}
@@ -337,7 +359,8 @@ static void enc_connect(struct helper *h, const struct tscf_msg *m)
 				 name, err);
 	}
 	if (i == n) {
-		herr(h, LOG_WARNING, "%s: encrypted tunnel: %s", h->o->dev, err);
+		/* Where the last try went: a filtered port is told by its number. */
+		herr(h, LOG_WARNING, "%s: encrypted tunnel%s: %s", h->o->dev, where, err);
 		backoff(&h->enc);
 		return;
 	}
@@ -728,14 +751,15 @@ int helper_run(const struct helper_opts *o, bool enc_only)
 	pid_t holder;
 	int rc, sigfd;
 
-	log_debug("%s: settings: server %s port %u transport %s%s%s%s%s%s%s%s%s%s", o->dev,
+	log_debug("%s: settings: server %s port %u transport %s%s%s%s%s%s%s%s%s%s, enc %s%s", o->dev,
 		  o->server ? o->server : "-", o->port, o->stream ? "tcp" : "udp",
 		  o->ca ? ", ca " : "", o->ca ? o->ca : "",
 		  o->system_ca ? ", system-ca" : "",
 		  o->server_name ? ", server-name " : "", o->server_name ? o->server_name : "",
 		  o->allow_redirect ? ", allow-redirect" : "",
 		  o->pidfile ? ", pidfile " : "", o->pidfile ? o->pidfile : "",
-		  o->daemon ? ", daemon" : "");
+		  o->daemon ? ", daemon" : "", enc_choice_name(o, enc_only),
+		  enc_only ? ", mode encrypted" : "");
 	/* SIGTERM from "down" while starting ends the start, cleanly. */
 	sigfd = signal_fd();
 	rc = reg_claim(&h.reg, o->dev, enc_only, o->pidfile, &holder, err, sizeof(err));

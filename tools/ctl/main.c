@@ -170,7 +170,8 @@ static const char usage_text[] =
 	"       tscfctl [OPTIONS] monitor\n"
 	"       tscfctl [OPTIONS] probe server ADDR port N transport udp|tcp [TRUST] [enc tls|dtls]\n"
 	"SETTINGS: server ADDR, port N (1-65535), transport udp|tcp, [TRUST],\n"
-	"          [enc tls|dtls|auto] (the encrypted tunnel; default tls),\n"
+	"          [enc|encrypted tls|dtls|auto] (the encrypted tunnel; default auto\n"
+	"          over UDP: DTLS, else TLS; tls over TCP),\n"
 	"          [key-lifetime SECONDS] (10-604800; default 3600),\n"
 	"          [log-level LEVEL] (also the words of a -c FILE, one per line)\n"
 	"TRUST: ca FILE (or system-ca), [server-name NAME] [allow-redirect]\n"
@@ -221,6 +222,12 @@ static int parse_uint(const char *what, const char *val, unsigned long min,
 
 enum word_ctx { WORDS_UP, WORDS_PROBE, WORDS_FILE };
 
+/* The words "enc" takes; probe's range is checked where enc is parsed. */
+static bool is_enc_choice(const char *v)
+{
+	return !strcmp(v, "tls") || !strcmp(v, "dtls") || !strcmp(v, "auto");
+}
+
 static int parse_setting(char **w, int n, struct helper_opts *o, bool *enc,
 			 enum word_ctx ctx, char *err, size_t errlen)
 {
@@ -240,7 +247,13 @@ static int parse_setting(char **w, int n, struct helper_opts *o, bool *enc,
 		o->daemon = true;
 		return 1;
 	}
-	if (ctx == WORDS_UP && !strcmp(k, "encrypted")) {
+	/*
+	 * "encrypted tls|dtls|auto" is the transport choice (the issue's
+	 * spelling of "enc"); "encrypted" before anything else is up's mode.
+	 */
+	if (!strcmp(k, "encrypted") && v && is_enc_choice(v))
+		k = "enc";
+	else if (ctx == WORDS_UP && !strcmp(k, "encrypted")) {
 		*enc = true;
 		return 1;
 	}
@@ -281,6 +294,7 @@ static int parse_setting(char **w, int n, struct helper_opts *o, bool *enc,
 		}
 		o->dtls = !strcmp(v, "dtls");
 		o->enc_auto = !strcmp(v, "auto");
+		o->enc_tls = !strcmp(v, "tls");
 	} else if (!strcmp(k, "key-lifetime")) {
 		if (parse_uint("key-lifetime", v, KEY_LIFETIME_MIN, KEY_LIFETIME_MAX, &num,
 			       err, errlen))

@@ -166,6 +166,16 @@ void reg_release(struct helper_reg *r)
 	}
 }
 
+/* Is the word after w (in a cmdline ending at end) a transport, as in
+ * "encrypted dtls", which is not the encrypted-only mode? */
+static bool enc_choice_follows(const char *w, const char *end)
+{
+	const char *next = w + strlen(w) + 1;
+
+	return next < end && (!strcmp(next, "tls") || !strcmp(next, "dtls") ||
+			      !strcmp(next, "auto"));
+}
+
 /* Is PID a "tscfctl ... up DEV" (and, for enc_only, "... encrypted")? */
 static bool is_helper_cmdline(pid_t pid, const char *dev, bool enc_only)
 {
@@ -195,7 +205,7 @@ static bool is_helper_cmdline(pid_t pid, const char *dev, bool enc_only)
 			dev_seen = true;
 		else if (up && !dev_seen)
 			return false;
-		else if (!strcmp(w, "encrypted"))
+		else if (!strcmp(w, "encrypted") && !enc_choice_follows(w, end))
 			enc = true;
 	}
 	return up && dev_seen && enc == enc_only;

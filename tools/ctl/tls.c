@@ -120,6 +120,16 @@ static int set_identity(SSL *ssl, const char *name, char *err, size_t errlen)
 	return ok == 1 ? 0 : -1;
 }
 
+/* OpenSSL's reason, or the socket's when a syscall failed and left none. */
+static const char *ssl_reason(int sys_errno)
+{
+	const char *r = ERR_reason_error_string(ERR_get_error());
+
+	if (r)
+		return r;
+	return sys_errno ? strerror(sys_errno) : "connection closed";
+}
+
 static void verify_error(SSL *ssl, const char *what, const char *name,
 			 const char *host, uint16_t port, char *err, size_t errlen)
 {
@@ -130,7 +140,7 @@ static void verify_error(SSL *ssl, const char *what, const char *name,
 			 X509_verify_cert_error_string(vr));
 	else
 		snprintf(err, errlen, "%s handshake with %s port %u failed: %s", what,
-			 host, port, ERR_reason_error_string(ERR_get_error()));
+			 host, port, ssl_reason(errno));
 }
 
 /*
@@ -297,6 +307,9 @@ static long ms_now(void)
 /*
  * The handshake within total_ms, retransmitting on OpenSSL's timer: a
  * UDP port that drops everything must fail in seconds, not minutes.
+ * Returns 0, -ETIMEDOUT when nothing came back in time (the helper's log
+ * must tell a filtered port from a refused one), or -1 with errno or
+ * OpenSSL's error queue saying why.
  */
 static int dtls_handshake(SSL *ssl, int fd, long total_ms)
 {
@@ -315,11 +328,14 @@ static int dtls_handshake(SSL *ssl, int fd, long total_ms)
 		if (rc == 1)
 			break;
 		e = SSL_get_error(ssl, rc);
-		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			if (e != SSL_ERROR_SYSCALL)
+				errno = 0;	/* the reason is in OpenSSL's queue */
 			break;
+		}
 		left = deadline - ms_now();
 		if (left <= 0) {
-			rc = -1;
+			rc = -ETIMEDOUT;
 			break;
 		}
 		if (DTLSv1_get_timeout(ssl, &tv))
@@ -328,7 +344,9 @@ static int dtls_handshake(SSL *ssl, int fd, long total_ms)
 			DTLSv1_handle_timeout(ssl);
 	}
 	fcntl(fd, F_SETFL, flags);
-	return rc == 1 ? 0 : -1;
+	if (rc == 1)
+		return 0;
+	return rc == -ETIMEDOUT ? rc : -1;
 }
 
 /* The socket is connected: tell the BIO, or it has no peer. */
@@ -362,6 +380,7 @@ int dtls_connect(struct tscf_conn *c, const struct helper_opts *o,
 	char host[INET6_ADDRSTRLEN];
 	SSL_CTX *ctx;
 	BIO *bio;
+	int rc;
 
 	c->fd = -1;
 	c->ssl = NULL;
@@ -396,7 +415,13 @@ int dtls_connect(struct tscf_conn *c, const struct helper_opts *o,
 	SSL_set_bio(c->ssl, bio, bio);
 	if (set_identity(c->ssl, verify_name(o), err, errlen))
 		goto fail;
-	if (dtls_handshake(c->ssl, c->fd, DTLS_HANDSHAKE_MS)) {
+	rc = dtls_handshake(c->ssl, c->fd, DTLS_HANDSHAKE_MS);
+	if (rc == -ETIMEDOUT) {
+		snprintf(err, errlen, "DTLS handshake with %s port %u: no answer, timed out after %d ms",
+			 host, ci->port, DTLS_HANDSHAKE_MS);
+		goto fail;
+	}
+	if (rc) {
 		verify_error(c->ssl, "DTLS", verify_name(o), host, ci->port, err, errlen);
 		goto fail;
 	}

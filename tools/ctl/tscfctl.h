@@ -180,6 +180,7 @@ struct helper_opts {
 	bool daemon;			/* detach once up, log to syslog */
 	bool dtls;			/* the encrypted tunnel over DTLS ("enc dtls") */
 	bool enc_auto;			/* "enc auto": DTLS if the clear tunnel is UDP, else TLS */
+	bool enc_tls;			/* "enc tls" given */
 	unsigned int key_lifetime;	/* s an encrypted tunnel's keys are used at most */
 };
 
