@@ -891,8 +891,14 @@ static void tscf_srv_owner_work(struct work_struct *work)
 	rtnl_lock();
 	if (dev->reg_state == NETREG_REGISTERED)
 		unregister_netdevice(dev);
-	rtnl_unlock();
+	/*
+	 * Dropped before rtnl_unlock(): that runs netdev_run_todo(), which
+	 * waits for every reference but the device's own, so holding ours
+	 * across it waited forever (rebroadcasting NETDEV_UNREGISTER, later
+	 * on a freed netns).  Nothing here touches srv after this.
+	 */
 	dev_put(dev);	/* taken when the work was queued */
+	rtnl_unlock();
 }
 
 static void tscf_srv_setup(struct net_device *dev)
