@@ -14,7 +14,7 @@ NS=$(tscf_netns churn)
 at_exit "ip netns del $NS"
 TMPD=$(mktemp -d)
 at_exit "rm -rf $TMPD"
-ip -n "$NS" link add punt0 type dummy
+ip -n "$NS" link add punt0 type veth peer name punt1
 ip -n "$NS" link set punt0 up
 ip netns exec "$NS" python3 "$TSCF_TOP/selftests/lib/srv_churn.py" punt0 "$N" 3 > "$TMPD/churn" 2>&1 ||
 	fail "srv_churn: $(cat "$TMPD/churn")"
