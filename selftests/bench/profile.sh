@@ -35,12 +35,6 @@ profile() {
 	grep -v -E 'native_safe_halt|default_idle|cpuidle' "$TMPD/$1.syms" | head -n "$TOP"
 	perf report -i "$TMPD/$1.data" --stdio --no-children --sort comm -g none \
 		2> /dev/null | grep -v '^#' | grep -v '^$' | head -n 6 | sed 's/^/by comm: /'
-	# Who takes the contended locks (PROFILE_CALLERS=1): callers of the
-	# spinlock slow path, three levels up.
-	if [ -n "${PROFILE_CALLERS:-}" ]; then
-		perf report -i "$TMPD/$1.data" --stdio --no-children -S native_queued_spin_lock_slowpath \
-			-G -g caller,2,3 2> /dev/null | grep -v '^#' | grep -v '^$' | head -n 40 | sed 's/^/callers: /'
-	fi
 	echo "PROFILE-END $1"
 }
 profile veth 10.10.0.2
