@@ -20,11 +20,16 @@
  * tscfd clears fast (and the kernel waits with synchronize_net() before it
  * answers, so no packet still in flight takes the fast path) before it
  * binds a flow above level 0: an encrypted-only flow is never carried here.
+ * A delete waits for no grace period: the peer is freed after RCU, and a
+ * peer added slow waits only if a delete's grace period is still running
+ * (see tscf_srv_peer_del()), so a mass expiry costs no grace period each.
  *
  * Locking and lifetime:
  * - Every change (genl commands, the netdevice notifier, teardown) runs
  *   under RTNL; the data path reads peers, sockets and the punt device
- *   under RCU.  A peer is unhashed, then freed after synchronize_net().
+ *   under RCU.  A peer is unhashed, then freed by call_rcu(); teardown
+ *   waits once for every peer and socket.  Module exit waits for the
+ *   pending frees (rcu_barrier()).
  * - The device belongs to the netlink socket that created it: when that
  *   socket closes, owner_work unregisters it.  ndo_uninit detaches the
  *   sockets (waiting for receivers), frees the peers and drops the punt
@@ -88,6 +93,7 @@ struct tscf_srv_peer {
 	unsigned long last_rx;		/* jiffies; 0: never */
 	atomic64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	struct dst_cache dst_cache;
+	struct rcu_head rcu;
 };
 
 struct tscf_srv {
@@ -102,6 +108,7 @@ struct tscf_srv {
 	struct hlist_head *by_outer, *by_inner4, *by_inner6;
 	struct gro_cells gro_cells;
 	struct work_struct owner_work;
+	unsigned long del_gp;		/* RCU state at the last peer delete */
 	atomic64_t tx_punted, rx_fast_dropped;
 };
 
@@ -532,11 +539,46 @@ static void tscf_srv_peer_unhash(struct tscf_srv *srv, struct tscf_srv_peer *p)
 	srv->npeers--;
 }
 
-/* After synchronize_net(): no reader still sees p. */
+/* No reader still sees p: after a grace period, or from an RCU callback. */
 static void tscf_srv_peer_free(struct tscf_srv_peer *p)
 {
 	dst_cache_destroy(&p->dst_cache);
 	kfree(p);
+}
+
+static void tscf_srv_peer_free_rcu(struct rcu_head *head)
+{
+	tscf_srv_peer_free(container_of(head, struct tscf_srv_peer, rcu));
+}
+
+/*
+ * Unhash p and free it once readers are done, without waiting: a mass
+ * expiry of N sessions must not cost N grace periods under RTNL.  Safe
+ * because a reader that found p before the unhash only finishes handling
+ * a packet it had already accepted under p's rules (fast, addresses): a
+ * packet that looks up after the unhash does not find p, so a session
+ * that gets p's addresses next is never served by p.  p->ss outlives p:
+ * sockets go only at teardown, after a grace period.  Where tscfd relies
+ * on no fast packet being in flight any more (a peer that starts slow,
+ * see tscf_srv_wait_deleted()), it waits then, once for all deletes.
+ */
+static void tscf_srv_peer_del(struct tscf_srv *srv, struct tscf_srv_peer *p)
+{
+	tscf_srv_peer_unhash(srv, p);
+	srv->del_gp = get_state_synchronize_rcu();
+	call_rcu(&p->rcu, tscf_srv_peer_free_rcu);
+}
+
+/*
+ * A peer that starts slow may get a flow binding at once, and tscfd then
+ * clears no fast flag (so waits for nothing): a fast packet of a deleted
+ * peer with the same addresses, still in flight, would break the promise.
+ * Wait for the grace period that began at the last delete, if it has not
+ * already ended (it has, unless deletes and adds are back to back).
+ */
+static void tscf_srv_wait_deleted(struct tscf_srv *srv)
+{
+	cond_synchronize_rcu_expedited(srv->del_gp);
 }
 
 struct tscf_srv_peer_cfg {
@@ -604,6 +646,8 @@ static int tscf_srv_peer_add(struct tscf_srv *srv,
 	p->ip6 = c->ip6;
 	p->tsid = c->tsid;
 	p->fast = c->has_fast && c->fast;
+	if (!p->fast)
+		tscf_srv_wait_deleted(srv);
 
 	list_add(&p->node, &srv->peers);
 	srv->npeers++;
@@ -867,6 +911,7 @@ static void tscf_srv_setup(struct net_device *dev)
 	INIT_LIST_HEAD(&srv->peers);
 	INIT_LIST_HEAD(&srv->node);
 	INIT_WORK(&srv->owner_work, tscf_srv_owner_work);
+	srv->del_gp = get_state_synchronize_rcu();
 	get_random_bytes(&srv->key, sizeof(srv->key));
 
 	dev->netdev_ops = &tscf_srv_netdev_ops;
@@ -967,6 +1012,7 @@ void tscf_srv_exit(void)
 	/* Unregisters every server device, in every namespace. */
 	rtnl_link_unregister(&tscf_srv_link_ops);
 	unregister_netdevice_notifier(&tscf_srv_netdev_notifier);
+	rcu_barrier();	/* peers deleted by call_rcu() are freed */
 }
 
 /* --- genl commands ------------------------------------------------------ */
@@ -1332,11 +1378,9 @@ int tscf_nl_srv_peer_del_doit(struct sk_buff *skb, struct genl_info *info)
 		rtnl_unlock();
 		return PTR_ERR(p);
 	}
-	tscf_srv_peer_unhash(srv, p);
-	/* Before the address can go to another session. */
-	synchronize_net();
+	/* Its last counters, while RTNL keeps it ours. */
 	msg = tscf_srv_peer_msg(info, TSCF_CMD_SRV_PEER_DEL, srv, p);
-	tscf_srv_peer_free(p);
+	tscf_srv_peer_del(srv, p);
 	rtnl_unlock();
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);

@@ -84,11 +84,13 @@ kver612=$(ls -1 /lib/modules 2>/dev/null | grep '^6\.12\..*-amd64$' | sort -rV |
 # The debug lane's tests: link life, every tunnel transport with control
 # frames and events, hostile streams, device validation, netns release,
 # module load/unload races, socket marks (scaled), receive fragments,
-# rmmod with marks, the server device with tscfd, the DTLS record layer
+# rmmod with marks, the server device with tscfd (its mass expiry and
+# rmmod under tscfd), the DTLS record layer
 # against a peer written from the RFC, and the netlink/setsockopt fuzzer.
 TSCF_DEBUG_TESTS=${TSCF_DEBUG_TESTS:-"01-link-pair 04-teardown 10-tunnel-datapath
 	11-tunnel-hostile 13-xmit-validate 14-netns-release 17-modload-race
 	20-enclevel-sockopt 24-enclevel-rx-frag 26-enclevel-rmmod 58-srv-kdp
+	59-srv-kdp-expiry 64-srv-kdp-rmmod
 	62-dtls-records 55-nl-fuzz"}
 dbg_tests=""
 for t in $TSCF_DEBUG_TESTS; do dbg_tests="$dbg_tests selftests/kernel/$t.sh"; done

@@ -385,6 +385,30 @@ bool tscfd_kdp_slow(struct tscfd_session *s)
 	return true;
 }
 
+/*
+ * Once a second: is the server device still there?  It goes without
+ * tscfd when tscf.ko is unloaded (rmmod deletes it) or an administrator
+ * deletes it.  Then the UDP sockets are back in tscfd's hands (the module
+ * unhooked them) but the pools' addresses went with the device, so the
+ * service network's packets to clients would go nowhere: tscfd falls back
+ * to its userspace path, puts the pools on its TUN and says so (log, and
+ * the kernel_datapath gauge to 0).
+ */
+void tscfd_kdp_check(const struct tscfd_config *conf)
+{
+	char name[IF_NAMESIZE];
+	struct tscfd_tunnel *t;
+
+	if (!tscfd_kdp_on() || if_indextoname((unsigned int)kdp_ifindex, name))
+		return;
+	tscfd_logp(LOG_ERR, "kernel data path: server device %s is gone (tscf module unloaded?): every clear UDP packet through tscfd now",
+		   kdp_name);
+	kdp_close();
+	for (t = tscfd_tunnel_first(); t; t = t->next)
+		t->kdp_pushed = t->kdp_fast = false;
+	tscfd_tun_configure(conf);	/* the pools on the TUN; logs any failure */
+}
+
 void tscfd_kdp_counts(uint64_t *peers, uint64_t *fast)
 {
 	struct tscfd_tunnel *t;

@@ -323,6 +323,7 @@ static int run(const char *path)
 				break;
 			case EV_TIMER:
 				if (read(h->fd, &ticks, sizeof(ticks)) > 0) {
+					tscfd_kdp_check(&tscfd_conf);
 					timer_work = tscfd_tick();
 					tscfd_log_tick();
 					tscfd_metrics_tick();

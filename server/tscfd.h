@@ -311,6 +311,7 @@ void tscfd_kdp_sync_all(void);
 void tscfd_kdp_forget(struct tscfd_tunnel *t);
 bool tscfd_kdp_slow(struct tscfd_session *s);
 void tscfd_kdp_counts(uint64_t *peers, uint64_t *fast);
+void tscfd_kdp_check(const struct tscfd_config *conf);
 
 /* net.c */
 extern int tscfd_epfd, tscfd_tunfd;

@@ -503,6 +503,31 @@ def sc_later(a):
     return {'service_code': code_of(m)}
 
 
+def sc_echo_hold(a):
+    """A clear session echoes through the service, then again once the
+    file --hold exists (the test changed the server meanwhile); keepalives
+    keep the session up while it waits."""
+    c = Tunnel(a.transport, a.addr, a.port)
+    code, _ = c.config()
+    check(code == SUCCESS, "clear config")
+    c.send(udp4(c.ip4, a.service, 6000, 7000, b'before'))
+    check(expect_inner(c, b'echo:before'), "no echo before")
+    open(a.hold + '.ready', 'w').close()
+    end = time.time() + 60
+    while not os.path.exists(a.hold) and time.time() < end:
+        c.request(KEEPALIVE_REQ)
+        time.sleep(1)
+    check(os.path.exists(a.hold), "no hold file in time")
+    got = False
+    for i in range(5):      # the server falls back within its 1 s tick
+        c.send(udp4(c.ip4, a.service, 6000, 7000, b'after-%d' % i))
+        if expect_inner(c, b'echo:after-%d' % i, 1.5):
+            got = True
+            break
+    check(got, "no echo after")
+    return {'tsid': c.tsid, 'ip4': c.ip4, 'after_tries': i + 1}
+
+
 def sc_many(a):
     """Open N UDP clear tunnels (cookie round, then the request), keep
     them, report timings."""
@@ -836,7 +861,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument('scenario', choices=['basic', 'dtte', 'many', 'hostile', 'later', 'resume',
                                         'amplify', 'flood', 'retransmit', 'hijack',
-                                        'downgrade', 'version'])
+                                        'downgrade', 'version', 'echo_hold'])
     p.add_argument('--addr', required=True)
     p.add_argument('--port', type=int, required=True)
     p.add_argument('--transport', default='tcp', choices=['tcp', 'udp'])

@@ -1,0 +1,41 @@
+#!/bin/sh
+# profile.sh (in the VM; docs/BENCH.md "Profile"): what is left between
+# tscf0 and veth.  iperf3 TCP from UE to SRV, once over the bare veth and
+# once through tscf0 over UDP with tscfd's kernel data path, each under
+# "perf record -a -g" for PROFILE_SECONDS (default 10); prints iperf3's
+# Mbit/s and the top PROFILE_TOP (default 10) symbols by self time of
+# each, between PROFILE-BEGIN/END lines.
+#   sh selftests/vm/vm-run.sh sh selftests/bench/profile.sh
+TSCF_TOP=${TSCF_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$TSCF_TOP/selftests/lib.sh"
+SECS=${PROFILE_SECONDS:-10}
+TOP=${PROFILE_TOP:-10}
+command -v perf > /dev/null || fail "perf is not installed"
+require_module tscf
+tscfd_topology prof DTTE
+ue_tscf0
+tscfctl_up udp
+[ "$(tscfd_stat kernel_fast_peers)" = 1 ] || fail "the session is not on tscfd's kernel path"
+ip netns exec "$SRV" iperf3 -s -D -I "$TMPD/iperf.pid"
+at_exit "[ -f $TMPD/iperf.pid ] && kill \$(cat $TMPD/iperf.pid) 2>/dev/null"
+wait_for 10 sh -c "ip netns exec $SRV ss -Hltn | grep -q ':5201'" || fail "iperf3 server"
+
+# profile NAME DST: iperf3 to DST for SECS under "perf record -a -g"
+# (perf starts the client, so the whole recording is the transfer).  The
+# top symbols leave out the idle loop (its share is printed apart).
+profile() {
+	perf record -q -a -g -F 499 -o "$TMPD/$1.data" -- \
+		ip netns exec "$UE" iperf3 -c "$2" -t "$SECS" -J > "$TMPD/$1.json" 2> "$TMPD/$1.rec" ||
+		fail "perf record / iperf3 to $2: $(cat "$TMPD/$1.rec"; tail -5 "$TMPD/$1.json")"
+	mbit=$(python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['end']['sum_received']['bits_per_second'] / 1e6, 1))" "$TMPD/$1.json")
+	perf report -i "$TMPD/$1.data" --stdio --no-children --sort symbol -g none \
+		2> /dev/null | grep -v '^#' | grep -v '^$' > "$TMPD/$1.syms"
+	echo "PROFILE-BEGIN $1 iperf3 TCP $mbit Mbit/s, $SECS s, perf record -a -g -F 499"
+	echo "idle: $(grep -E 'native_safe_halt|default_idle|cpuidle' "$TMPD/$1.syms" | awk '{ s += $1 } END { print s "%" }')"
+	grep -v -E 'native_safe_halt|default_idle|cpuidle' "$TMPD/$1.syms" | head -n "$TOP"
+	perf report -i "$TMPD/$1.data" --stdio --no-children --sort comm -g none \
+		2> /dev/null | grep -v '^#' | grep -v '^$' | head -n 6 | sed 's/^/by comm: /'
+	echo "PROFILE-END $1"
+}
+profile veth 10.10.0.2
+profile tscf0-udp-kdp 10.100.0.1
