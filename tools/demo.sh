@@ -76,7 +76,10 @@ for m in HELLO-clear HELLO-preferred SECRET-only; do
 	n=$(capture_count "$TMPD/wire.pcapng" "frame contains \"$m\"")
 	printf '   %-18s readable in %s frame(s)\n' "$m" "$n"
 done
-printf '   TLS records on port 4001: %s\n' \
+# Over a UDP clear tunnel the encrypted one is DTLS (the module's records),
+# TLS only if DTLS did not come up.
+printf '   DTLS records on port 4001: %s, TLS records: %s\n' \
+	"$(capture_count "$TMPD/wire.pcapng" 'udp.port == 4001 && dtls.record')" \
 	"$(capture_count "$TMPD/wire.pcapng" 'tcp.port == 4001 && tls.record')"
 
 say "6. tscfctl down: configuration release, detach"
