@@ -278,6 +278,28 @@ while True:
 		fail "the echo service did not start"
 }
 
+# srv_tcp_echo: a TCP echo service on 10.100.0.1:7001 in SRV (one thread
+# per connection); returns once it listens.
+srv_tcp_echo() {
+	ip netns exec "$SRV" python3 -c '
+import socket, threading
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("10.100.0.1", 7001))
+l.listen(4)
+def serve(c):
+    while True:
+        d = c.recv(65536)
+        if not d:
+            return
+        c.sendall(d)
+while True:
+    threading.Thread(target=serve, args=(l.accept()[0],), daemon=True).start()' &
+	at_exit "kill $! 2>/dev/null"
+	wait_for 20 sh -c "ip netns exec $SRV ss -Hltn | grep -q '10.100.0.1:7001'" ||
+		fail "the TCP echo service did not start"
+}
+
 # tscfd_start: (re)start tscfd in SRV with $TMPD/tscfd.conf.  tscfd gives
 # its TUN the pools' first addresses itself; "replace" keeps the lines
 # harmless for a configuration with tun-configure no.

@@ -15,21 +15,7 @@
 require_module tscf
 tscfd_topology dtls DTTE
 ue_tscf0
-ip netns exec "$SRV" python3 -c '
-import socket, threading
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("10.100.0.1", 7001))
-l.listen(4)
-def serve(c):
-    while True:
-        d = c.recv(65536)
-        if not d:
-            return
-        c.sendall(d)
-while True:
-    threading.Thread(target=serve, args=(l.accept()[0],), daemon=True).start()' &
-at_exit "kill $! 2>/dev/null"
+srv_tcp_echo
 capture_start "$SRV" veth-srv "$TMPD/wire.pcapng"
 wire=$CAPTURE
 
