@@ -23,9 +23,9 @@
 # Time on 2 cores: the debug kernel is built (once, cached in
 # /opt/tscf-cache; see selftests/vm/debug-kernel.sh) in the background from
 # the start, and its lane follows there, beside the host lanes and then the
-# stock kernel lanes: the 6.1 suite in one VM, and beside it kernel-612 then
-# packages in another (TCG leaves a core idle while tests wait; never more
-# than three VMs at once).  TSCF_LANES="host kernel" (say)
+# stock kernel lanes: half the 6.1 suite then packages in one VM, the other
+# half then kernel-612 in another (TCG leaves a core idle while tests wait;
+# never more than three VMs at once).  TSCF_LANES="host kernel" (say)
 # runs only the lanes named.  Exits non-zero on any failure.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -133,13 +133,35 @@ if want host-asan; then
 	show_lane host-asan
 fi
 
-if want kernel; then
-	run_lane kernel env VM_TIMEOUT="${VM_TIMEOUT:-3600}" \
-		sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/kernel &
-	k61=$!
-fi
-# Beside the 6.1 suite, one after the other: the 6.12 tests, the packages.
+# The 6.1 suite in two VMs side by side, the tests dealt alternately
+# (kernel-1 takes the first, third, ... script, kernel-2 the others): each
+# boots its own guest, so no test sees another half's state.  After its
+# half, the first VM runs the packages lane and the second the 6.12 tests.
+k61_half() {
+	i=0
+	for t in selftests/kernel/*.sh; do
+		[ $((i % 2)) = "$1" ] && echo "$t"
+		i=$((i + 1))
+	done
+}
 (
+	if want kernel; then
+		# shellcheck disable=SC2046
+		run_lane kernel-1 env VM_TIMEOUT="${VM_TIMEOUT:-3600}" \
+			sh selftests/vm/vm-run.sh sh selftests/run-tests.sh $(k61_half 0)
+	fi
+	if want packages; then
+		run_lane packages env VM_TIMEOUT="${VM_TIMEOUT:-3600}" sh -c 'make -s deb && \
+			sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/packages'
+	fi
+) &
+side1=$!
+(
+	if want kernel; then
+		# shellcheck disable=SC2046
+		run_lane kernel-2 env VM_TIMEOUT="${VM_TIMEOUT:-3600}" \
+			sh selftests/vm/vm-run.sh sh selftests/run-tests.sh $(k61_half 1)
+	fi
 	if want kernel-612; then
 		if [ -n "$kver612" ]; then
 			# shellcheck disable=SC2086
@@ -149,17 +171,13 @@ fi
 			echo "no 6.12 kernel in /lib/modules (tools/install-deps.sh installs it)" > "$logs/kernel-612.log"
 		fi
 	fi
-	if want packages; then
-		run_lane packages env VM_TIMEOUT="${VM_TIMEOUT:-3600}" sh -c 'make -s deb && \
-			sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/packages'
-	fi
 ) &
-side=$!
+side2=$!
+wait $side1 $side2
 if want kernel; then
-	wait $k61
-	show_lane kernel
+	show_lane kernel-1
+	show_lane kernel-2
 fi
-wait $side
 want kernel-612 && show_lane kernel-612
 want packages && show_lane packages
 

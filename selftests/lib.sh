@@ -87,6 +87,15 @@ wait_for() {
 	return 1
 }
 
+# proc_running PID: the process exists and is not a zombie.  A helper
+# that daemonised is reaped by init, which may be late: a zombie has exited.
+proc_running() {
+	st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+not_running() { ! proc_running "$1"; }
+
 # link_stat NS DEV FIELD: a counter from /sys/class/net/DEV/statistics.
 link_stat() {
 	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"

@@ -32,7 +32,7 @@ grep -qF '{"recv": "echo:DAEMON-ENC", "ok": true}' "$TMPD/app" ||
 	fail "the daemon did not bring the encrypted tunnel up: $(cat "$TMPD/app")"
 
 ip netns exec "$UE" "$CTL" down tscf0 || fail "down"
-kill -0 "$pid" 2>/dev/null && fail "the daemon survived down"
+proc_running "$pid" && fail "the daemon survived down"
 has_tunnel "$UE" tscf0 && fail "tunnel left attached"
 wait_for 10 tscfd_stat_is tunnels 0 ||
 	fail "the server still has $(tscfd_stat tunnels) tunnels: no release"

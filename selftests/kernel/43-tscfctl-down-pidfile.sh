@@ -14,7 +14,7 @@ rm -f "$reg"
 # stopped_for_good PID WHAT: the helper gone, the tunnel gone and still
 # gone 3 s later, the server released.
 stopped_for_good() {
-	wait_for 5 sh -c "! kill -0 $1 2>/dev/null" || check "$2: the helper survived down"
+	wait_for 5 not_running "$1" || check "$2: the helper survived down"
 	has_tunnel "$UE" tscf0 && check "$2: tunnel left attached"
 	sleep 3
 	has_tunnel "$UE" tscf0 && check "$2: the helper reconnected after down"
@@ -64,7 +64,7 @@ kill -0 "$victim" 2>/dev/null || check "down signalled an unrelated process (pid
 tscfctl_up udp "$TMPD/ctl4.log"
 expect_eq "registered pid" "$(cat "$reg")" "$CTL_PID"
 kill -TERM "$CTL_PID"
-wait_for 10 sh -c "! kill -0 $CTL_PID 2>/dev/null" || check "SIGTERM did not stop the helper"
+wait_for 10 not_running "$CTL_PID" || check "SIGTERM did not stop the helper"
 [ -e "$reg" ] && check "$reg left behind after SIGTERM"
 kill -0 "$victim" 2>/dev/null || check "the unrelated process died"
 checks_done
