@@ -4,7 +4,8 @@
 # once through tscf0 over UDP with tscfd's kernel data path, each under
 # "perf record -a -g" for PROFILE_SECONDS (default 10); prints iperf3's
 # Mbit/s and the top PROFILE_TOP (default 10) symbols by self time of
-# each, between PROFILE-BEGIN/END lines.
+# each, the callers of the two lock symbols at its top, and the skbs per
+# MB the UE's veth sent, between PROFILE-BEGIN/END lines.
 #   sh selftests/vm/vm-run.sh sh selftests/bench/profile.sh
 TSCF_TOP=${TSCF_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$TSCF_TOP/selftests/lib.sh"
@@ -24,17 +25,32 @@ wait_for 10 sh -c "ip netns exec $SRV ss -Hltn | grep -q ':5201'" || fail "iperf
 # (perf starts the client, so the whole recording is the transfer).  The
 # top symbols leave out the idle loop (its share is printed apart).
 profile() {
+	pk0=$(link_stat "$UE" veth-ue tx_packets)
+	by0=$(link_stat "$UE" veth-ue tx_bytes)
 	perf record -q -a -g -F 499 -o "$TMPD/$1.data" -- \
 		ip netns exec "$UE" iperf3 -c "$2" -t "$SECS" -J > "$TMPD/$1.json" 2> "$TMPD/$1.rec" ||
 		fail "perf record / iperf3 to $2: $(cat "$TMPD/$1.rec"; tail -5 "$TMPD/$1.json")"
 	mbit=$(python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['end']['sum_received']['bits_per_second'] / 1e6, 1))" "$TMPD/$1.json")
 	perf report -i "$TMPD/$1.data" --stdio --no-children --sort symbol -g none \
 		2> /dev/null | grep -v '^#' | grep -v '^$' > "$TMPD/$1.syms"
+	pk=$(( $(link_stat "$UE" veth-ue tx_packets) - pk0 ))
+	by=$(( $(link_stat "$UE" veth-ue tx_bytes) - by0 ))
 	echo "PROFILE-BEGIN $1 iperf3 TCP $mbit Mbit/s, $SECS s, perf record -a -g -F 499"
+	# What the stack handles per MB: the skbs the UE's veth sent (a TSO
+	# super-packet counts once, as veth counts it).
+	echo "veth-ue sent $pk skbs, $by bytes: $(( pk * 1000000 / (by + 1) )) skbs per MB"
 	echo "idle: $(grep -E 'native_safe_halt|default_idle|cpuidle' "$TMPD/$1.syms" | awk '{ s += $1 } END { print s "%" }')"
 	grep -v -E 'native_safe_halt|default_idle|cpuidle' "$TMPD/$1.syms" | head -n "$TOP"
 	perf report -i "$TMPD/$1.data" --stdio --no-children --sort comm -g none \
 		2> /dev/null | grep -v '^#' | grep -v '^$' | head -n 6 | sed 's/^/by comm: /'
+	# Who takes the contended locks: the callers of the slow path and
+	# of the irq-restoring unlock, by share of their samples.
+	for sym in native_queued_spin_lock_slowpath _raw_spin_unlock_irqrestore; do
+		echo "callers of $sym:"
+		perf report -i "$TMPD/$1.data" --stdio --no-children -S "$sym" \
+			-G -g caller,2,callee,function,percent --percent-limit 1 \
+			2> /dev/null | grep -v '^#' | grep -v '^$' | head -n "${PROFILE_CALLERS:-40}"
+	done
 	echo "PROFILE-END $1"
 }
 profile veth 10.10.0.2
