@@ -48,7 +48,7 @@ const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_RX_REPLAYED + 1] = {
 	[TSCF_STATS_A_RX_REPLAYED] = { .type = NLA_U64, },
 };
 
-const struct nla_policy tscf_tunnel_nl_policy[TSCF_TUNNEL_A_DTLS_RX_SEQ + 1] = {
+const struct nla_policy tscf_tunnel_nl_policy[TSCF_TUNNEL_A_SUPER_FRAMES + 1] = {
 	[TSCF_TUNNEL_A_FD] = { .type = NLA_U32, },
 	[TSCF_TUNNEL_A_TSID] = { .type = NLA_U64, },
 	[TSCF_TUNNEL_A_TRANSPORT] = NLA_POLICY_RANGE(NLA_U8, 1, 4),
@@ -65,6 +65,7 @@ const struct nla_policy tscf_tunnel_nl_policy[TSCF_TUNNEL_A_DTLS_RX_SEQ + 1] = {
 	[TSCF_TUNNEL_A_DTLS_EPOCH] = NLA_POLICY_MIN(NLA_U16, 1),
 	[TSCF_TUNNEL_A_DTLS_TX_SEQ] = { .type = NLA_U64, },
 	[TSCF_TUNNEL_A_DTLS_RX_SEQ] = { .type = NLA_U64, },
+	[TSCF_TUNNEL_A_SUPER_FRAMES] = { .type = NLA_U16, },
 };
 
 /* Global operation policy for tscf */

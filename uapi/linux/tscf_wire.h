@@ -104,6 +104,7 @@ enum tscf_tlv_type {
 	TSCF_TLV_RESUME_COMMIT = 21,	/* 32: SHA-256 of the next resume secret */
 	TSCF_TLV_RESUME_SECRET = 22,	/* 32: proves a resume, used once */
 	TSCF_TLV_LIFETIME = 23,		/* 4: seconds a reservation is held */
+	TSCF_TLV_SUPER_FRAMES = 24,	/* 2: largest TCP super-frame taken on a stream */
 	__TSCF_TLV_MAX,
 };
 
