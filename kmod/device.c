@@ -81,12 +81,49 @@ static void tscf_xmit_gso(struct tscf_tunnel *t, struct sk_buff *skb)
 	}
 }
 
+/*
+ * May this GSO packet go out whole, as one TCP super-frame (PROTOCOL.md
+ * 1.3)?  Only on a stream tunnel whose server offered them, only a TCP
+ * packet the local stack built (not DODGY: a packet socket's GSO header
+ * is not trusted here), its checksum left to the device at the TCP
+ * header, no longer than the server takes and, over IPv4, not a fragment.
+ * The server computes every segment's checksum when it cuts it.
+ * Everything else is cut here as before.
+ */
+#define TSCF_SUPER_GSO_TYPES	(SKB_GSO_TCPV4 | SKB_GSO_TCPV6 | \
+				 SKB_GSO_TCP_ECN | SKB_GSO_TCP_FIXEDID)
+
+static bool tscf_xmit_super_ok(const struct tscf_tunnel *t,
+			       const struct sk_buff *skb)
+{
+	unsigned int gso_type = skb_shinfo(skb)->gso_type;
+	unsigned int thoff = skb_transport_offset(skb);
+
+	if (!t->super_frames || skb->len > t->super_frames ||
+	    !(gso_type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6)) ||
+	    (gso_type & ~TSCF_SUPER_GSO_TYPES) ||
+	    skb->ip_summed != CHECKSUM_PARTIAL ||
+	    skb_checksum_start_offset(skb) != thoff ||
+	    skb->csum_offset != offsetof(struct tcphdr, check) ||
+	    skb_has_frag_list(skb))
+		return false;
+	if (skb->protocol == htons(ETH_P_IP))
+		return ip_hdr(skb)->protocol == IPPROTO_TCP &&
+		       !ip_is_fragment(ip_hdr(skb)) &&
+		       thoff == ip_hdrlen(skb);
+	return skb->protocol == htons(ETH_P_IPV6) &&
+	       ipv6_hdr(skb)->nexthdr == IPPROTO_TCP &&
+	       thoff == sizeof(struct ipv6hdr);
+}
+
 void tscf_dev_xmit_tunnel(struct tscf_tunnel *t, struct sk_buff *skb)
 {
-	if (skb_is_gso(skb))
-		tscf_xmit_gso(t, skb);
-	else
+	if (!skb_is_gso(skb))
 		tscf_tunnel_xmit(t, skb);
+	else if (tscf_xmit_super_ok(t, skb))
+		tscf_tunnel_xmit_super(t, skb);
+	else
+		tscf_xmit_gso(t, skb);
 }
 
 /* Is this a whole IPv4 packet, its length the skb's? */

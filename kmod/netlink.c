@@ -133,6 +133,10 @@ static int tscf_nl_put_stats(struct sk_buff *msg, struct tscf_tunnel *t)
 	     nla_put_u64_64bit(msg, TSCF_STATS_A_RX_REPLAYED,
 			       tscf_dtls_rx_replayed(t->dtls), TSCF_STATS_A_PAD)))
 		return -EMSGSIZE;
+	if (t->super_frames &&
+	    nla_put_u64_64bit(msg, TSCF_STATS_A_TX_SUPER_FRAMES,
+			      atomic64_read(&t->tx_super), TSCF_STATS_A_PAD))
+		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;
 }
@@ -154,6 +158,8 @@ static int tscf_nl_put_tunnel(struct sk_buff *msg, struct tscf_tunnel *t)
 	     nla_put_in6_addr(msg, TSCF_TUNNEL_A_INTERNAL_IPV6, &t->internal_ip6)) ||
 	    tscf_nl_put_sockaddr(msg, TSCF_TUNNEL_A_LOCAL, sk, false) ||
 	    tscf_nl_put_sockaddr(msg, TSCF_TUNNEL_A_PEER, sk, true) ||
+	    (t->super_frames &&
+	     nla_put_u16(msg, TSCF_TUNNEL_A_SUPER_FRAMES, t->super_frames)) ||
 	    tscf_nl_put_stats(msg, t))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
@@ -385,6 +391,8 @@ int tscf_nl_tunnel_attach_doit(struct sk_buff *skb, struct genl_info *info)
 		cfg.ip6 = nla_data(tb[TSCF_TUNNEL_A_INTERNAL_IPV6]);
 	if (nla_get_flag(tb[TSCF_TUNNEL_A_OWNED]))
 		cfg.owner_portid = info->snd_portid;
+	if (tb[TSCF_TUNNEL_A_SUPER_FRAMES])
+		cfg.super_frames = nla_get_u16(tb[TSCF_TUNNEL_A_SUPER_FRAMES]);
 
 	rtnl_lock();
 	dev = tscf_nl_dev(info);

@@ -288,6 +288,20 @@ void tscf_tunnel_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 	tscf_tunnel_send(t, skb);
 }
 
+/*
+ * A TCP super-frame (device.c decided it may go): as it is, its checksum
+ * field holding the pseudo-header's sum, for the server to cut.  Only its
+ * bytes are read from here on; its GSO state is left alone, as TCP's
+ * retransmit queue shares it with this clone.
+ */
+void tscf_tunnel_xmit_super(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	tscf_cnt_inc(t, TSCF_CNT_TX_PACKETS);
+	tscf_cnt_add(t, TSCF_CNT_TX_BYTES, skb->len);
+	atomic64_inc(&t->tx_super);
+	tscf_tunnel_send(t, skb);
+}
+
 /* A control frame from userspace (CTRL_SEND), in order with the data. */
 int tscf_tunnel_send_ctrl(struct tscf_tunnel *t, const void *frame,
 			  size_t len, gfp_t gfp)
@@ -559,6 +573,7 @@ static struct tscf_tunnel *tscf_tunnel_alloc(struct net_device *dev,
 	t->tsid = cfg->tsid;
 	t->owner_portid = cfg->owner_portid;
 	t->internal_ip4 = cfg->ip4;
+	t->super_frames = cfg->super_frames;
 	if (cfg->ip6)
 		t->internal_ip6 = *cfg->ip6;
 	skb_queue_head_init(&t->txq);
@@ -602,6 +617,11 @@ int tscf_tunnel_attach(struct net_device *dev, const struct tscf_tunnel_cfg *cfg
 	}
 	if (cfg->dtls)
 		transport = TSCF_TRANSPORT_DTLS;
+	if (cfg->super_frames && transport != TSCF_TRANSPORT_TCP) {
+		NL_SET_ERR_MSG_MOD(extack, "super-frames are for stream tunnels only");
+		err = -EINVAL;
+		goto err_put;
+	}
 
 	err = -ENOMEM;
 	t = tscf_tunnel_alloc(dev, sock, transport, cfg);

@@ -66,6 +66,8 @@ struct tscf_tunnel {
 	struct tscf_dtls *dtls;		/* DTLS: record state (dtls.c) */
 
 	/* TCP and kTLS */
+	u16 super_frames;		/* the server's SUPER_FRAMES, 0: none */
+	atomic64_t tx_super;		/* frames that went out whole */
 	struct sk_buff_head txq;
 	unsigned int tx_off;		/* bytes of txq's head already sent */
 	struct work_struct tx_work;
@@ -115,6 +117,7 @@ struct tscf_tunnel_cfg {
 	const struct in6_addr *ip6;
 	u32 owner_portid;	/* 0: none; else its close detaches the tunnel */
 	const struct tscf_dtls_cfg *dtls;	/* NULL: not DTLS */
+	u16 super_frames;	/* stream only: largest super-frame, 0: none */
 };
 
 void tscf_tunnel_exit(void);
@@ -127,6 +130,7 @@ void tscf_tunnel_put(struct tscf_tunnel *t);
 
 /* Data path, called under RCU. */
 void tscf_tunnel_xmit(struct tscf_tunnel *t, struct sk_buff *skb);
+void tscf_tunnel_xmit_super(struct tscf_tunnel *t, struct sk_buff *skb);
 int tscf_tunnel_send_ctrl(struct tscf_tunnel *t, const void *frame,
 			  size_t len, gfp_t gfp);
 void tscf_tunnel_rx_frame(struct tscf_tunnel *t, struct sk_buff *skb);

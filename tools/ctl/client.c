@@ -377,6 +377,14 @@ static int config_exchange(struct tscf_conn *c, uint64_t tsid,
 	t = tscf_msg_find(&m, TSCF_TLV_MTU, NULL);
 	if (t)
 		tscf_tlv_u16(t, &cfg->mtu);
+	/*
+	 * TCP super-frames (PROTOCOL.md 1.3): a stream's offer, and only one
+	 * above the MTU means anything.  Over a datagram it is ignored.
+	 */
+	t = tscf_msg_find(&m, TSCF_TLV_SUPER_FRAMES, NULL);
+	if (t && c->stream && !tscf_tlv_u16(t, &cfg->super_frames) &&
+	    cfg->super_frames <= cfg->mtu)
+		cfg->super_frames = 0;
 	if (!cfg->tsid || cfg->tsid == TSCF_TSID_NONE ||
 	    (tsid != TSCF_TSID_NONE && cfg->tsid != tsid)) {
 		snprintf(err, errlen, "server assigned an invalid TSID");

@@ -176,6 +176,8 @@ int tnl_attach(struct tscf_nl *nl, int ifindex, int fd, const struct tscf_config
 	nla_put_flag(msg, TSCF_TUNNEL_A_OWNED);
 	if (dtls)
 		put_dtls(msg, dtls);
+	else if (cfg->super_frames)
+		nla_put_u16(msg, TSCF_TUNNEL_A_SUPER_FRAMES, cfg->super_frames);
 	nla_nest_end(msg, nest);
 	return request(nl, msg, err, errlen, NULL, NULL);
 }

@@ -22,6 +22,7 @@ static const char *const stat_names[] = {
 	[TSCF_STATS_A_TX_MALFORMED] = "tx_malformed",
 	[TSCF_STATS_A_RX_AUTH_FAILED] = "rx_auth_failed",
 	[TSCF_STATS_A_RX_REPLAYED] = "rx_replayed",
+	[TSCF_STATS_A_TX_SUPER_FRAMES] = "tx_super_frames",
 };
 static const char *const levels[] = { "unencrypted", "encrypted-only", "encrypted-preferred" };
 static const char *const paths[] = { "clear", "encrypted", "blocked" };
@@ -212,6 +213,8 @@ static int on_dev(struct nl_msg *m, void *arg)
 	    !nla_parse_nested(tt, TSCF_TUNNEL_A_MAX, tb[TSCF_A_TUNNEL], NULL)) {
 		unsigned int tr = tt[TSCF_TUNNEL_A_TRANSPORT] ?
 				  nla_get_u8(tt[TSCF_TUNNEL_A_TRANSPORT]) : 0;
+		unsigned int super = tt[TSCF_TUNNEL_A_SUPER_FRAMES] ?
+				     nla_get_u16(tt[TSCF_TUNNEL_A_SUPER_FRAMES]) : 0;
 
 		if (tt[TSCF_TUNNEL_A_LOCAL])
 			sockaddr_str(tt[TSCF_TUNNEL_A_LOCAL], local, sizeof(local));
@@ -238,10 +241,14 @@ static int on_dev(struct nl_msg *m, void *arg)
 			else
 				json_null(&o->w, "internal_ipv6");
 			json_str(&o->w, "state", "up");
+			json_u64(&o->w, "super_frames", super);
 		} else {
 			printf("  tunnel: up, TSID %s, %s %s -> %s, internal %s%s%s\n",
 			       tsid, transports[tr < 5 ? tr : 0], local, peer,
 			       ip[0] ? ip : "-", ip6[0] ? " " : "", ip6);
+			if (super)
+				printf("  super-frames: up to %u bytes (the server cuts them)\n",
+				       super);
 		}
 		if (tt[TSCF_TUNNEL_A_STATS])
 			print_stats(o, tt[TSCF_TUNNEL_A_STATS], "tunnel counters");
