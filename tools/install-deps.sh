@@ -33,6 +33,7 @@ libclang-rt-14-dev
 python3
 iputils-ping
 iperf3
+ethtool
 tshark
 nftables
 wireguard-tools

@@ -1,0 +1,137 @@
+#!/bin/sh
+# TCP super-frames (PROTOCOL.md 1.3): over a TCP clear tunnel and a kTLS
+# encrypted one whose server offers SUPER_FRAMES, the client sends each
+# TSO packet whole, and tscfd has the TUN cut it.  The bytes go on to a
+# host behind the server over a link without checksum or segmentation
+# offload, so every segment's TCP checksum is computed there from what
+# tscfd handed over and checked by the receiving host: a wrong one stalls
+# the transfer.  With `stream-super-frames no` nothing is offered and
+# every frame fits the MTU.
+. "$TSCF_TOP/selftests/lib.sh"
+require_module tscf
+command -v ethtool > /dev/null || fail "ethtool is not installed (tools/install-deps.sh)"
+tscfd_topology super DTTE
+ue_tscf0
+
+# SVC, a host of the service network behind SRV: 10.102.0.2.
+SVC=$(tscf_netns super-svc)
+at_exit "ip netns del $SVC 2>/dev/null"
+ip link add veth-svc netns "$SRV" type veth peer name veth-in netns "$SVC"
+ip -n "$SRV" addr add 10.102.0.1/24 dev veth-svc
+ip -n "$SVC" addr add 10.102.0.2/24 dev veth-in
+ip -n "$SRV" link set veth-svc up
+ip -n "$SVC" link set veth-in up
+ip -n "$SVC" route add default via 10.102.0.1
+ip netns exec "$SRV" sysctl -qw net.ipv4.ip_forward=1
+# Segments and their checksums are made in software on the way to SVC,
+# and SVC checks them: nothing trusts a checksum left to offload.
+ip netns exec "$SRV" ethtool -K veth-svc tx off sg off tso off gso off > /dev/null ||
+	fail "ethtool -K veth-svc"
+ip netns exec "$SVC" ethtool -K veth-in rx off gro off > /dev/null ||
+	fail "ethtool -K veth-in"
+
+# A sink on SVC: reads connections, prints each one's length and SHA-256.
+ip netns exec "$SVC" python3 -c '
+import hashlib, socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("10.102.0.2", 7100))
+l.listen(4)
+while True:
+    c = l.accept()[0]
+    h, n = hashlib.sha256(), 0
+    while True:
+        d = c.recv(1 << 16)
+        if not d:
+            break
+        h.update(d)
+        n += len(d)
+    print(n, h.hexdigest(), flush=True)
+    c.close()' > "$TMPD/sink.out" 2>&1 &
+at_exit "kill $! 2>/dev/null"
+wait_for 20 sh -c "ip netns exec $SVC ss -Hltn | grep -q '10.102.0.2:7100'" ||
+	fail "the sink did not start"
+
+# send LEVEL: 8 MB from UE to the sink in a socket of that level; prints
+# the length and SHA-256 the sink must see.
+send() {
+	ip netns exec "$UE" python3 - "$1" <<'PY'
+import hashlib, os, socket, struct, sys, time
+SOL_IP, LEVEL, PATH = 0, 0x5453, 0x5454
+def path():
+    return ["clear", "encrypted", "blocked"][struct.unpack("=i", s.getsockopt(SOL_IP, PATH, 4))[0]]
+s = socket.create_connection(("10.102.0.2", 7100), timeout=60)
+if sys.argv[1] != "0":
+    # Marked before a byte is sent: it waits for tscf0s, on demand.
+    s.setsockopt(SOL_IP, LEVEL, struct.pack("=i", int(sys.argv[1])))
+    end = time.time() + 30
+    while path() != "encrypted" and time.time() < end:
+        time.sleep(0.1)
+data = os.urandom(8 << 20)
+s.sendall(data)
+where = path()
+s.shutdown(socket.SHUT_WR)
+s.recv(1)
+s.close()
+print(len(data), hashlib.sha256(data).hexdigest(), where)
+PY
+}
+
+# transfer LEVEL WHAT: one send; the sink must report the same bytes.
+transfer() {
+	n0=$(grep -c . "$TMPD/sink.out")
+	out=$(send "$1") || fail "$2: the sender failed: $out"
+	wait_for 30 sh -c "[ \$(grep -c . $TMPD/sink.out) -gt $n0 ]" ||
+		fail "$2: the sink saw no end of the connection: $(cat "$TMPD/sink.out")"
+	got=$(sed -n "$((n0 + 1))p" "$TMPD/sink.out")
+	[ "$got" = "${out% *}" ] || fail "$2: sent '${out% *}', the sink got '$got'"
+	SENT_PATH=${out##* }
+	log "$2: 8 MB intact over the $SENT_PATH path"
+}
+
+# avg_frame NS DEV: bytes per frame on DEV's tunnel.
+avg_frame() {
+	echo $(( $(tunnel_stat "$1" "$2" tx_bytes) / $(tunnel_stat "$1" "$2" tx_packets) ))
+}
+
+super_of() {
+	ip netns exec "$UE" "$CTL" show "$1" -j |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['tunnel']['super_frames'])"
+}
+
+ip -n "$UE" route add 10.102.0.0/24 dev tscf0
+tscfctl_up tcp
+[ "$(super_of tscf0)" = 65535 ] || fail "no SUPER_FRAMES on the clear TCP tunnel: $(super_of tscf0)"
+transfer 0 "clear TCP"
+[ "$SENT_PATH" = clear ] || fail "the clear socket went $SENT_PATH"
+sup=$(tunnel_stat "$UE" tscf0 tx_super_frames)
+avg=$(avg_frame "$UE" tscf0)
+log "clear: $sup super-frames, $avg bytes per frame"
+[ "$sup" -gt 0 ] || fail "no super-frame sent on the clear tunnel"
+[ "$avg" -gt 1399 ] || fail "clear: $avg bytes per frame, not above the MTU"
+[ "$(tscfd_stat rx_super_frames)" -gt 0 ] || fail "tscfd counted no super-frame"
+
+# The same through kTLS: an encrypted-only socket, tscf0s up on demand.
+transfer 1 "kTLS"
+[ "$SENT_PATH" = encrypted ] || fail "the encrypted-only socket went $SENT_PATH"
+[ "$(super_of tscf0s)" = 65535 ] || fail "no SUPER_FRAMES on the TLS tunnel"
+sup=$(tunnel_stat "$UE" tscf0s tx_super_frames)
+log "kTLS: $sup super-frames, $(avg_frame "$UE" tscf0s) bytes per frame"
+[ "$sup" -gt 0 ] || fail "no super-frame sent on the encrypted tunnel"
+
+# Not offered: every frame fits the MTU, and the transfer still works.
+ip netns exec "$UE" "$CTL" down tscf0
+wait $CTL_PID
+kill "$TSCFD_PID"
+wait "$TSCFD_PID" 2>/dev/null
+printf 'stream-super-frames no\n' >> "$TMPD/tscfd.conf"
+tscfd_start
+tscfctl_up tcp "$TMPD/ctl2.log"
+[ "$(super_of tscf0)" = 0 ] || fail "super-frames on although the server did not offer them"
+transfer 0 "clear TCP, not offered"
+[ "$(tunnel_stat "$UE" tscf0 tx_super_frames 2>/dev/null || echo none)" = none ] ||
+	fail "a super-frame counter on a tunnel without them"
+avg=$(avg_frame "$UE" tscf0)
+[ "$avg" -le 1399 ] || fail "not offered: $avg bytes per frame"
+[ "$(tscfd_stat drop_too_big)" = 0 ] || fail "tscfd dropped $(tscfd_stat drop_too_big) frames as too big"
+echo ok
