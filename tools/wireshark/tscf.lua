@@ -70,7 +70,7 @@ local T = {
 	RESERVED_TSID = 11, FLOW = 12, ENC_LEVEL = 13, MTU = 14,
 	ERROR_TEXT = 15, VERSION = 16, PADDING = 17, COOKIE = 18,
 	DTTE_COMMIT = 19, DTTE_SECRET = 20, RESUME_COMMIT = 21,
-	RESUME_SECRET = 22, LIFETIME = 23,
+	RESUME_SECRET = 22, LIFETIME = 23, SUPER_FRAMES = 24,
 }
 local tlv_names = {}
 for name, num in pairs(T) do tlv_names[num] = name end
@@ -169,6 +169,8 @@ local f = {
 	resume_secret = ProtoField.bytes("tscftun.resume_secret", "Resume secret"),
 	lifetime = ProtoField.uint32("tscftun.lifetime", "Reservation lifetime (s)",
 		base.DEC),
+	super_frames = ProtoField.uint16("tscftun.super_frames",
+		"Largest TCP super-frame taken (bytes)", base.DEC),
 	trailing = ProtoField.bytes("tscftun.trailing", "Bytes after the last TLV"),
 	undelimited = ProtoField.bytes("tscftun.undelimited",
 		"Stream bytes that cannot be delimited"),
@@ -388,6 +390,8 @@ local tlv_spec = {
 		decode = simple(f.resume_secret, hexstr) },
 	[T.LIFETIME] = { len = { [4] = true },
 		decode = simple(f.lifetime, function(r) return r:uint() .. " s" end) },
+	[T.SUPER_FRAMES] = { len = { [2] = true },
+		decode = simple(f.super_frames, function(r) return r:uint() .. " bytes" end) },
 }
 
 local function length_ok(spec, n)
