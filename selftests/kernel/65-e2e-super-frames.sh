@@ -124,7 +124,7 @@ ip netns exec "$UE" "$CTL" down tscf0
 wait $CTL_PID
 kill "$TSCFD_PID"
 wait "$TSCFD_PID" 2>/dev/null
-printf 'stream-super-frames no\n' >> "$TMPD/tscfd.conf"
+sed -i '1i stream-super-frames no' "$TMPD/tscfd.conf"	# a global setting
 tscfd_start
 tscfctl_up tcp "$TMPD/ctl2.log"
 [ "$(super_of tscf0)" = 0 ] || fail "super-frames on although the server did not offer them"
