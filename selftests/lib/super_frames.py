@@ -55,8 +55,9 @@ def tcp4(src, dst, sport, dport, seq, ack, flags, payload=b'', df=True,
     return ip4(src, dst, 6, tcp, df, frag)
 
 
-def ip4(src, dst, proto, body, df=True, frag=0):
-    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(body), random.randrange(65536),
+def ip4(src, dst, proto, body, df=True, frag=0, ident=None):
+    ident = random.randrange(65536) if ident is None else ident
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(body), ident,
                      (0x4000 if df else 0) | frag, 64, proto, 0,
                      socket.inet_aton(src), socket.inet_aton(dst))
     return ip[:10] + struct.pack('!H', tc.csum(ip)) + ip[12:] + body
@@ -178,8 +179,9 @@ def over_mtu_fragment(c):
     """A datagram in two IPv4 fragments, the first over the MTU."""
     before = stats()
     body = struct.pack('!HHHH', 6101, 7000, 8 + 3000, 0) + b'big-frag' + bytes(2992)
-    c.send(ip4(c.ip4, ECHO, 17, body[:2000], df=False, frag=0x2000))
-    c.send(ip4(c.ip4, ECHO, 17, body[2000:], df=False, frag=2000 // 8))
+    ident = random.randrange(65536)
+    c.send(ip4(c.ip4, ECHO, 17, body[:2000], df=False, frag=0x2000, ident=ident))
+    c.send(ip4(c.ip4, ECHO, 17, body[2000:], df=False, frag=2000 // 8, ident=ident))
     tc.check(not echo_of(c, b'echo:big-frag', 2), "a datagram with an over-MTU fragment was answered")
     dropped(before, 'drop_too_big', "over-MTU fragment")
 
