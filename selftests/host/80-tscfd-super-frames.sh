@@ -8,8 +8,9 @@
 #  1. the CONFIG_RESP of a TCP tunnel and of its TLS tunnel carries
 #     SUPER_FRAMES 65535; that of a UDP tunnel does not;
 #  2. a 20,000-byte super-frame with a garbage TCP checksum (IPv4 with DF
-#     and IPv6, over TCP; IPv4 over TLS) reaches the listener whole and in
-#     order: the TUN cut it and computed the segments' checksums;
+#     and IPv6, over TCP; IPv4 with CWR over TLS) reaches the listener
+#     whole and in order: the TUN cut it and computed the segments'
+#     checksums;
 #  3. an over-MTU UDP datagram (TCP and UDP tunnels), a datagram whose
 #     first fragment is over the MTU, a TCP fragment, a TCP header with a
 #     data offset of 4 and an IPv6 super-frame behind a hop-by-hop header

@@ -133,7 +133,7 @@ def expect_whole(sport, what):
     return r
 
 
-def expect_nothing(sport, what, before=None):
+def expect_nothing(sport, what):
     r = received(sport, 6)
     tc.check(r is not None, f"{what}: the listener saw no connection from port {sport}")
     tc.check(r['n'] == 0, f"{what}: {r['n']} bytes reached the service side")
@@ -146,12 +146,12 @@ def dropped(before, counter, what, n=1):
     return after
 
 
-def super4(c, sport, df=True, src=None):
+def super4(c, sport, df=True, src=None, cwr=False):
     """A connection from sport, then one 20,000-byte super-frame on it
-    with a garbage TCP checksum."""
+    with a garbage TCP checksum (CWR set: GSO_ECN)."""
     seq, ack = connect(c, [c] + A.others, c.ip4, sport)
-    c.send(tcp4(src or c.ip4, SVC, sport, SVC_PORT, seq, ack, PSH | ACK, PAYLOAD,
-                df=df, bad_sum=True))
+    c.send(tcp4(src or c.ip4, SVC, sport, SVC_PORT, seq, ack,
+                PSH | ACK | (CWR if cwr else 0), PAYLOAD, df=df, bad_sum=True))
 
 
 def offers(c):
@@ -242,7 +242,7 @@ def phase_on():
              f"no SUPER_FRAMES 65535 on the TLS tunnel: {sf}")
     before = stats()
     A.others = [c]
-    super4(e, 40002)
+    super4(e, 40002, cwr=True)
     expect_whole(40002, "super-frame over TLS")
     dropped(before, 'rx_super_frames', "super-frame over TLS")
     # Encrypted-only TCP flow: its super-frame on the clear tunnel is dropped.
