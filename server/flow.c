@@ -14,6 +14,7 @@
  * Bindings live in a per-session hash table that grows with them; only
  * the encrypted tunnel may lower a level it set.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -639,6 +640,35 @@ static uint8_t pkt_level(struct tscfd_session *s, const struct pkt *k,
 
 /* --- both directions ------------------------------------------------- */
 
+static void inner_counted(struct tscfd_tunnel *t, size_t len)
+{
+	tscfd_stats.rx_packets++;
+	t->rx_packets++;
+	t->rx_bytes += len;
+}
+
+/*
+ * Longer than the MTU: only a TCP super-frame (PROTOCOL.md 1.3) on a
+ * tunnel whose CONFIG_RESP offered them goes on, whole, for the TUN to
+ * cut.  Everything else is dropped: written as it is, the service side
+ * would fragment it or lose it, and a datagram tunnel never carries one.
+ */
+static void inner_super(struct tscfd_tunnel *t, const uint8_t *p, size_t len)
+{
+	int err = -EINVAL;
+
+	if (t->super_frames)
+		err = tscfd_tun_write_super(p, len, tscfd_conf.mtu);
+	if (err == -EINVAL) {
+		tscfd_stats.drop_too_big++;
+		return;
+	}
+	if (!err) {
+		tscfd_stats.rx_super_frames++;
+		inner_counted(t, len);
+	}
+}
+
 void tscfd_flow_inner(struct tscfd_tunnel *t, const uint8_t *p, size_t len)
 {
 	struct tscfd_session *s = t->session;
@@ -667,12 +697,13 @@ void tscfd_flow_inner(struct tscfd_tunnel *t, const uint8_t *p, size_t len)
 			tscfd_stats.drop_enc_only_clear++;
 		return;
 	}
-	if (!tscfd_tun_write(p, len, t->kind != TK_UDP ||
-			     t->peer.ss_family == AF_INET6)) {
-		tscfd_stats.rx_packets++;
-		t->rx_packets++;
-		t->rx_bytes += len;
+	if (len > tscfd_conf.mtu) {
+		inner_super(t, p, len);
+		return;
 	}
+	if (!tscfd_tun_write(p, len, t->kind != TK_UDP ||
+			     t->peer.ss_family == AF_INET6))
+		inner_counted(t, len);
 }
 
 /* A packet from the service network: to the tunnel its flow is bound to. */

@@ -80,6 +80,7 @@ struct tscfd_config {
 	/* the TUN device: tscfd sets address, MTU and link up itself */
 	unsigned int mtu;		/* also told to clients (CONFIG_RESP) */
 	bool tun_configure;
+	bool stream_super_frames;	/* offer SUPER_FRAMES on TCP and TLS */
 	/* logging (server/log.c) */
 	int log_level;			/* LOG_ERR .. LOG_DEBUG */
 	bool use_syslog;
@@ -120,6 +121,8 @@ enum tscfd_kdp_mode { TSCFD_KDP_AUTO, TSCFD_KDP_YES, TSCFD_KDP_NO };
 	X(drop_bad_nibble, "Frames dropped: wrong version nibble.") \
 	X(drop_wrong_tsid, "Frames dropped: wrong TSID.") \
 	X(drop_spoofed, "Inner packets dropped: source not the session's address.") \
+	X(drop_too_big, "Inner packets dropped: longer than the MTU and not a TCP super-frame the tunnel may send.") \
+	X(rx_super_frames, "TCP super-frames from clients written to the TUN in one piece.") \
 	X(drop_no_session, "Packets from the service network for no session.") \
 	X(drop_enc_only_clear, "Encrypted-only packets dropped on the clear tunnel.") \
 	X(drop_unknown_type, "Frames dropped: unknown message type.") \
@@ -186,6 +189,7 @@ struct tscfd_tunnel {
 	SSL *ssl;
 	bool handshaking, configured, encrypted;
 	bool corked;			/* stream: inner packets held to the round's end */
+	bool super_frames;		/* SUPER_FRAMES offered in its CONFIG_RESP */
 	union tscfd_sockaddr peer;
 	socklen_t peerlen;
 	struct tscfd_iface *iface;
@@ -254,6 +258,8 @@ void tscfd_pool_put(struct tscfd_pool *p, const struct tscf_addr *a);
 int tscfd_tun_open(const char *name);
 ssize_t tscfd_tun_read(uint8_t *buf, size_t cap, uint8_t **pkt);
 int tscfd_tun_write(const uint8_t *p, size_t len, bool checked);
+bool tscfd_tun_vnet(void);
+int tscfd_tun_write_super(const uint8_t *p, size_t len, unsigned int mtu);
 int tscfd_tun_configure(const struct tscfd_config *conf);
 void tscfd_pool_gateway(const struct tscfd_pool *p, struct tscf_addr *a);
 

@@ -218,6 +218,99 @@ int tscfd_tun_write(const uint8_t *p, size_t len, bool checked)
 	return writev(tscfd_tunfd, iov, n) == (ssize_t)(sizeof(h) + len) ? 0 : -1;
 }
 
+bool tscfd_tun_vnet(void)
+{
+	return tun_vnet;
+}
+
+/*
+ * The IP header of a TCP super-frame (PROTOCOL.md 1.3): IPv4 not a
+ * fragment, IPv6 with TCP right after the fixed header (an extension
+ * header is refused, not walked), the IP length the frame's.  Its length
+ * in *l3, the GSO type in h, the pseudo header's sum without the length.
+ */
+static bool super_ip(const uint8_t *p, size_t len, struct virtio_net_hdr *h,
+		     size_t *l3, uint32_t *sum)
+{
+	if (len >= 20 && p[0] >> 4 == 4) {
+		*l3 = (size_t)(p[0] & 15) * 4;
+		if (*l3 < 20 || ((size_t)p[2] << 8 | p[3]) != len ||
+		    (((p[6] << 8) | p[7]) & 0x3fff) || p[9] != IPPROTO_TCP)
+			return false;
+		h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		*sum = csum_add(0, p + 12, 8);
+	} else if (len >= 40 && p[0] >> 4 == 6) {
+		*l3 = 40;
+		if (((size_t)p[4] << 8 | p[5]) + 40 != len || p[6] != IPPROTO_TCP)
+			return false;
+		h->gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+		*sum = csum_add(0, p + 8, 32);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The virtio_net_hdr that has the TUN cut a super-frame into segments of
+ * at most mtu bytes, and the pseudo header's sum for its checksum field;
+ * false if p is not one TCP segment with payload whose segments would
+ * carry some.  The client's checksum is not one (the tunnel's transport
+ * checked the bytes): the kernel computes each segment's.
+ */
+static bool super_of(const uint8_t *p, size_t len, unsigned int mtu,
+		     struct virtio_net_hdr *h, uint16_t *pseudo)
+{
+	size_t l3, thl, l4len;
+	uint32_t sum;
+
+	if (len > TSCF_MAX_FRAME_LEN || !super_ip(p, len, h, &l3, &sum) ||
+	    l3 + 20 > len)
+		return false;
+	thl = (size_t)(p[l3 + 12] >> 4) * 4;
+	if (thl < 20 || l3 + thl >= len || l3 + thl >= mtu)
+		return false;	/* no payload, or no room for any per segment */
+	l4len = len - l3;
+	*pseudo = csum_fold16(sum + IPPROTO_TCP + (uint32_t)(l4len >> 16) +
+			      (uint32_t)(l4len & 0xffff));
+	if (p[l3 + 13] & 0x80)	/* CWR: the kernel keeps it on the first only */
+		h->gso_type |= VIRTIO_NET_HDR_GSO_ECN;
+	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->csum_start = (uint16_t)l3;
+	h->csum_offset = 16;
+	h->hdr_len = (uint16_t)(l3 + thl);
+	h->gso_size = (uint16_t)(mtu - l3 - thl);
+	return true;
+}
+
+/*
+ * A TCP super-frame from a stream tunnel that was offered them, in ONE
+ * write: the TUN's GSO (tcp_gso_segment) cuts it into MTU-sized segments
+ * with their checksums on its way to the service network.  -EINVAL if it
+ * is not such a frame (the caller drops and counts it), -EIO if the TUN
+ * refused it.
+ */
+int tscfd_tun_write_super(const uint8_t *p, size_t len, unsigned int mtu)
+{
+	struct virtio_net_hdr h = { 0 };
+	uint8_t head[60 + 60];	/* IP and TCP headers, options included */
+	uint16_t pseudo;
+	struct iovec iov[3];
+
+	if (!tun_vnet || !super_of(p, len, mtu, &h, &pseudo))
+		return -EINVAL;
+	memcpy(head, p, h.hdr_len);
+	head[h.csum_start + 16] = (uint8_t)(pseudo >> 8);
+	head[h.csum_start + 17] = (uint8_t)pseudo;
+	iov[0] = (struct iovec){ .iov_base = &h, .iov_len = sizeof(h) };
+	iov[1] = (struct iovec){ .iov_base = head, .iov_len = h.hdr_len };
+	iov[2] = (struct iovec){ .iov_base = (void *)(p + h.hdr_len),
+				 .iov_len = len - h.hdr_len };
+	if (writev(tscfd_tunfd, iov, 3) != (ssize_t)(sizeof(h) + len))
+		return -EIO;
+	return 0;
+}
+
 /* The pool's first address, base + 1: the server's side (pool.c). */
 void tscfd_pool_gateway(const struct tscfd_pool *p, struct tscf_addr *a)
 {

@@ -651,8 +651,20 @@ void tscfd_udp_unverified(struct tscfd_iface *f, const uint8_t *buf, size_t len,
 
 /* --- configuration ---------------------------------------------------- */
 
-static void put_config(struct tscf_enc *e, struct tscfd_session *s)
+/*
+ * A stream tunnel may send TCP super-frames (PROTOCOL.md 1.3) if the TUN
+ * can take them whole (a virtio_net_hdr, whose GSO fields have the kernel
+ * cut them) and the configuration allows it.  Never a datagram tunnel.
+ */
+static bool super_frames_offer(const struct tscfd_tunnel *t)
 {
+	return (t->kind == TK_TCP || t->kind == TK_TLS) &&
+	       tscfd_conf.stream_super_frames && tscfd_tun_vnet();
+}
+
+static void put_config(struct tscf_enc *e, const struct tscfd_tunnel *t)
+{
+	struct tscfd_session *s = t->session;
 	struct tscfd_iface *f = s->iface;
 	unsigned int i;
 
@@ -672,6 +684,8 @@ static void put_config(struct tscf_enc *e, struct tscfd_session *s)
 		tscf_enc_addr(e, TSCF_TLV_DNS_SERVER, &f->dns[i]);
 	tscf_enc_u32(e, TSCF_TLV_KEEPALIVE, tscfd_conf.keepalive_secs);
 	tscf_enc_u16(e, TSCF_TLV_MTU, (uint16_t)tscfd_conf.mtu);
+	if (t->super_frames)
+		tscf_enc_u16(e, TSCF_TLV_SUPER_FRAMES, TSCF_MAX_FRAME_LEN);
 }
 
 static struct tscfd_session *session_new(struct tscfd_iface *f, uint16_t *code)
@@ -823,7 +837,7 @@ static void send_config(struct tscfd_tunnel *t, uint32_t seq)
 	struct tscf_enc e;
 
 	tscf_enc_init(&e, buf, sizeof(buf), TSCF_CM_CONFIG_RESP, t->tsid, seq);
-	put_config(&e, t->session);
+	put_config(&e, t);
 	reply(t, &e);
 }
 
@@ -867,6 +881,7 @@ static void on_config_req(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	}
 	t->configured = true;
 	t->config_seq = m->seq;
+	t->super_frames = super_frames_offer(t);	/* its answer says the same */
 	tscfd_kdp_push(t);
 	send_config(t, m->seq);
 	if (t->session->ip4.family)
