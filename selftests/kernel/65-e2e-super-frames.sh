@@ -99,8 +99,8 @@ super_of() {
 		python3 -c "import json,sys; print(json.load(sys.stdin)['tunnel']['super_frames'])"
 }
 
-ip -n "$UE" route add 10.102.0.0/24 dev tscf0
 tscfctl_up tcp
+ip -n "$UE" route add 10.102.0.0/24 dev tscf0
 [ "$(super_of tscf0)" = 65535 ] || fail "no SUPER_FRAMES on the clear TCP tunnel: $(super_of tscf0)"
 transfer 0 "clear TCP"
 [ "$SENT_PATH" = clear ] || fail "the clear socket went $SENT_PATH"
@@ -127,6 +127,7 @@ wait "$TSCFD_PID" 2>/dev/null
 sed -i '1i stream-super-frames no' "$TMPD/tscfd.conf"	# a global setting
 tscfd_start
 tscfctl_up tcp "$TMPD/ctl2.log"
+ip -n "$UE" route replace 10.102.0.0/24 dev tscf0
 [ "$(super_of tscf0)" = 0 ] || fail "super-frames on although the server did not offer them"
 transfer 0 "clear TCP, not offered"
 [ "$(tunnel_stat "$UE" tscf0 tx_super_frames 2>/dev/null || echo none)" = none ] ||
