@@ -96,7 +96,7 @@ avg_frame() {
 
 super_of() {
 	ip netns exec "$UE" "$CTL" show "$1" -j |
-		python3 -c "import json,sys; print(json.load(sys.stdin)['tunnel']['super_frames'])"
+		python3 -c "import json,sys; print(json.load(sys.stdin)['devices'][0]['tunnel']['super_frames'])"
 }
 
 tscfctl_up tcp
