@@ -229,6 +229,8 @@ class Fuzz:
             elif cmd == 3:
                 inner = self.dtls_attach() if r.random() < 0.4 else \
                     nla(1, struct.pack('=I', self.fd_value())) + nla(2, struct.pack('=Q', r.getrandbits(64)))
+                if r.random() < 0.3:    # super-frames: stream sockets only
+                    inner += nla(18, self.payload('u16'))
                 attrs += nla(5 | NLA_F_NESTED, inner + (nla(10, b'') if r.random() < 0.5 else b''))
             elif cmd == 5:
                 attrs += nla(6, self.payload('frame'))

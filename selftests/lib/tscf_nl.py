@@ -55,11 +55,11 @@ A = dict(IFINDEX=1, IFNAME=2, ENCRYPTED=3, TWIN_IFINDEX=4, TUNNEL=5, FRAME=6,
 T = dict(FD=1, TSID=2, TRANSPORT=3, INTERNAL_IPV4=4, INTERNAL_IPV6=5,
          LOCAL=6, PEER=7, STATS=8, DTLS_TX_KEY=11, DTLS_RX_KEY=12,
          DTLS_TX_SALT=13, DTLS_RX_SALT=14, DTLS_EPOCH=15, DTLS_TX_SEQ=16,
-         DTLS_RX_SEQ=17)
+         DTLS_RX_SEQ=17, SUPER_FRAMES=18)
 STATS = ['tx_packets', 'tx_bytes', 'rx_packets', 'rx_bytes', 'tx_ctrl',
          'rx_ctrl', 'rx_malformed', 'tx_dropped', 'tx_blocked', 'rx_blocked',
          None, 'tx_malformed',     # None: TSCF_STATS_A_PAD
-         'rx_auth_failed', 'rx_replayed']
+         'rx_auth_failed', 'rx_replayed', 'tx_super_frames']
 GROUPS = ('ctrl', 'tunnel', 'sock')
 
 
