@@ -23,9 +23,10 @@
 # Time on 2 cores: the debug kernel is built (once, cached in
 # /opt/tscf-cache; see selftests/vm/debug-kernel.sh) in the background from
 # the start, and its lane follows there, beside the host lanes and then the
-# stock kernel lanes: half the 6.1 suite then packages in one VM, the other
-# half then kernel-612 in another (TCG leaves a core idle while tests wait;
-# never more than three VMs at once).  TSCF_LANES="host kernel" (say)
+# stock kernel lanes: two fifths of the 6.1 suite, then kernel-612, then
+# packages in one VM from the start; the other three fifths in another
+# after the host lanes (TCG leaves a core idle while tests wait; never more
+# than three VMs at once).  TSCF_LANES="host kernel" (say)
 # runs only the lanes named.  Exits non-zero on any failure.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -124,6 +125,44 @@ if want debug; then
 	dbglane=$!
 fi
 
+# The 6.1 suite in two VMs, its tests dealt between them (k61_part):
+# each boots its own guest, so no test sees another part's state.  The
+# first VM starts at once, beside the host lanes (which wait on the
+# network more than they compute), niced so that they keep their pace,
+# and runs two fifths of the suite, then the 6.12 tests, then the
+# packages lane; the second starts after the host lanes with the other
+# three fifths.  Beside them the debug lane: never more than three VMs.
+k61_part() {
+	i=0
+	for t in selftests/kernel/*.sh; do
+		case "$1:$((i % 5))" in
+		1:0 | 1:2 | 2:1 | 2:3 | 2:4) echo "$t" ;;
+		esac
+		i=$((i + 1))
+	done
+}
+(
+	if want kernel; then
+		# shellcheck disable=SC2046
+		run_lane kernel-1 nice -n 5 env VM_TIMEOUT="${VM_TIMEOUT:-3600}" \
+			sh selftests/vm/vm-run.sh sh selftests/run-tests.sh $(k61_part 1)
+	fi
+	if want kernel-612; then
+		if [ -n "$kver612" ]; then
+			# shellcheck disable=SC2086
+			run_lane kernel-612 nice -n 5 env VM_TIMEOUT="${VM_TIMEOUT:-3600}" \
+				sh selftests/vm/kver-lane.sh "$kver612" $k612_tests
+		else
+			echo "no 6.12 kernel in /lib/modules (tools/install-deps.sh installs it)" > "$logs/kernel-612.log"
+		fi
+	fi
+	if want packages; then
+		run_lane packages nice -n 5 env VM_TIMEOUT="${VM_TIMEOUT:-3600}" sh -c 'make -s deb && \
+			sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/packages'
+	fi
+) &
+side1=$!
+
 if want host; then
 	run_lane host sh selftests/run-tests.sh selftests/host
 	show_lane host
@@ -133,43 +172,11 @@ if want host-asan; then
 	show_lane host-asan
 fi
 
-# The 6.1 suite in two VMs side by side, the tests dealt alternately
-# (kernel-1 takes the first, third, ... script, kernel-2 the others): each
-# boots its own guest, so no test sees another half's state.  After its
-# half, the first VM runs the packages lane and the second the 6.12 tests.
-k61_half() {
-	i=0
-	for t in selftests/kernel/*.sh; do
-		[ $((i % 2)) = "$1" ] && echo "$t"
-		i=$((i + 1))
-	done
-}
-(
-	if want kernel; then
-		# shellcheck disable=SC2046
-		run_lane kernel-1 env VM_TIMEOUT="${VM_TIMEOUT:-3600}" \
-			sh selftests/vm/vm-run.sh sh selftests/run-tests.sh $(k61_half 0)
-	fi
-	if want packages; then
-		run_lane packages env VM_TIMEOUT="${VM_TIMEOUT:-3600}" sh -c 'make -s deb && \
-			sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/packages'
-	fi
-) &
-side1=$!
 (
 	if want kernel; then
 		# shellcheck disable=SC2046
 		run_lane kernel-2 env VM_TIMEOUT="${VM_TIMEOUT:-3600}" \
-			sh selftests/vm/vm-run.sh sh selftests/run-tests.sh $(k61_half 1)
-	fi
-	if want kernel-612; then
-		if [ -n "$kver612" ]; then
-			# shellcheck disable=SC2086
-			run_lane kernel-612 env VM_TIMEOUT="${VM_TIMEOUT:-3600}" \
-				sh selftests/vm/kver-lane.sh "$kver612" $k612_tests
-		else
-			echo "no 6.12 kernel in /lib/modules (tools/install-deps.sh installs it)" > "$logs/kernel-612.log"
-		fi
+			sh selftests/vm/vm-run.sh sh selftests/run-tests.sh $(k61_part 2)
 	fi
 ) &
 side2=$!

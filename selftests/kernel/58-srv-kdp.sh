@@ -32,6 +32,10 @@ at_exit "[ -f $TMPD/iperf.pid ] && kill \$(cat $TMPD/iperf.pid) 2>/dev/null"
 wait_for 10 sh -c "ip netns exec $SRV ss -Hltn | grep -q ':5201'" || fail "iperf3 server"
 ip netns exec "$UE" iperf3 -c 10.100.0.1 -t 3 -J > "$TMPD/iperf" 2>&1 || fail "iperf3: $(tail -5 "$TMPD/iperf")"
 log "iperf3 through the kernel path: $(python3 -c "import json; print(round(json.load(open('$TMPD/iperf'))['end']['sum_received']['bits_per_second'] / 1e6, 1))") Mbit/s"
+# What iperf3 moved is at least one inner packet per 1500 bytes: the
+# kernel path must have carried that many (a debug kernel on a loaded
+# host moves a few hundred KB in 3 s, a stock one tens of MB).
+need=$(python3 -c "import json; print(max(100, int(json.load(open('$TMPD/iperf'))['end']['sum_received']['bytes']) // 1500))")
 tun_after=$(( $(link_stat "$SRV" tscfs0 rx_packets) + $(link_stat "$SRV" tscfs0 tx_packets) ))
 rx_after=$(tscfd_stat rx_packets)
 log "TUN packets during iperf3: $((tun_after - tun_before)); tscfd rx_packets +$((rx_after - rx_before))"
@@ -39,11 +43,11 @@ log "TUN packets during iperf3: $((tun_after - tun_before)); tscfd rx_packets +$
 ip netns exec "$SRV" $TSCF_NL srv-peers > "$TMPD/peers" || fail "srv-peers dump"
 log "kernel peer: $(cat "$TMPD/peers")"
 peer_rx=$(python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readline())['rx_packets'])" "$TMPD/peers")
-[ "$peer_rx" -ge 1000 ] || fail "the peer's kernel counters did not grow: $peer_rx"
+[ "$peer_rx" -ge "$need" ] || fail "the peer's kernel counters did not grow: $peer_rx, want $need"
 ip netns exec "$SRV" "$TSCFD" --stats -s "$TMPD/tscfd.sock" > "$TMPD/stats"
 ip netns exec "$SRV" "$TSCFD" --sessions -s "$TMPD/tscfd.sock" > "$TMPD/sessions"
-[ $((rx_after - rx_before)) -ge 1000 ] || cat "$TMPD/stats" "$TMPD/sessions" >&2
-[ $((rx_after - rx_before)) -ge 1000 ] ||
+[ $((rx_after - rx_before)) -ge "$need" ] || cat "$TMPD/stats" "$TMPD/sessions" >&2
+[ $((rx_after - rx_before)) -ge "$need" ] ||
 	fail "tscfd did not count the kernel's packets: +$((rx_after - rx_before)): $(tail -5 "$TMPD/tscfd.log")"
 srvdev_rx=$(link_stat "$SRV" tscfsrv0 rx_packets)
 [ "$srvdev_rx" -ge 1000 ] || fail "tscfsrv0 rx_packets $srvdev_rx"
