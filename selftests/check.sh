@@ -87,12 +87,13 @@ kver612=$(ls -1 /lib/modules 2>/dev/null | grep '^6\.12\..*-amd64$' | sort -rV |
 # module load/unload races, socket marks (scaled), receive fragments,
 # rmmod with marks, the server device with tscfd (its mass expiry and
 # rmmod under tscfd), the DTLS record layer
-# against a peer written from the RFC, and the netlink/setsockopt fuzzer.
+# against a peer written from the RFC, TCP super-frames (a GSO packet sent
+# whole over TCP and kTLS), and the netlink/setsockopt fuzzer.
 TSCF_DEBUG_TESTS=${TSCF_DEBUG_TESTS:-"01-link-pair 04-teardown 10-tunnel-datapath
 	11-tunnel-hostile 13-xmit-validate 14-netns-release 17-modload-race
 	20-enclevel-sockopt 24-enclevel-rx-frag 26-enclevel-rmmod 58-srv-kdp
 	59-srv-kdp-expiry 64-srv-kdp-rmmod
-	62-dtls-records 55-nl-fuzz"}
+	62-dtls-records 65-e2e-super-frames 55-nl-fuzz"}
 dbg_tests=""
 for t in $TSCF_DEBUG_TESTS; do dbg_tests="$dbg_tests selftests/kernel/$t.sh"; done
 
@@ -100,10 +101,11 @@ for t in $TSCF_DEBUG_TESTS; do dbg_tests="$dbg_tests selftests/kernel/$t.sh"; do
 # 6.1 and 6.12 (kmod/compat.h): the link kind and its stats, every tunnel
 # transport (UDP tunnel helpers, kTLS), the netns exit, the socket option,
 # the netlink family (ynl's CLI), a live move end to end, the server
-# device (UDP tunnel receive, gro_cells) and the DTLS records (AEAD API).
+# device (UDP tunnel receive, gro_cells), the DTLS records (AEAD API) and
+# the TCP super-frames (GSO types).
 TSCF_612_TESTS=${TSCF_612_TESTS:-"01-link-pair 10-tunnel-datapath 14-netns-release
 	20-enclevel-sockopt 30-e2e-tscfctl 35-e2e-rtp-move 57-ynl-cli 58-srv-kdp
-	62-dtls-records"}
+	62-dtls-records 65-e2e-super-frames"}
 k612_tests=""
 for t in $TSCF_612_TESTS; do k612_tests="$k612_tests selftests/kernel/$t.sh"; done
 
