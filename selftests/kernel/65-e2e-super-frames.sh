@@ -52,10 +52,12 @@ at_exit "kill $! 2>/dev/null"
 wait_for 20 sh -c "ip netns exec $SVC ss -Hltn | grep -q '10.102.0.2:7100'" ||
 	fail "the sink did not start"
 
-# send LEVEL: 8 MB from UE to the sink in a socket of that level; prints
-# the length and SHA-256 the sink must see.
+# send LEVEL: MB megabytes from UE to the sink in a socket of that level;
+# prints the length and SHA-256 the sink must see.  8 MB, a tenth of it on
+# the debug kernel (TSCF_SCALE).
+MB=$(scaled 8)
 send() {
-	ip netns exec "$UE" python3 - "$1" <<'PY'
+	ip netns exec "$UE" python3 - "$1" "$MB" <<'PY'
 import hashlib, os, socket, struct, sys, time
 SOL_IP, LEVEL, PATH = 0, 0x5453, 0x5454
 def path():
@@ -67,7 +69,7 @@ if sys.argv[1] != "0":
     end = time.time() + 30
     while path() != "encrypted" and time.time() < end:
         time.sleep(0.1)
-data = os.urandom(8 << 20)
+data = os.urandom(int(sys.argv[2]) << 20)
 s.sendall(data)
 where = path()
 s.shutdown(socket.SHUT_WR)
@@ -89,7 +91,7 @@ transfer() {
 	# A segment with a wrong checksum is dropped by SVC and sent again
 	# by TCP, whole bytes in the end: count the drops themselves.
 	bad=$(ip netns exec "$SVC" nstat -az TcpInCsumErrors | awk '$1 == "TcpInCsumErrors" { print $2 }')
-	log "$2: 8 MB intact over the $SENT_PATH path, $bad TCP checksum errors at SVC"
+	log "$2: $MB MB intact over the $SENT_PATH path, $bad TCP checksum errors at SVC"
 	[ "$bad" = 0 ] || fail "$2: SVC dropped $bad segments with a wrong TCP checksum"
 }
 
