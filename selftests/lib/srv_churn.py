@@ -11,8 +11,13 @@ expiry: the first half while a child process sends datagrams from the
 peers' outer addresses and inner packets routed into churn0 (receive and
 transmit paths both read the peers under RCU), the second half alone,
 timed.  Prints one JSON line: add_s (N adds), del_flood_s, del_s (the
-del_n quiet deletes), fast_clear_s (clearing fast on one peer) and the
-peer counts before and after.
+del_n quiet deletes), fast_clear_s (clearing fast on one peer), the
+peer counts before and after, and how many grace periods this process
+waited for in the quiet deletes (del_gp_waits) and in the fast clear
+(fast_clear_gp_waits), counted by kprobes on synchronize_rcu() and
+synchronize_rcu_expedited() filtered on this process (null without
+tracefs and kprobe events).  A count, unlike a time, does not depend on
+how loaded the machine is.
 """
 import json
 import os
@@ -83,6 +88,65 @@ def flood(n, port, secs):
     os._exit(0)
 
 
+class GpWaits:
+    """Counts this process's calls to the kernel's grace-period waits."""
+    TRACING = '/sys/kernel/tracing'
+    GROUP = 'tscfchurn'
+    FUNCS = ('synchronize_rcu', 'synchronize_rcu_expedited')
+
+    def __init__(self):
+        self.ok = False
+        if not os.path.exists(self.TRACING + '/kprobe_events'):
+            os.system('mount -t tracefs nodev %s 2>/dev/null' % self.TRACING)
+        try:
+            for fn in self.FUNCS:
+                self._append('kprobe_events', 'p:%s/%s %s' % (self.GROUP, fn, fn))
+            for fn in self.FUNCS:
+                self._write('events/%s/%s/filter' % (self.GROUP, fn),
+                            'common_pid == %d' % os.getpid())
+            self.ok = True
+        except OSError:
+            self.close()
+
+    def _append(self, path, line):
+        # Not open(..., 'a'): its seek to the end fails on tracefs.
+        fd = os.open('%s/%s' % (self.TRACING, path), os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, line.encode() + b'\n')
+        finally:
+            os.close(fd)
+
+    def _write(self, path, text):
+        with open('%s/%s' % (self.TRACING, path), 'w') as f:
+            f.write(text)
+
+    def count(self, fn, *args):
+        """Runs fn(*args); returns how many waits it made (None: no probe)."""
+        if not self.ok:
+            fn(*args)
+            return None
+        self._write('trace', '')
+        self._write('events/%s/enable' % self.GROUP, '1')
+        try:
+            fn(*args)
+        finally:
+            self._write('events/%s/enable' % self.GROUP, '0')
+        with open(self.TRACING + '/trace') as f:
+            return sum(1 for line in f if ' %s: ' % self.FUNCS[0] in line or
+                       ' %s: ' % self.FUNCS[1] in line)
+
+    def close(self):
+        try:
+            self._write('events/%s/enable' % self.GROUP, '0')
+        except OSError:
+            pass
+        for fn in self.FUNCS:
+            try:
+                self._append('kprobe_events', '-:%s/%s' % (self.GROUP, fn))
+            except OSError:
+                pass
+
+
 def main(argv):
     punt, n = argv[0], int(argv[1])
     flood_secs = float(argv[2]) if len(argv) > 2 else 0
@@ -111,8 +175,9 @@ def main(argv):
             nla(SP_REMOTE, sin('127.0.0.2', BASE_PORT)) +
             nla(SP_FD, struct.pack('=I', sock.fileno())) +
             nla(SP_FAST, b'\0'))
+    gp = GpWaits()
     t0 = time.monotonic()
-    g.do(CMD['SRV_PEER_SET'], clear)
+    fast_clear_gp = gp.count(g.do, CMD['SRV_PEER_SET'], clear)
     fast_clear_s = time.monotonic() - t0
 
     # First half: deleted while the flood runs (the readers' side of RCU).
@@ -130,10 +195,13 @@ def main(argv):
     if child:
         os.waitpid(child, 0)
     # Second half: timed alone, against the adds (no flood either).
+    def quiet_deletes():
+        for i in range(half, n):
+            g.do(CMD['SRV_PEER_DEL'], peer_attrs(ifindex, sock.fileno(), i, False))
     t0 = time.monotonic()
-    for i in range(half, n):
-        g.do(CMD['SRV_PEER_DEL'], peer_attrs(ifindex, sock.fileno(), i, False))
+    del_gp = gp.count(quiet_deletes)
     del_s = time.monotonic() - t0
+    gp.close()
     after = count_peers(g)
     # Drain what the socket got back (punted to tscfd in real life).
     got = 0
@@ -147,7 +215,8 @@ def main(argv):
                           del_s=round(del_s, 3), del_n=n - half,
                           fast_clear_s=round(fast_clear_s, 4),
                           peers_before=before, peers_after=after,
-                          to_socket=got)))
+                          to_socket=got, del_gp_waits=del_gp,
+                          fast_clear_gp_waits=fast_clear_gp)))
     return 0
 
 
