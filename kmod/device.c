@@ -83,9 +83,9 @@ static void tscf_xmit_gso(struct tscf_tunnel *t, struct sk_buff *skb)
 
 /*
  * May this GSO packet go out whole, as one TCP super-frame (PROTOCOL.md
- * 1.3)?  Only on a stream tunnel whose server offered them, only a TCP
- * packet the local stack built (not DODGY: a packet socket's GSO header
- * is not trusted here), its checksum left to the device at the TCP
+ * 1.3)?  Only on a TCP or clear UDP tunnel whose server offered them,
+ * only a TCP packet the local stack built (not DODGY: a packet socket's
+ * GSO header is not trusted here), its checksum left to the device at the TCP
  * header, no longer than the server takes and, over IPv4, not a fragment.
  * The server computes every segment's checksum when it cuts it.
  * Everything else is cut here as before.

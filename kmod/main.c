@@ -21,7 +21,13 @@ static int __init tscf_init(void)
 {
 	int err;
 
-	tscf_wq = alloc_workqueue("tscf", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	/*
+	 * Not WQ_MEM_RECLAIM: its works unregister devices and release
+	 * sockets, which flush works of ordinary workqueues (the backlog
+	 * flush of unregister_netdevice(), kTLS's tx work), and a
+	 * reclaim worker must not wait on those (check_flush_dependency()).
+	 */
+	tscf_wq = alloc_workqueue("tscf", WQ_UNBOUND, 0);
 	if (!tscf_wq)
 		return -ENOMEM;
 	err = tscf_enclevel_init();

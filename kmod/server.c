@@ -90,6 +90,7 @@ struct tscf_srv_peer {
 	struct in6_addr ip6;
 	u64 tsid;
 	bool fast;			/* READ_ONCE/WRITE_ONCE */
+	u16 super_frames;		/* READ_ONCE/WRITE_ONCE; 0: none */
 	unsigned long last_rx;		/* jiffies; 0: never */
 	atomic64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	struct dst_cache dst_cache;
@@ -258,8 +259,13 @@ static void tscf_srv_rx_deliver(struct tscf_srv *srv, struct tscf_srv_peer *p,
 	struct net_device *dev = srv->dev;
 	unsigned int len;
 
-	/* As for a client's UDP tunnel (udp.c): a checked UDP sum covers it. */
-	if (udp_hdr(skb)->check)
+	/*
+	 * As for a client's UDP tunnel (udp.c): a checked UDP sum covers it.
+	 * A super-packet keeps its TCP checksum to be filled in.
+	 */
+	if (skb_is_gso(skb))
+		;
+	else if (udp_hdr(skb)->check)
 		tscf_rx_mark_verified(skb);
 	else
 		skb->ip_summed = CHECKSUM_NONE;
@@ -272,7 +278,10 @@ static void tscf_srv_rx_deliver(struct tscf_srv *srv, struct tscf_srv_peer *p,
 	skb->pkt_type = PACKET_HOST;
 	skb_reset_network_header(skb);
 	skb_reset_mac_header(skb);
-	skb_probe_transport_header(skb);
+	if (skb_is_gso(skb))
+		skb_set_transport_header(skb, skb_checksum_start_offset(skb));
+	else
+		skb_probe_transport_header(skb);
 
 	WRITE_ONCE(p->last_rx, jiffies);
 	if (gro_cells_receive(&srv->gro_cells, skb) == NET_RX_SUCCESS) {
@@ -285,6 +294,70 @@ static void tscf_srv_rx_deliver(struct tscf_srv *srv, struct tscf_srv_peer *p,
 	}
 }
 
+/*
+ * A GSO datagram: a TCP super-frame (PROTOCOL.md 1.3) that a client's
+ * module sent whole over a veth on this host, as a UDP tunnel GSO packet.
+ * Taken only from a peer that was offered them, and only in the shape
+ * that module builds: IP in UDP (the outer checksum left to GSO or not),
+ * one TCP segment of the peer's (tscf_srv_rx_proto() checked the IP
+ * header and the source), its checksum left at the TCP header, not
+ * DODGY, not a fragment, no IPv6 extension header, with payload.  Any
+ * other GSO datagram is tscfd's to judge.
+ */
+#define TSCF_SRV_SUPER_GSO_TYPES (SKB_GSO_TCPV4 | SKB_GSO_TCPV6 | \
+				  SKB_GSO_TCP_ECN | SKB_GSO_TCP_FIXEDID | \
+				  SKB_GSO_UDP_TUNNEL | SKB_GSO_UDP_TUNNEL_CSUM)
+
+static bool tscf_srv_rx_super_ok(const struct tscf_srv_peer *p,
+				 struct sk_buff *skb, __be16 proto)
+{
+	unsigned int gso_type = skb_shinfo(skb)->gso_type;
+	unsigned int len = skb->len - sizeof(struct udphdr);
+	unsigned int thoff, doff;
+	const struct tcphdr *th;
+
+	if (len > READ_ONCE(p->super_frames) || !skb->encapsulation ||
+	    !(gso_type & (SKB_GSO_UDP_TUNNEL | SKB_GSO_UDP_TUNNEL_CSUM)) ||
+	    !(gso_type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6)) ||
+	    (gso_type & ~TSCF_SRV_SUPER_GSO_TYPES) ||
+	    !skb_shinfo(skb)->gso_size || skb_has_frag_list(skb) ||
+	    skb->ip_summed != CHECKSUM_PARTIAL ||
+	    skb->csum_offset != offsetof(struct tcphdr, check))
+		return false;
+	/* Offsets from the inner IP header, which follows the UDP header. */
+	if (proto == htons(ETH_P_IP)) {
+		const struct iphdr *iph = (void *)(skb->data + sizeof(struct udphdr));
+
+		if (iph->protocol != IPPROTO_TCP || ip_is_fragment(iph))
+			return false;
+		thoff = iph->ihl * 4;
+	} else {
+		const struct ipv6hdr *ip6h = (void *)(skb->data + sizeof(struct udphdr));
+
+		if (ip6h->nexthdr != IPPROTO_TCP)
+			return false;
+		thoff = sizeof(*ip6h);
+	}
+	if (skb_checksum_start_offset(skb) != sizeof(struct udphdr) + thoff ||
+	    !pskb_may_pull(skb, sizeof(struct udphdr) + thoff + sizeof(*th)))
+		return false;
+	th = (const struct tcphdr *)(skb->data + sizeof(struct udphdr) + thoff);
+	doff = th->doff * 4;
+	return doff >= sizeof(*th) && thoff + doff < len;
+}
+
+/*
+ * Hand the TCP super-packet in it on as the inner stack's own: the tunnel
+ * GSO bits go, the TCP checksum stays to be filled in per segment where
+ * it is cut, and DODGY has that cut recount its segments.
+ */
+static void tscf_srv_rx_super_unwrap(struct sk_buff *skb)
+{
+	skb_shinfo(skb)->gso_type &= ~(SKB_GSO_UDP_TUNNEL | SKB_GSO_UDP_TUNNEL_CSUM);
+	skb_shinfo(skb)->gso_type |= SKB_GSO_DODGY;
+	skb->encapsulation = 0;
+}
+
 /* 0: consumed; 1: the socket's reader (tscfd) gets it, untouched. */
 static int tscf_srv_encap_recv(struct sock *sk, struct sk_buff *skb)
 {
@@ -293,7 +366,7 @@ static int tscf_srv_encap_recv(struct sock *sk, struct sk_buff *skb)
 	struct in6_addr from;
 	__be16 port, proto;
 
-	if (unlikely(!ss) || skb_is_gso(skb) || !netif_running(ss->srv->dev))
+	if (unlikely(!ss) || !netif_running(ss->srv->dev))
 		return 1;
 	tscf_srv_skb_source(skb, &from, &port);
 	p = tscf_srv_peer_by_outer(ss->srv, ss, &from, port);
@@ -302,6 +375,13 @@ static int tscf_srv_encap_recv(struct sock *sk, struct sk_buff *skb)
 	proto = tscf_srv_rx_proto(p, skb);
 	if (!proto)
 		return 1;
+	if (skb_is_gso(skb)) {
+		if (!tscf_srv_rx_super_ok(p, skb, proto))
+			return 1;
+		tscf_srv_rx_super_unwrap(skb);
+	} else if (skb->len - sizeof(struct udphdr) > READ_ONCE(ss->srv->dev->mtu)) {
+		return 1;	/* a reassembled super-frame, or too big: tscfd's */
+	}
 	tscf_srv_rx_deliver(ss->srv, p, skb, proto);
 	return 0;
 }
@@ -585,7 +665,8 @@ struct tscf_srv_peer_cfg {
 	struct tscf_srv_sock *ss;
 	struct in6_addr remote;
 	__be16 port;
-	bool has_ip4, has_ip6, has_fast, fast;
+	bool has_ip4, has_ip6, has_fast, fast, has_super;
+	u16 super_frames;
 	__be32 ip4;
 	struct in6_addr ip6;
 	u64 tsid;
@@ -646,6 +727,7 @@ static int tscf_srv_peer_add(struct tscf_srv *srv,
 	p->ip6 = c->ip6;
 	p->tsid = c->tsid;
 	p->fast = c->has_fast && c->fast;
+	p->super_frames = c->super_frames;
 	if (!p->fast)
 		tscf_srv_wait_deleted(srv);
 
@@ -679,6 +761,8 @@ static int tscf_srv_peer_set(struct tscf_srv *srv,
 				   "the peer exists with other internal addresses: delete it first");
 		return -EBUSY;
 	}
+	if (c->has_super)
+		WRITE_ONCE(p->super_frames, c->super_frames);
 	if (c->has_fast)
 		tscf_srv_peer_set_fast(p, c->fast);
 	return 0;
@@ -1231,6 +1315,10 @@ static int tscf_srv_nl_peer(struct tscf_srv *srv, struct genl_info *info,
 		c->has_fast = true;
 		c->fast = nla_get_u8(tb[TSCF_SRV_PEER_A_FAST]);
 	}
+	if (tb[TSCF_SRV_PEER_A_SUPER_FRAMES]) {
+		c->has_super = true;
+		c->super_frames = nla_get_u16(tb[TSCF_SRV_PEER_A_SUPER_FRAMES]);
+	}
 	return 0;
 }
 
@@ -1319,6 +1407,8 @@ static int tscf_srv_put_peer(struct sk_buff *msg, const struct tscf_srv *srv,
 	    (p->has_ip4 && nla_put_in_addr(msg, TSCF_SRV_PEER_A_INTERNAL_IPV4, p->ip4)) ||
 	    (p->has_ip6 && nla_put_in6_addr(msg, TSCF_SRV_PEER_A_INTERNAL_IPV6, &p->ip6)) ||
 	    nla_put_u8(msg, TSCF_SRV_PEER_A_FAST, READ_ONCE(p->fast)) ||
+	    (READ_ONCE(p->super_frames) &&
+	     nla_put_u16(msg, TSCF_SRV_PEER_A_SUPER_FRAMES, READ_ONCE(p->super_frames))) ||
 	    tscf_srv_put_counters(msg, p))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);

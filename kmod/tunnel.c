@@ -573,7 +573,13 @@ static struct tscf_tunnel *tscf_tunnel_alloc(struct net_device *dev,
 	t->tsid = cfg->tsid;
 	t->owner_portid = cfg->owner_portid;
 	t->internal_ip4 = cfg->ip4;
-	t->super_frames = cfg->super_frames;
+	/*
+	 * A UDP super-frame is one datagram: with the outer headers (IPv6's
+	 * the larger) its IP length must still fit in 16 bits.
+	 */
+	t->super_frames = transport == TSCF_TRANSPORT_UDP ?
+			  min_t(u16, cfg->super_frames, TSCF_UDP_SUPER_MAX) :
+			  cfg->super_frames;
 	if (cfg->ip6)
 		t->internal_ip6 = *cfg->ip6;
 	skb_queue_head_init(&t->txq);
@@ -617,8 +623,8 @@ int tscf_tunnel_attach(struct net_device *dev, const struct tscf_tunnel_cfg *cfg
 	}
 	if (cfg->dtls)
 		transport = TSCF_TRANSPORT_DTLS;
-	if (cfg->super_frames && transport != TSCF_TRANSPORT_TCP) {
-		NL_SET_ERR_MSG_MOD(extack, "super-frames are for stream tunnels only");
+	if (cfg->super_frames && transport == TSCF_TRANSPORT_DTLS) {
+		NL_SET_ERR_MSG_MOD(extack, "super-frames are for TCP and clear UDP tunnels only");
 		err = -EINVAL;
 		goto err_put;
 	}

@@ -30,6 +30,8 @@ enum tscf_tunnel_counter {
 /* Frames queued for a stream tunnel before the device queue is stopped. */
 #define TSCF_TXQ_STOP		256
 #define TSCF_TXQ_WAKE		64
+/* The largest UDP super-frame: 16-bit IP lengths, outer IPv6 and UDP. */
+#define TSCF_UDP_SUPER_MAX	(U16_MAX - 40 - 8)
 /* A stream receive buffer holds at least one largest frame. */
 #define TSCF_RXBUF_SIZE		(2 * TSCF_MAX_FRAME_LEN)
 
@@ -65,9 +67,11 @@ struct tscf_tunnel {
 	struct dst_cache dst_cache;
 	struct tscf_dtls *dtls;		/* DTLS: record state (dtls.c) */
 
-	/* TCP and kTLS */
+	/* TCP, kTLS and clear UDP */
 	u16 super_frames;		/* the server's SUPER_FRAMES, 0: none */
 	atomic64_t tx_super;		/* frames that went out whole */
+
+	/* TCP and kTLS */
 	struct sk_buff_head txq;
 	unsigned int tx_off;		/* bytes of txq's head already sent */
 	struct work_struct tx_work;
@@ -117,7 +121,7 @@ struct tscf_tunnel_cfg {
 	const struct in6_addr *ip6;
 	u32 owner_portid;	/* 0: none; else its close detaches the tunnel */
 	const struct tscf_dtls_cfg *dtls;	/* NULL: not DTLS */
-	u16 super_frames;	/* stream only: largest super-frame, 0: none */
+	u16 super_frames;	/* TCP, clear UDP: largest super-frame, 0: none */
 };
 
 void tscf_tunnel_exit(void);

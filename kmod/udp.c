@@ -12,6 +12,7 @@
 #include <net/ipv6_stubs.h>
 #include <net/route.h>
 #include <net/udp.h>
+#include <net/ip_tunnels.h>
 #include <net/udp_tunnel.h>
 
 #include "device.h"
@@ -104,6 +105,27 @@ static int tscf_udp_make_room(struct tscf_tunnel *t, struct sk_buff *skb,
 	return skb_cow_head(skb, room);
 }
 
+/*
+ * A TCP super-frame (device.c let it through, PROTOCOL.md 1.3) leaves as
+ * a UDP tunnel GSO packet, as FOU's IP-in-UDP does: a lower device that
+ * carries it whole (a veth) hands it whole to the server, which offered
+ * to take it; any other has the stack or the NIC cut it into ordinary
+ * frames, each with its own inner and outer checksums.
+ */
+static int tscf_udp_gso_prepare(struct sk_buff *skb)
+{
+	int err;
+
+	if (!skb_is_gso(skb))
+		return 0;
+	err = iptunnel_handle_offloads(skb, SKB_GSO_UDP_TUNNEL_CSUM);
+	if (err)
+		return err;
+	skb_set_inner_ipproto(skb, skb->protocol == htons(ETH_P_IP) ?
+			      IPPROTO_IPIP : IPPROTO_IPV6);
+	return 0;
+}
+
 static void tscf_udp4_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 {
 	struct sock *sk = t->sock->sk;
@@ -138,7 +160,8 @@ static void tscf_udp4_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 	}
 
 	if (tscf_udp_make_room(t, skb, rt->dst.dev,
-			       sizeof(struct iphdr) + sizeof(struct udphdr))) {
+			       sizeof(struct iphdr) + sizeof(struct udphdr)) ||
+	    tscf_udp_gso_prepare(skb)) {
 		ip_rt_put(rt);
 		tscf_udp_tx_drop(t, skb);
 		return;
@@ -184,7 +207,8 @@ static void tscf_udp6_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 	}
 
 	if (tscf_udp_make_room(t, skb, dst->dev,
-			       sizeof(struct ipv6hdr) + sizeof(struct udphdr))) {
+			       sizeof(struct ipv6hdr) + sizeof(struct udphdr)) ||
+	    tscf_udp_gso_prepare(skb)) {
 		dst_release(dst);
 		tscf_udp_tx_drop(t, skb);
 		return;

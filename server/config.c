@@ -31,7 +31,7 @@ static const char *const global_keys[] = {
 	"max-handshakes", "max-preauth-memory", "max-send-backlog", "user",
 	"group", "mtu", "tun-configure", "log-level", "syslog", "log-rate-limit",
 	"metrics-listen", "metrics-allow-remote", "kernel-datapath", "kernel-device",
-	"stream-super-frames",
+	"stream-super-frames", "udp-super-frames",
 };
 #define NGLOBAL (sizeof(global_keys) / sizeof(global_keys[0]))
 
@@ -498,6 +498,8 @@ static int global_key(struct parser *p, struct tscfd_config *c, const char *key,
 		return parse_bool(p, key, v, &c->tun_configure);
 	if (!strcmp(key, "stream-super-frames"))
 		return parse_bool(p, key, v, &c->stream_super_frames);
+	if (!strcmp(key, "udp-super-frames"))
+		return parse_bool(p, key, v, &c->udp_super_frames);
 	if (!strcmp(key, "kernel-datapath")) {
 		if (one_value(p, key, v))
 			return -EINVAL;
@@ -555,6 +557,7 @@ static void defaults(struct tscfd_config *c)
 	c->mtu = 1399;			/* tscf.ko's device MTU */
 	c->tun_configure = true;
 	c->stream_super_frames = true;
+	c->udp_super_frames = true;
 	c->kdp_mode = TSCFD_KDP_AUTO;
 	strcpy(c->kdp_name, "tscfsrv0");
 	c->log_level = LOG_NOTICE;

@@ -651,7 +651,7 @@ static void inner_counted(struct tscfd_tunnel *t, size_t len)
  * Longer than the MTU: only a TCP super-frame (PROTOCOL.md 1.3) on a
  * tunnel whose CONFIG_RESP offered them goes on, whole, for the TUN to
  * cut.  Everything else is dropped: written as it is, the service side
- * would fragment it or lose it, and a datagram tunnel never carries one.
+ * would fragment it or lose it.
  */
 static void inner_super(struct tscfd_tunnel *t, const uint8_t *p, size_t len)
 {

@@ -241,7 +241,10 @@ static int kdp_put_peer(struct nl_msg *msg, const struct tscfd_tunnel *t,
 		     (s->ip4.family &&
 		      nla_put_u32(msg, TSCF_SRV_PEER_A_INTERNAL_IPV4, s->ip4.v4.s_addr)) ||
 		     (s->ip6.family &&
-		      nla_put(msg, TSCF_SRV_PEER_A_INTERNAL_IPV6, 16, &s->ip6.v6))))
+		      nla_put(msg, TSCF_SRV_PEER_A_INTERNAL_IPV6, 16, &s->ip6.v6)) ||
+		     /* The offer of its CONFIG_RESP: whole ones on the fast path. */
+		     (t->super_frames &&
+		      nla_put_u16(msg, TSCF_SRV_PEER_A_SUPER_FRAMES, TSCF_MAX_FRAME_LEN))))
 		return -1;
 	if (fast >= 0 && nla_put_u8(msg, TSCF_SRV_PEER_A_FAST, (uint8_t)fast))
 		return -1;

@@ -82,6 +82,7 @@ static void reload(const char *path)
 	tscfd_conf.max_preauth_bytes = next.max_preauth_bytes;
 	tscfd_conf.max_backlog_bytes = next.max_backlog_bytes;
 	tscfd_conf.stream_super_frames = next.stream_super_frames;
+	tscfd_conf.udp_super_frames = next.udp_super_frames;
 	for (i = 0; i < next.niface; i++) {
 		struct tscfd_iface *n = &next.iface[i];
 

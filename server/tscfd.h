@@ -81,6 +81,7 @@ struct tscfd_config {
 	unsigned int mtu;		/* also told to clients (CONFIG_RESP) */
 	bool tun_configure;
 	bool stream_super_frames;	/* offer SUPER_FRAMES on TCP and TLS */
+	bool udp_super_frames;		/* offer SUPER_FRAMES on clear UDP */
 	/* logging (server/log.c) */
 	int log_level;			/* LOG_ERR .. LOG_DEBUG */
 	bool use_syslog;

@@ -652,14 +652,18 @@ void tscfd_udp_unverified(struct tscfd_iface *f, const uint8_t *buf, size_t len,
 /* --- configuration ---------------------------------------------------- */
 
 /*
- * A stream tunnel may send TCP super-frames (PROTOCOL.md 1.3) if the TUN
- * can take them whole (a virtio_net_hdr, whose GSO fields have the kernel
- * cut them) and the configuration allows it.  Never a datagram tunnel.
+ * A TCP, TLS or clear UDP tunnel may send TCP super-frames (PROTOCOL.md
+ * 1.3) if the TUN can take them whole (a virtio_net_hdr, whose GSO fields
+ * have the kernel cut them) and the configuration allows it.  Never DTLS:
+ * its records are the module's own, cut to the MTU.
  */
 static bool super_frames_offer(const struct tscfd_tunnel *t)
 {
-	return (t->kind == TK_TCP || t->kind == TK_TLS) &&
-	       tscfd_conf.stream_super_frames && tscfd_tun_vnet();
+	if (!tscfd_tun_vnet())
+		return false;
+	if (t->kind == TK_TCP || t->kind == TK_TLS)
+		return tscfd_conf.stream_super_frames;
+	return t->kind == TK_UDP && tscfd_conf.udp_super_frames;
 }
 
 static void put_config(struct tscf_enc *e, const struct tscfd_tunnel *t)

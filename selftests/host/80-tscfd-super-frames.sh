@@ -1,14 +1,15 @@
 #!/bin/sh
-# TCP super-frames on stream tunnels (docs/PROTOCOL.md 1.3, docs/SERVER.md
+# TCP super-frames on TCP, TLS and UDP tunnels (docs/PROTOCOL.md 1.3, docs/SERVER.md
 # "TCP super-frames"): a TCP listener sits in SVC, beyond tscfd's TUN and
 # a veth on which SRV segments and checksums in software (no TSO, no
 # checksum offload), so that a segment with a wrong checksum is dropped
 # by the listener's stack.  From a hand-made TCP client in the tunnels
 # (selftests/lib/super_frames.py):
-#  1. the CONFIG_RESP of a TCP tunnel and of its TLS tunnel carries
-#     SUPER_FRAMES 65535; that of a UDP tunnel does not;
+#  1. the CONFIG_RESP of a TCP tunnel, of its TLS tunnel and of a UDP
+#     tunnel carries SUPER_FRAMES 65535;
 #  2. a 20,000-byte super-frame with a garbage TCP checksum (IPv4 with DF
-#     and IPv6, over TCP; IPv4 with CWR over TLS) reaches the listener
+#     and IPv6, over TCP; IPv4 with CWR over TLS; IPv4 in one UDP
+#     datagram, IP-fragmented on the way) reaches the listener
 #     whole and in order: the TUN cut it and computed the segments'
 #     checksums;
 #  3. an over-MTU UDP datagram (TCP and UDP tunnels), a datagram whose
@@ -17,9 +18,10 @@
 #     are dropped and counted (drop_too_big); a super-frame from a spoofed
 #     source is dropped as spoofed, one of an encrypted-only flow on the
 #     clear tunnel as encrypted-only;
-#  4. after "stream-super-frames no" (reload), a new TCP tunnel is not
-#     offered them and its super-frame (without DF: it would otherwise be
-#     fragmented on the way) is dropped and counted, nothing reaches SVC.
+#  4. after "stream-super-frames no" and "udp-super-frames no" (reload),
+#     new TCP and UDP tunnels are not offered them and their super-frames
+#     (without DF: they would otherwise be fragmented on the way) are
+#     dropped and counted, nothing reaches SVC.
 . "$TSCF_TOP/selftests/lib.sh"
 TSCFD_POOL6=fd00:100::/64
 tscfd_topology super DTTE
@@ -75,7 +77,7 @@ SF="python3 $TSCF_TOP/selftests/lib/super_frames.py --sock $TMPD/tscfd.sock --ts
 ip netns exec "$UE" $SF on --ca "$TMPD/ca.pem" > "$TMPD/on" 2>&1 || fail "$(cat "$TMPD/on")"
 log "key on: $(cat "$TMPD/on")"
 
-echo "stream-super-frames no" >> "$TMPD/tscfd.conf"
+printf 'stream-super-frames no\nudp-super-frames no\n' >> "$TMPD/tscfd.conf"
 kill -HUP "$TSCFD_PID"
 wait_for 10 grep -q "configuration reloaded" "$TMPD/tscfd.log" || fail "tscfd did not reload"
 ip netns exec "$UE" $SF off > "$TMPD/off" 2>&1 || fail "$(cat "$TMPD/off")"

@@ -1,12 +1,14 @@
 #!/bin/sh
-# TCP super-frames (PROTOCOL.md 1.3): over a TCP clear tunnel and a kTLS
-# encrypted one whose server offers SUPER_FRAMES, the client sends each
-# TSO packet whole, and tscfd has the TUN cut it.  The bytes go on to a
+# TCP super-frames (PROTOCOL.md 1.3): over a TCP clear tunnel, a kTLS
+# encrypted one and a clear UDP one whose server offers SUPER_FRAMES, the
+# client sends each TSO packet whole, and tscfd has the TUN cut it (or,
+# for the UDP tunnel on tscfd's kernel data path, tscf.ko's server device
+# hands it on whole; the UDP tunnel runs once on each path).  The bytes go on to a
 # host behind the server over a link without checksum or segmentation
 # offload, so every segment's TCP checksum is computed there from what
 # tscfd handed over and checked by the receiving host: a wrong one stalls
-# the transfer.  With `stream-super-frames no` nothing is offered and
-# every frame fits the MTU.
+# the transfer.  With `stream-super-frames no` and `udp-super-frames no`
+# nothing is offered and every frame fits the MTU.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
 command -v ethtool > /dev/null || fail "ethtool is not installed (tools/install-deps.sh)"
@@ -125,12 +127,60 @@ sup=$(tunnel_stat "$UE" tscf0s tx_super_frames)
 log "kTLS: $sup super-frames, $(avg_frame "$UE" tscf0s) bytes per frame"
 [ "$sup" -gt 0 ] || fail "no super-frame sent on the encrypted tunnel"
 
+# A clear UDP tunnel: each super-frame leaves as one UDP tunnel GSO
+# datagram, which the veth to SRV carries whole.  The offer is clamped so
+# that the outer IP length fits in 16 bits.  First on tscfd's kernel data
+# path (tscf.ko's server device takes them whole), then in tscfd itself.
+# udp_stage WHAT: one transfer over a new clear UDP tunnel, super-frames
+# sent.
+udp_stage() {
+	tscfctl_up udp "$TMPD/ctl-udp-$1.log"
+	ip -n "$UE" route replace 10.102.0.0/24 dev tscf0
+	[ "$(super_of tscf0)" = 65487 ] || fail "$1: SUPER_FRAMES on the clear UDP tunnel: $(super_of tscf0), want 65487"
+	transfer 0 "clear UDP, $1"
+	[ "$SENT_PATH" = clear ] || fail "$1: the clear socket went $SENT_PATH over UDP"
+	sup=$(tunnel_stat "$UE" tscf0 tx_super_frames)
+	avg=$(avg_frame "$UE" tscf0)
+	log "clear UDP, $1: $sup super-frames, $avg bytes per frame"
+	[ "$sup" -gt 0 ] || fail "$1: no super-frame sent on the clear UDP tunnel"
+	[ "$avg" -gt 2000 ] || fail "$1: $avg bytes per frame, few super-frames"
+	[ "$(tscfd_stat drop_too_big)" = 0 ] || fail "$1: tscfd dropped $(tscfd_stat drop_too_big) frames as too big"
+}
+ip netns exec "$UE" "$CTL" down tscf0
+wait $CTL_PID
+rx0=$(tscfd_stat rx_super_frames)
+udp_stage "kernel data path"
+[ "$(tscfd_stat kernel_fast_peers)" = 1 ] || fail "the UDP tunnel is not on the kernel data path"
+ip netns exec "$SRV" $TSCF_NL srv-peers > "$TMPD/peers" || fail "srv-peers dump"
+log "kernel peer: $(cat "$TMPD/peers")"
+peer_of() { python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readline())[sys.argv[2]])" "$TMPD/peers" "$1"; }
+[ "$(peer_of super_frames)" = 65535 ] || fail "the kernel peer has no super-frames limit: $(peer_of super_frames)"
+[ $(( $(peer_of rx_bytes) / $(peer_of rx_packets) )) -gt 2000 ] ||
+	fail "the kernel path took $(peer_of rx_packets) frames for $(peer_of rx_bytes) bytes: not whole"
+[ "$(tscfd_stat rx_super_frames)" = "$rx0" ] || fail "super-frames of a fast peer went through tscfd"
+
+# tscfd's userspace path: it reads the datagram whole and has its TUN cut it.
+ip netns exec "$UE" "$CTL" down tscf0
+wait $CTL_PID
+kill "$TSCFD_PID"
+wait "$TSCFD_PID" 2>/dev/null
+if grep -q '^kernel-datapath' "$TMPD/tscfd.conf"; then
+	sed -i 's/^kernel-datapath .*/kernel-datapath no/' "$TMPD/tscfd.conf"
+else
+	sed -i '1i kernel-datapath no' "$TMPD/tscfd.conf"
+fi
+tscfd_start
+rx0=$(tscfd_stat rx_super_frames)
+udp_stage "tscfd"
+[ "$(tscfd_stat rx_super_frames)" -gt "$rx0" ] || fail "tscfd counted no super-frame from the UDP tunnel"
+
 # Not offered: every frame fits the MTU, and the transfer still works.
 ip netns exec "$UE" "$CTL" down tscf0
 wait $CTL_PID
 kill "$TSCFD_PID"
 wait "$TSCFD_PID" 2>/dev/null
-sed -i '1i stream-super-frames no' "$TMPD/tscfd.conf"	# a global setting
+sed -i '1i stream-super-frames no' "$TMPD/tscfd.conf"	# global settings
+sed -i '1i udp-super-frames no' "$TMPD/tscfd.conf"
 tscfd_start
 tscfctl_up tcp "$TMPD/ctl2.log"
 ip -n "$UE" route replace 10.102.0.0/24 dev tscf0
@@ -141,4 +191,13 @@ transfer 0 "clear TCP, not offered"
 avg=$(avg_frame "$UE" tscf0)
 [ "$avg" -le 1399 ] || fail "not offered: $avg bytes per frame"
 [ "$(tscfd_stat drop_too_big)" = 0 ] || fail "tscfd dropped $(tscfd_stat drop_too_big) frames as too big"
+ip netns exec "$UE" "$CTL" down tscf0
+wait $CTL_PID
+tscfctl_up udp "$TMPD/ctl-udp2.log"
+ip -n "$UE" route replace 10.102.0.0/24 dev tscf0
+[ "$(super_of tscf0)" = 0 ] || fail "super-frames on the UDP tunnel although not offered"
+transfer 0 "clear UDP, not offered"
+avg=$(avg_frame "$UE" tscf0)
+[ "$avg" -le 1399 ] || fail "UDP, not offered: $avg bytes per frame"
+[ "$(tscfd_stat drop_too_big)" = 0 ] || fail "tscfd dropped $(tscfd_stat drop_too_big) UDP frames as too big"
 echo ok

@@ -217,7 +217,9 @@ def phase_on():
     sf = offers(c)
     tc.check(sf is not None and struct.unpack('!H', sf)[0] == 65535,
              f"no SUPER_FRAMES 65535 on the TCP tunnel: {sf}")
-    tc.check(offers(u) is None, "SUPER_FRAMES offered on a UDP tunnel")
+    sf = offers(u)
+    tc.check(sf is not None and struct.unpack('!H', sf)[0] == 65535,
+             f"no SUPER_FRAMES 65535 on the UDP tunnel: {sf}")
     before = stats()
     super4(c, 40001)
     expect_whole(40001, "super-frame over TCP")
@@ -227,6 +229,11 @@ def phase_on():
     c.send(tcp6(c.ip6, SVC6, 40005, SVC_PORT, seq, ack, PSH | ACK, PAYLOAD, bad_sum=True))
     expect_whole(40005, "IPv6 super-frame over TCP")
     dropped(before, 'rx_super_frames', "IPv6 super-frame over TCP")
+    # One datagram over UDP (IP-fragmented on the way, as on a wire).
+    before = stats()
+    super4(u, 40007)
+    expect_whole(40007, "super-frame over UDP")
+    dropped(before, 'rx_super_frames', "super-frame over UDP")
     over_mtu_udp(c, u)
     over_mtu_fragment(c)
     spoofed(c)
@@ -259,13 +266,19 @@ def phase_on():
 
 def phase_off():
     c = tc.Tunnel('tcp', A.addr, A.port)
+    u = tc.Tunnel('udp', A.addr, A.port)
     A.others = []
     tc.check(offers(c) is None, "SUPER_FRAMES offered with stream-super-frames no")
+    tc.check(offers(u) is None, "SUPER_FRAMES offered with udp-super-frames no")
     before = stats()
     super4(c, 40003, df=False)
     expect_nothing(40003, "super-frame without the offer")
     dropped(before, 'drop_too_big', "super-frame without the offer")
-    return {'super_frames': 'refused'}
+    before = stats()
+    super4(u, 40008, df=False)
+    expect_nothing(40008, "UDP super-frame without the offer")
+    dropped(before, 'drop_too_big', "UDP super-frame without the offer")
+    return {'super_frames': 'refused', 'udp': 'refused'}
 
 
 def main():

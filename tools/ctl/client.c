@@ -378,11 +378,11 @@ static int config_exchange(struct tscf_conn *c, uint64_t tsid,
 	if (t)
 		tscf_tlv_u16(t, &cfg->mtu);
 	/*
-	 * TCP super-frames (PROTOCOL.md 1.3): a stream's offer, and only one
-	 * above the MTU means anything.  Over a datagram it is ignored.
+	 * TCP super-frames (PROTOCOL.md 1.3): only an offer above the MTU
+	 * means anything.  A DTLS tunnel never passes it on (tnl_attach()).
 	 */
 	t = tscf_msg_find(&m, TSCF_TLV_SUPER_FRAMES, NULL);
-	if (t && c->stream && !tscf_tlv_u16(t, &cfg->super_frames) &&
+	if (t && !tscf_tlv_u16(t, &cfg->super_frames) &&
 	    cfg->super_frames <= cfg->mtu)
 		cfg->super_frames = 0;
 	if (!cfg->tsid || cfg->tsid == TSCF_TSID_NONE ||

@@ -107,7 +107,7 @@ struct tscf_config {
 	unsigned int plen6;
 	uint32_t keepalive;
 	uint16_t mtu;
-	uint16_t super_frames;		/* stream: the server's SUPER_FRAMES, 0: none */
+	uint16_t super_frames;		/* TCP, clear UDP: the server's SUPER_FRAMES, 0: none */
 };
 
 /*
