@@ -144,6 +144,13 @@ tunnel_stat() {
 		python3 -c "import json,sys; print(json.load(sys.stdin)['tunnel']['stats']['$3'])"
 }
 
+# srv_peer_field NS FIELD: a field of the first peer of the namespace's
+# server device (genl srv-peers, tscfd's kernel data path).
+srv_peer_field() {
+	ip netns exec "$1" $TSCF_NL srv-peers |
+		python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['$2'])"
+}
+
 # has_tunnel NS DEV
 has_tunnel() {
 	ip netns exec "$1" $TSCF_NL dev "$2" | grep -q '"tunnel"'

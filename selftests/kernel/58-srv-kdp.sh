@@ -45,7 +45,7 @@ log "TUN packets during iperf3: $((tun_after - tun_before)); tscfd rx_packets +$
 [ $((tun_after - tun_before)) -le 20 ] || fail "the TUN carried $((tun_after - tun_before)) packets: not the kernel path"
 ip netns exec "$SRV" $TSCF_NL srv-peers > "$TMPD/peers" || fail "srv-peers dump"
 log "kernel peer: $(cat "$TMPD/peers")"
-peer_of() { python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readline())[sys.argv[2]])" "$TMPD/peers" "$1"; }
+peer_of() { srv_peer_field "$SRV" "$1"; }
 peer_rx=$(peer_of rx_packets)
 [ "$peer_rx" -ge "$need" ] || fail "the peer's kernel counters did not grow: $peer_rx, want $need"
 [ "$(peer_of rx_bytes)" -ge "$moved" ] || fail "the peer's kernel path carried $(peer_of rx_bytes) bytes, iperf3 $moved"
