@@ -23,8 +23,8 @@
 # Time on 2 cores: the debug kernel is built (once, cached in
 # /opt/tscf-cache; see selftests/vm/debug-kernel.sh) in the background from
 # the start, and its lane follows there, beside the host lanes and then the
-# stock kernel lanes: two fifths of the 6.1 suite, then kernel-612, then
-# packages in one VM from the start; the other three fifths in another
+# stock kernel lanes: two fifths of the 6.1 suite, then kernel-612, in
+# one VM from the start; the other three fifths, then packages, in another
 # after the host lanes (TCG leaves a core idle while tests wait; never more
 # than three VMs at once).  TSCF_LANES="host kernel" (say)
 # runs only the lanes named.  Exits non-zero on any failure.
@@ -131,9 +131,10 @@ fi
 # each boots its own guest, so no test sees another part's state.  The
 # first VM starts at once, beside the host lanes (which wait on the
 # network more than they compute), niced so that they keep their pace,
-# and runs two fifths of the suite, then the 6.12 tests, then the
-# packages lane; the second starts after the host lanes with the other
-# three fifths.  Beside them the debug lane: never more than three VMs.
+# and runs two fifths of the suite, then the 6.12 tests; the second
+# starts after the host lanes with the other three fifths, then the
+# packages lane (the first slot was the longer by a quarter of an hour
+# with it).  Beside them the debug lane: never more than three VMs.
 k61_part() {
 	i=0
 	for t in selftests/kernel/*.sh; do
@@ -158,10 +159,6 @@ k61_part() {
 			echo "no 6.12 kernel in /lib/modules (tools/install-deps.sh installs it)" > "$logs/kernel-612.log"
 		fi
 	fi
-	if want packages; then
-		run_lane packages nice -n 5 env VM_TIMEOUT="${VM_TIMEOUT:-3600}" sh -c 'make -s deb && \
-			sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/packages'
-	fi
 ) &
 side1=$!
 
@@ -179,6 +176,12 @@ fi
 		# shellcheck disable=SC2046
 		run_lane kernel-2 env VM_TIMEOUT="${VM_TIMEOUT:-3600}" \
 			sh selftests/vm/vm-run.sh sh selftests/run-tests.sh $(k61_part 2)
+	fi
+	# make deb builds in a copy of the tree (build/deb/src): the other
+	# VMs' tree is not touched.
+	if want packages; then
+		run_lane packages env VM_TIMEOUT="${VM_TIMEOUT:-3600}" sh -c 'make -s deb && \
+			sh selftests/vm/vm-run.sh sh selftests/run-tests.sh selftests/packages'
 	fi
 ) &
 side2=$!
