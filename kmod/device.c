@@ -82,38 +82,66 @@ static void tscf_xmit_gso(struct tscf_tunnel *t, struct sk_buff *skb)
 }
 
 /*
- * May this GSO packet go out whole, as one TCP super-frame (PROTOCOL.md
- * 1.3)?  Only on a TCP or clear UDP tunnel whose server offered them,
- * only a TCP packet the local stack built (not DODGY: a packet socket's
- * GSO header is not trusted here), its checksum left to the device at the TCP
- * header, no longer than the server takes and, over IPv4, not a fragment.
- * The server computes every segment's checksum when it cuts it.
- * Everything else is cut here as before.
+ * The shape of a TCP super-packet (PROTOCOL.md 1.3), the same on both
+ * ends: the sender's module checks it before sending one whole, the
+ * server's device (server.c) before taking one.  The inner IP header
+ * starts ipoff bytes into skb->data, already pulled.  GSO types are TCP's
+ * plus @more_gso and nothing else (never DODGY: a packet socket's GSO
+ * header is not trusted); the TCP checksum is left to be filled in at the
+ * TCP header; no frag_list; over IPv4 TCP and not a fragment, over IPv6
+ * TCP right after the fixed header.  Returns the TCP header's offset from
+ * the IP header, 0 when the packet is not of that shape.
  */
 #define TSCF_SUPER_GSO_TYPES	(SKB_GSO_TCPV4 | SKB_GSO_TCPV6 | \
 				 SKB_GSO_TCP_ECN | SKB_GSO_TCP_FIXEDID)
 
+unsigned int tscf_super_tcp_thoff(const struct sk_buff *skb,
+				  unsigned int ipoff, __be16 proto,
+				  unsigned int more_gso)
+{
+	unsigned int gso_type = skb_shinfo(skb)->gso_type;
+	unsigned int thoff;
+
+	if (!(gso_type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6)) ||
+	    (gso_type & ~(TSCF_SUPER_GSO_TYPES | more_gso)) ||
+	    skb->ip_summed != CHECKSUM_PARTIAL ||
+	    skb->csum_offset != offsetof(struct tcphdr, check) ||
+	    skb_has_frag_list(skb))
+		return 0;
+	if (proto == htons(ETH_P_IP)) {
+		const struct iphdr *iph = (const void *)(skb->data + ipoff);
+
+		if (iph->protocol != IPPROTO_TCP || ip_is_fragment(iph))
+			return 0;
+		thoff = iph->ihl * 4;
+	} else if (proto == htons(ETH_P_IPV6)) {
+		const struct ipv6hdr *ip6h = (const void *)(skb->data + ipoff);
+
+		if (ip6h->nexthdr != IPPROTO_TCP)
+			return 0;
+		thoff = sizeof(*ip6h);
+	} else {
+		return 0;
+	}
+	return skb_checksum_start_offset(skb) == ipoff + thoff ? thoff : 0;
+}
+
+/*
+ * May this GSO packet go out whole, as one TCP super-frame?  Only on a
+ * TCP or clear UDP tunnel whose server offered them, no longer than the
+ * server takes, and only a packet the local stack built in the shape
+ * above.  The server computes every segment's checksum when it cuts it.
+ * Everything else is cut here as before.
+ */
 static bool tscf_xmit_super_ok(const struct tscf_tunnel *t,
 			       const struct sk_buff *skb)
 {
-	unsigned int gso_type = skb_shinfo(skb)->gso_type;
-	unsigned int thoff = skb_transport_offset(skb);
+	unsigned int thoff;
 
-	if (!t->super_frames || skb->len > t->super_frames ||
-	    !(gso_type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6)) ||
-	    (gso_type & ~TSCF_SUPER_GSO_TYPES) ||
-	    skb->ip_summed != CHECKSUM_PARTIAL ||
-	    skb_checksum_start_offset(skb) != thoff ||
-	    skb->csum_offset != offsetof(struct tcphdr, check) ||
-	    skb_has_frag_list(skb))
+	if (!t->super_frames || skb->len > t->super_frames)
 		return false;
-	if (skb->protocol == htons(ETH_P_IP))
-		return ip_hdr(skb)->protocol == IPPROTO_TCP &&
-		       !ip_is_fragment(ip_hdr(skb)) &&
-		       thoff == ip_hdrlen(skb);
-	return skb->protocol == htons(ETH_P_IPV6) &&
-	       ipv6_hdr(skb)->nexthdr == IPPROTO_TCP &&
-	       thoff == sizeof(struct ipv6hdr);
+	thoff = tscf_super_tcp_thoff(skb, 0, skb->protocol, 0);
+	return thoff && skb_transport_offset(skb) == thoff;
 }
 
 void tscf_dev_xmit_tunnel(struct tscf_tunnel *t, struct sk_buff *skb)

@@ -48,6 +48,9 @@ static inline bool tscf_dev_is_tscf(const struct net_device *dev)
 
 void tscf_xmit_no_tunnel(struct sk_buff *skb, struct net_device *dev);
 void tscf_dev_xmit_tunnel(struct tscf_tunnel *t, struct sk_buff *skb);
+unsigned int tscf_super_tcp_thoff(const struct sk_buff *skb,
+				  unsigned int ipoff, __be16 proto,
+				  unsigned int more_gso);
 bool tscf_dev_enc_path_up(struct net_device *dev);
 bool tscf_net_enc_tunnel_up(struct net *net);
 void tscf_dev_notify_demand(struct net *net, bool demand);

@@ -263,12 +263,12 @@ static void tscf_srv_rx_deliver(struct tscf_srv *srv, struct tscf_srv_peer *p,
 	 * As for a client's UDP tunnel (udp.c): a checked UDP sum covers it.
 	 * A super-packet keeps its TCP checksum to be filled in.
 	 */
-	if (skb_is_gso(skb))
-		;
-	else if (udp_hdr(skb)->check)
-		tscf_rx_mark_verified(skb);
-	else
-		skb->ip_summed = CHECKSUM_NONE;
+	if (!skb_is_gso(skb)) {
+		if (udp_hdr(skb)->check)
+			tscf_rx_mark_verified(skb);
+		else
+			skb->ip_summed = CHECKSUM_NONE;
+	}
 	__skb_pull(skb, sizeof(struct udphdr));
 	len = skb->len;
 
@@ -298,47 +298,29 @@ static void tscf_srv_rx_deliver(struct tscf_srv *srv, struct tscf_srv_peer *p,
  * A GSO datagram: a TCP super-frame (PROTOCOL.md 1.3) that a client's
  * module sent whole over a veth on this host, as a UDP tunnel GSO packet.
  * Taken only from a peer that was offered them, and only in the shape
- * that module builds: IP in UDP (the outer checksum left to GSO or not),
- * one TCP segment of the peer's (tscf_srv_rx_proto() checked the IP
- * header and the source), its checksum left at the TCP header, not
- * DODGY, not a fragment, no IPv6 extension header, with payload.  Any
- * other GSO datagram is tscfd's to judge.
+ * that module builds: IP in UDP (the outer checksum left to GSO or not)
+ * around one TCP super-packet of the peer's (tscf_srv_rx_proto() checked
+ * the IP header and the source) in the shape tscf_super_tcp_thoff()
+ * checks on both ends, with payload.  Any other GSO datagram is tscfd's
+ * to judge.
  */
-#define TSCF_SRV_SUPER_GSO_TYPES (SKB_GSO_TCPV4 | SKB_GSO_TCPV6 | \
-				  SKB_GSO_TCP_ECN | SKB_GSO_TCP_FIXEDID | \
-				  SKB_GSO_UDP_TUNNEL | SKB_GSO_UDP_TUNNEL_CSUM)
+#define TSCF_SRV_SUPER_TUNNEL_GSO (SKB_GSO_UDP_TUNNEL | SKB_GSO_UDP_TUNNEL_CSUM)
 
 static bool tscf_srv_rx_super_ok(const struct tscf_srv_peer *p,
 				 struct sk_buff *skb, __be16 proto)
 {
-	unsigned int gso_type = skb_shinfo(skb)->gso_type;
 	unsigned int len = skb->len - sizeof(struct udphdr);
 	unsigned int thoff, doff;
 	const struct tcphdr *th;
 
 	if (len > READ_ONCE(p->super_frames) || !skb->encapsulation ||
-	    !(gso_type & (SKB_GSO_UDP_TUNNEL | SKB_GSO_UDP_TUNNEL_CSUM)) ||
-	    !(gso_type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6)) ||
-	    (gso_type & ~TSCF_SRV_SUPER_GSO_TYPES) ||
-	    !skb_shinfo(skb)->gso_size || skb_has_frag_list(skb) ||
-	    skb->ip_summed != CHECKSUM_PARTIAL ||
-	    skb->csum_offset != offsetof(struct tcphdr, check))
+	    !(skb_shinfo(skb)->gso_type & TSCF_SRV_SUPER_TUNNEL_GSO) ||
+	    !skb_shinfo(skb)->gso_size)
 		return false;
 	/* Offsets from the inner IP header, which follows the UDP header. */
-	if (proto == htons(ETH_P_IP)) {
-		const struct iphdr *iph = (void *)(skb->data + sizeof(struct udphdr));
-
-		if (iph->protocol != IPPROTO_TCP || ip_is_fragment(iph))
-			return false;
-		thoff = iph->ihl * 4;
-	} else {
-		const struct ipv6hdr *ip6h = (void *)(skb->data + sizeof(struct udphdr));
-
-		if (ip6h->nexthdr != IPPROTO_TCP)
-			return false;
-		thoff = sizeof(*ip6h);
-	}
-	if (skb_checksum_start_offset(skb) != sizeof(struct udphdr) + thoff ||
+	thoff = tscf_super_tcp_thoff(skb, sizeof(struct udphdr), proto,
+				     TSCF_SRV_SUPER_TUNNEL_GSO);
+	if (!thoff ||
 	    !pskb_may_pull(skb, sizeof(struct udphdr) + thoff + sizeof(*th)))
 		return false;
 	th = (const struct tcphdr *)(skb->data + sizeof(struct udphdr) + thoff);
@@ -353,7 +335,7 @@ static bool tscf_srv_rx_super_ok(const struct tscf_srv_peer *p,
  */
 static void tscf_srv_rx_super_unwrap(struct sk_buff *skb)
 {
-	skb_shinfo(skb)->gso_type &= ~(SKB_GSO_UDP_TUNNEL | SKB_GSO_UDP_TUNNEL_CSUM);
+	skb_shinfo(skb)->gso_type &= ~TSCF_SRV_SUPER_TUNNEL_GSO;
 	skb_shinfo(skb)->gso_type |= SKB_GSO_DODGY;
 	skb->encapsulation = 0;
 }

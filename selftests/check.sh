@@ -101,11 +101,12 @@ for t in $TSCF_DEBUG_TESTS; do dbg_tests="$dbg_tests selftests/kernel/$t.sh"; do
 # 6.1 and 6.12 (kmod/compat.h): the link kind and its stats, every tunnel
 # transport (UDP tunnel helpers, kTLS), the netns exit, the socket option,
 # the netlink family (ynl's CLI), a live move end to end, the server
-# device (UDP tunnel receive, gro_cells), the DTLS records (AEAD API) and
-# the TCP super-frames (GSO types).
+# device (UDP tunnel receive, gro_cells), the DTLS records (AEAD API),
+# the TCP super-frames (GSO types), and GSO packets from a TAP (the UDP
+# layer's handling of GSO on an encap socket).
 TSCF_612_TESTS=${TSCF_612_TESTS:-"01-link-pair 10-tunnel-datapath 14-netns-release
 	20-enclevel-sockopt 30-e2e-tscfctl 35-e2e-rtp-move 57-ynl-cli 58-srv-kdp
-	62-dtls-records 65-e2e-super-frames"}
+	62-dtls-records 65-e2e-super-frames 66-srv-kdp-gso-inject"}
 k612_tests=""
 for t in $TSCF_612_TESTS; do k612_tests="$k612_tests selftests/kernel/$t.sh"; done
 
