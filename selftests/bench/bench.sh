@@ -388,8 +388,27 @@ for line in open("/proc/cpuinfo"):
     if line.startswith("model name"):
         cpu = line.split(":", 1)[1].strip()
         break
+# The kernel's AES-GCM (kTLS, DTLS records) as /proc/crypto resolves it
+# after the rows used it (highest priority), and the SIMD crypto modules
+# loaded (WireGuard's ChaCha20-Poly1305 is the library's: arch or generic).
+best = {}
+entry = {}
+for line in open("/proc/crypto").read().split("\n") + [""]:
+    if not line.strip():
+        if entry.get("name") == "gcm(aes)" and int(entry.get("priority", 0)) > best.get("priority", -1):
+            best = {"driver": entry.get("driver"), "priority": int(entry.get("priority", 0))}
+        entry = {}
+    elif ":" in line:
+        k, v = line.split(":", 1)
+        entry[k.strip()] = v.strip()
+mods = sorted(l.split()[0] for l in open("/proc/modules")
+              if l.split()[0] in ("aesni_intel", "ghash_clmulni_intel", "chacha_x86_64",
+                                  "poly1305_x86_64", "curve25519_x86_64"))
+crypto = "gcm(aes): %s; SIMD modules: %s" % (best.get("driver", "not used"),
+                                             ", ".join(mods) or "none")
 print(json.dumps({
     "meta": {"kernel": platform.release(), "cpu": cpu, "nproc": os.cpu_count(),
+             "crypto": crypto,
              "accel": sys.argv[2], "seconds": int(sys.argv[3]),
              "rounds": int(sys.argv[4]), "rows": sys.argv[5].split(),
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},

@@ -226,6 +226,7 @@ def main():
         f"- qemu: {meta['accel']}" + (" (software emulation: absolute numbers are"
                                       " far below hardware; compare ratios)"
                                       if meta["accel"] == "TCG" else ""),
+        f"- kernel crypto: {meta.get('crypto', 'not recorded')}",
         f"- date: {meta['date']}",
         f"- tscf commit: {meta['commit']}",
         f"- {meta['rounds']} interleaved rounds, {meta['seconds']} s per measurement;"
