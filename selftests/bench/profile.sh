@@ -8,7 +8,8 @@
 # MB the UE's veth sent, between PROFILE-BEGIN/END lines.  Then the same
 # for the small-packet path: rtp172 (172-byte UDP payloads at saturation,
 # the bench's RTP-172 column) over each path, with the packets per second
-# that reached SRV and the skbs per packet.  PROFILE_WORKLOADS picks
+# that reached SRV, the input-backlog and server-device drops, and the
+# inclusive share of the path's stages.  PROFILE_WORKLOADS picks
 # (default "tcp rtp").
 #   sh selftests/vm/vm-run.sh sh selftests/bench/profile.sh
 TSCF_TOP=${TSCF_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -29,17 +30,17 @@ ip netns exec "$SRV" iperf3 -s -D -I "$TMPD/iperf.pid"
 at_exit "[ -f $TMPD/iperf.pid ] && kill \$(cat $TMPD/iperf.pid) 2>/dev/null"
 wait_for 10 sh -c "ip netns exec $SRV ss -Hltn | grep -q ':5201'" || fail "iperf3 server"
 
-# profile NAME DST WORKLOAD: WORKLOAD to DST for SECS under "perf record
-# -a -g".  tcp: perf starts iperf3, so the whole recording is the flow;
-# rtp: rtp172 send, counted by rtp172 recv in SRV, runs before and after
-# the recording.  The top
-# symbols leave out the idle loop (its share is printed apart).
 # backlog_drops: packets the CPUs' input queues dropped (netdev_max_backlog),
 # all namespaces: /proc/net/softnet_stat's second column, in hex.
 backlog_drops() {
 	python3 -c "print(sum(int(l.split()[1], 16) for l in open('/proc/net/softnet_stat')))"
 }
 
+# profile NAME DST WORKLOAD: WORKLOAD to DST for SECS under "perf record
+# -a -g".  tcp: perf starts iperf3, so the whole recording is the flow;
+# rtp: rtp172 send, counted by rtp172 recv in SRV, runs before and after
+# the recording.  The top symbols leave out the idle loop (its share is
+# printed apart).
 profile() {
 	bl0=$(backlog_drops)
 	sd0=$(link_stat "$SRV" tscfsrv0 rx_dropped)

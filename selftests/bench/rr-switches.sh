@@ -1,6 +1,6 @@
 #!/bin/sh
-# rr-switches.sh (in the VM; docs/BENCH.md "What is left, after the
-# super-frames"): 4 s of sockperf ping-pong (64-byte UDP messages one at a
+# rr-switches.sh (in the VM; docs/BENCH.md "Where the stream tunnels'
+# round trip goes"): 4 s of sockperf ping-pong (64-byte UDP messages one at a
 # time) through tscf0 over a TCP tunnel, then through tscf0s (kTLS), then
 # the TCP tunnel again, each under "perf stat -a" of the software events
 # context-switches and cpu-migrations; prints the median round trip and

@@ -15,10 +15,10 @@
 #   spoofed     the same with a forged inner source;
 #   udp-l4      a UDP_L4 GSO packet around the same bytes, which the
 #               stack may cut into datagrams.
-# Each time SRV's IP layer receives what the TAP took, and the server device, the
-# kernel peer and tscfd's super-frame counter stay still, and no inner TCP
-# segment reaches SRV's TCP stack (the service side); the runner fails on
-# any kernel warning.
+# Each time SRV's IP layer receives what the TAP took, the server device,
+# the kernel peer and tscfd's super-frame counter stay still, and no inner
+# TCP segment reaches SRV's TCP stack (the service side); the runner fails
+# on any kernel warning.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
 tscfd_topology gsoinj DTTE
