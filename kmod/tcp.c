@@ -7,8 +7,14 @@
  * because kTLS sleeps.  Frames delimit themselves (tscf_wire_frame_len(),
  * uapi/linux/tscf_frame.h).
  *
- * Receive: sk_data_ready queues rx_work, which reads what is there into a
- * per-tunnel buffer and cuts it into frames.
+ * Receive, clear TCP: sk_data_ready reads the socket with tcp_read_sock()
+ * in the softirq that queued the bytes, as strparser does: no worker hop
+ * on the round trip.  A socket that a task holds (rx_work itself, or
+ * tx_work's sendmsg) gets rx_work instead, which reads under lock_sock.
+ * Receive, kTLS: only recvmsg() sees plaintext, and it sleeps, so
+ * sk_data_ready queues rx_work, which reads into the same kind of buffer.
+ * Either way one reader at a time cuts a per-tunnel buffer into frames:
+ * the socket's lock (clear) or the one work item (kTLS) serializes them.
  * Transmit: frames are queued on t->txq and rx_work's twin, tx_work,
  * writes them with MSG_DONTWAIT; a partial write keeps its offset and
  * resumes from sk_write_space.  A long queue stops the device queue, so
@@ -26,6 +32,8 @@
 /* Frames moved per work run before yielding the worker. */
 #define TSCF_RX_BUDGET	64
 
+static void tscf_tcp_read_frames(struct tscf_tunnel *t);
+
 static void tscf_tcp_data_ready(struct sock *sk)
 {
 	void (*saved)(struct sock *sk) = NULL;
@@ -35,8 +43,17 @@ static void tscf_tcp_data_ready(struct sock *sk)
 	t = rcu_dereference_sk_user_data(sk);
 	if (t) {
 		saved = t->saved_data_ready;
-		if (!READ_ONCE(t->dead))
-			queue_work(tscf_wq, &t->rx_work);
+		/*
+		 * Clear TCP, socket not held by a task: the caller holds
+		 * bh_lock_sock (TCP's receive softirq), read here.
+		 */
+		if (!READ_ONCE(t->dead)) {
+			if (t->transport == TSCF_TRANSPORT_TCP &&
+			    !sock_owned_by_user_nocheck(sk))
+				tscf_tcp_read_frames(t);
+			else
+				queue_work(tscf_wq, &t->rx_work);
+		}
 	}
 	rcu_read_unlock();
 	/* kTLS's own data_ready runs its record parser: always chain. */
@@ -129,7 +146,7 @@ static int tscf_tcp_recv(struct tscf_tunnel *t)
 }
 
 /* Cut the receive buffer into frames; keep an incomplete tail. */
-static int tscf_tcp_parse(struct tscf_tunnel *t)
+static int tscf_tcp_parse(struct tscf_tunnel *t, gfp_t gfp)
 {
 	size_t off = 0, flen;
 	struct sk_buff *skb;
@@ -144,7 +161,7 @@ static int tscf_tcp_parse(struct tscf_tunnel *t)
 		if (err)
 			break;
 
-		skb = alloc_skb(flen + NET_SKB_PAD, GFP_KERNEL);
+		skb = alloc_skb(flen + NET_SKB_PAD, gfp);
 		if (skb) {
 			skb_reserve(skb, NET_SKB_PAD);
 			skb_put_data(skb, t->rxbuf + off, flen);
@@ -164,6 +181,85 @@ static int tscf_tcp_parse(struct tscf_tunnel *t)
 		t->rxlen -= off;
 	}
 	return err;
+}
+
+static void tscf_tcp_rx_unparsable(struct tscf_tunnel *t)
+{
+	netdev_warn_once(t->dev, "unparsable stream from the server: closing the tunnel\n");
+	tscf_cnt_inc(t, TSCF_CNT_RX_MALFORMED);
+	tscf_tunnel_schedule_down(t, TSCF_DOWN_PROTO_ERROR);
+}
+
+/*
+ * tcp_read_sock()'s actor: copy what fits into the receive buffer, cut
+ * frames out of it, again until this skb's bytes are all taken.  An
+ * unparsable stream stops the read (desc->error); the tunnel goes down.
+ */
+static int tscf_tcp_read_actor(read_descriptor_t *desc, struct sk_buff *skb,
+			       unsigned int offset, size_t len)
+{
+	struct tscf_tunnel *t = desc->arg.data;
+	size_t taken = 0, n;
+
+	if (desc->error)
+		return 0;
+	while (taken < len) {
+		n = min_t(size_t, len - taken, TSCF_RXBUF_SIZE - t->rxlen);
+		/* Two largest frames fit: a full buffer always parses. */
+		if (!n || skb_copy_bits(skb, offset + taken, t->rxbuf + t->rxlen, n)) {
+			desc->error = -EPROTO;
+			break;
+		}
+		t->rxlen += n;
+		taken += n;
+		/* Atomic: the softirq's read and the worker's share this. */
+		if (tscf_tcp_parse(t, GFP_ATOMIC)) {
+			desc->error = -EPROTO;
+			break;
+		}
+	}
+	return taken;
+}
+
+/*
+ * Everything the socket has, as frames; the caller holds the socket's
+ * lock (bh_lock_sock in the receive softirq, or lock_sock).
+ */
+static void tscf_tcp_read_frames(struct tscf_tunnel *t)
+{
+	read_descriptor_t desc = {
+		.arg.data = t,
+		.count = 1,	/* 0 would stop the read after one skb */
+	};
+
+	tcp_read_sock(t->sock->sk, &desc, tscf_tcp_read_actor);
+	if (desc.error)
+		tscf_tcp_rx_unparsable(t);
+}
+
+/*
+ * Clear TCP's worker: the bytes a task's hold on the socket kept from the
+ * softirq, those queued before the tunnel was attached, and the end of
+ * the stream (read_sock takes the FIN; recvmsg would have returned 0).
+ */
+static void tscf_tcp_rx_work_clear(struct work_struct *work)
+{
+	struct tscf_tunnel *t = container_of(work, struct tscf_tunnel, rx_work);
+	struct sock *sk = t->sock->sk;
+	u8 reason = 0;
+
+	lock_sock(sk);
+	if (!READ_ONCE(t->dead)) {
+		tscf_tcp_read_frames(t);
+		if (sk->sk_err)
+			reason = TSCF_DOWN_SOCK_ERROR;
+		else if ((sk->sk_shutdown & RCV_SHUTDOWN) &&
+			 skb_queue_empty(&sk->sk_receive_queue))
+			reason = TSCF_DOWN_PEER_CLOSED;
+	}
+	release_sock(sk);
+	if (reason)
+		tscf_tunnel_schedule_down(t, reason);
 }
 
 static void tscf_tcp_rx_work(struct work_struct *work)
@@ -189,10 +285,8 @@ static void tscf_tcp_rx_work(struct work_struct *work)
 			return;
 		}
 		t->rxlen += n;
-		if (tscf_tcp_parse(t)) {
-			netdev_warn_once(t->dev, "unparsable stream from the server: closing the tunnel\n");
-			tscf_cnt_inc(t, TSCF_CNT_RX_MALFORMED);
-			tscf_tunnel_schedule_down(t, TSCF_DOWN_PROTO_ERROR);
+		if (tscf_tcp_parse(t, GFP_KERNEL)) {
+			tscf_tcp_rx_unparsable(t);
 			return;
 		}
 	}
@@ -346,7 +440,8 @@ int tscf_tcp_attach(struct tscf_tunnel *t)
 	t->rxbuf = kvmalloc(TSCF_RXBUF_SIZE, GFP_KERNEL);
 	if (!t->rxbuf)
 		return -ENOMEM;
-	INIT_WORK(&t->rx_work, tscf_tcp_rx_work);
+	INIT_WORK(&t->rx_work, t->transport == TSCF_TRANSPORT_TCP ?
+		  tscf_tcp_rx_work_clear : tscf_tcp_rx_work);
 	INIT_WORK(&t->tx_work, tscf_tcp_tx_work);
 
 	write_lock_bh(&sk->sk_callback_lock);
