@@ -15,10 +15,14 @@
  * sk_data_ready queues rx_work, which reads into the same kind of buffer.
  * Either way one reader at a time cuts a per-tunnel buffer into frames:
  * the socket's lock (clear) or the one work item (kTLS) serializes them.
- * Transmit: frames are queued on t->txq and rx_work's twin, tx_work,
- * writes them with MSG_DONTWAIT; a partial write keeps its offset and
- * resumes from sk_write_space.  A long queue stops the device queue, so
- * the qdisc holds packets back instead of dropping them.
+ * Transmit, clear TCP: a frame with nothing queued ahead of it is written
+ * at once from the sender's context (BHs off, bh_lock_sock, as ovpn does),
+ * unless a task holds the socket.  What cannot go now, and every kTLS
+ * frame, is queued on t->txq; rx_work's twin, tx_work, writes the queue
+ * with MSG_DONTWAIT.  Bit 0 of t->tx_busy makes one writer at a time own
+ * the queue's head, so frames leave in order.  A partial write keeps its
+ * offset and resumes from sk_write_space.  A long queue stops the device
+ * queue, so the qdisc holds packets back instead of dropping them.
  */
 #include <linux/tcp.h>
 #include <net/sock.h>
@@ -31,8 +35,18 @@
 
 /* Frames moved per work run before yielding the worker. */
 #define TSCF_RX_BUDGET	64
+/* Frames cut per softirq read before the rest goes to the worker. */
+#define TSCF_RX_SOFTIRQ_FRAMES	256
+/* t->tx_busy: a writer (tx_work or a direct send) owns the socket. */
+#define TSCF_TX_BUSY	0
+/*
+ * The lockdep subclass of a tunnel socket's bh lock taken on transmit:
+ * the sender may hold its own socket's (TCP takes SINGLE_DEPTH_NESTING
+ * in its receive path, whose ACKs can come through the tunnel).
+ */
+#define TSCF_TCP_TX_NESTING	(SINGLE_DEPTH_NESTING + 1)
 
-static void tscf_tcp_read_frames(struct tscf_tunnel *t);
+static void tscf_tcp_read_frames(struct tscf_tunnel *t, bool softirq);
 
 static void tscf_tcp_data_ready(struct sock *sk)
 {
@@ -50,7 +64,7 @@ static void tscf_tcp_data_ready(struct sock *sk)
 		if (!READ_ONCE(t->dead)) {
 			if (t->transport == TSCF_TRANSPORT_TCP &&
 			    !sock_owned_by_user_nocheck(sk))
-				tscf_tcp_read_frames(t);
+				tscf_tcp_read_frames(t, true);
 			else
 				queue_work(tscf_wq, &t->rx_work);
 		}
@@ -145,12 +159,15 @@ static int tscf_tcp_recv(struct tscf_tunnel *t)
 	return n;
 }
 
-/* Cut the receive buffer into frames; keep an incomplete tail. */
+/*
+ * Cut the receive buffer into frames; keep an incomplete tail.  The
+ * number of frames cut, or a negative error for an unparsable stream.
+ */
 static int tscf_tcp_parse(struct tscf_tunnel *t, gfp_t gfp)
 {
 	size_t off = 0, flen;
 	struct sk_buff *skb;
-	int err = 0;
+	int err = 0, frames = 0;
 
 	while (off < t->rxlen) {
 		err = tscf_wire_frame_len(t->rxbuf + off, t->rxlen - off, &flen);
@@ -175,12 +192,13 @@ static int tscf_tcp_parse(struct tscf_tunnel *t, gfp_t gfp)
 			dev_core_stats_rx_dropped_inc(t->dev);
 		}
 		off += flen;
+		frames++;
 	}
 	if (off) {
 		memmove(t->rxbuf, t->rxbuf + off, t->rxlen - off);
 		t->rxlen -= off;
 	}
-	return err;
+	return err ?: frames;
 }
 
 static void tscf_tcp_rx_unparsable(struct tscf_tunnel *t)
@@ -194,12 +212,14 @@ static void tscf_tcp_rx_unparsable(struct tscf_tunnel *t)
  * tcp_read_sock()'s actor: copy what fits into the receive buffer, cut
  * frames out of it, again until this skb's bytes are all taken.  An
  * unparsable stream stops the read (desc->error); the tunnel goes down.
+ * desc->count is a budget of frames: at 0 the read stops after this skb.
  */
 static int tscf_tcp_read_actor(read_descriptor_t *desc, struct sk_buff *skb,
 			       unsigned int offset, size_t len)
 {
 	struct tscf_tunnel *t = desc->arg.data;
 	size_t taken = 0, n;
+	int frames;
 
 	if (desc->error)
 		return 0;
@@ -213,28 +233,34 @@ static int tscf_tcp_read_actor(read_descriptor_t *desc, struct sk_buff *skb,
 		t->rxlen += n;
 		taken += n;
 		/* Atomic: the softirq's read and the worker's share this. */
-		if (tscf_tcp_parse(t, GFP_ATOMIC)) {
+		frames = tscf_tcp_parse(t, GFP_ATOMIC);
+		if (frames < 0) {
 			desc->error = -EPROTO;
 			break;
 		}
+		desc->count -= min_t(size_t, desc->count, frames);
 	}
 	return taken;
 }
 
 /*
- * Everything the socket has, as frames; the caller holds the socket's
- * lock (bh_lock_sock in the receive softirq, or lock_sock).
+ * What the socket has, as frames; the caller holds the socket's lock
+ * (bh_lock_sock in the receive softirq, or lock_sock).  The softirq
+ * stops after a budget of frames (a hostile server's tiny frames must not
+ * hold a CPU for a whole receive buffer) and leaves the rest to rx_work.
  */
-static void tscf_tcp_read_frames(struct tscf_tunnel *t)
+static void tscf_tcp_read_frames(struct tscf_tunnel *t, bool softirq)
 {
 	read_descriptor_t desc = {
 		.arg.data = t,
-		.count = 1,	/* 0 would stop the read after one skb */
+		.count = softirq ? TSCF_RX_SOFTIRQ_FRAMES : SIZE_MAX,
 	};
 
 	tcp_read_sock(t->sock->sk, &desc, tscf_tcp_read_actor);
 	if (desc.error)
 		tscf_tcp_rx_unparsable(t);
+	else if (!desc.count)
+		queue_work(tscf_wq, &t->rx_work);
 }
 
 /*
@@ -250,7 +276,7 @@ static void tscf_tcp_rx_work_clear(struct work_struct *work)
 
 	lock_sock(sk);
 	if (!READ_ONCE(t->dead)) {
-		tscf_tcp_read_frames(t);
+		tscf_tcp_read_frames(t, false);
 		if (sk->sk_err)
 			reason = TSCF_DOWN_SOCK_ERROR;
 		else if ((sk->sk_shutdown & RCV_SHUTDOWN) &&
@@ -285,7 +311,7 @@ static void tscf_tcp_rx_work(struct work_struct *work)
 			return;
 		}
 		t->rxlen += n;
-		if (tscf_tcp_parse(t, GFP_KERNEL)) {
+		if (tscf_tcp_parse(t, GFP_KERNEL) < 0) {
 			tscf_tcp_rx_unparsable(t);
 			return;
 		}
@@ -315,9 +341,12 @@ static int tscf_skb_bvec(struct sk_buff *skb, struct bio_vec *bvec)
 	return n;
 }
 
-/* 0 when the whole skb went out, -EAGAIN to resume later, else error. */
+/*
+ * 0 when the whole skb went out, -EAGAIN to resume later, else error.
+ * locked: the caller holds bh_lock_sock, BHs off (the direct send).
+ */
 static int tscf_tcp_send_skb(struct tscf_tunnel *t, struct sk_buff *skb,
-			     bool more)
+			     bool more, bool locked)
 {
 	struct bio_vec bvec[MAX_SKB_FRAGS + 1];
 	struct msghdr msg = {};
@@ -333,7 +362,10 @@ static int tscf_tcp_send_skb(struct tscf_tunnel *t, struct sk_buff *skb,
 				(more ? MSG_MORE : 0);
 		iov_iter_bvec(&msg.msg_iter, WRITE, bvec, n, skb->len);
 		iov_iter_advance(&msg.msg_iter, t->tx_off);
-		ret = sock_sendmsg(t->sock, &msg);
+		/* MSG_NOSIGNAL matters: current is whichever task sent. */
+		ret = locked ? tcp_sendmsg_locked(t->sock->sk, &msg,
+						  msg_data_left(&msg)) :
+			       sock_sendmsg(t->sock, &msg);
 		if (ret < 0)
 			return ret;
 		t->tx_off += ret;
@@ -369,6 +401,26 @@ static void tscf_tcp_tx_wake(struct tscf_tunnel *t)
 	rcu_read_unlock();
 }
 
+static bool tscf_tcp_tx_own(struct tscf_tunnel *t)
+{
+	return !test_and_set_bit_lock(TSCF_TX_BUSY, &t->tx_busy);
+}
+
+/* Let go of the socket; a frame queued meanwhile needs a writer. */
+static void tscf_tcp_tx_release(struct tscf_tunnel *t)
+{
+	clear_bit_unlock(TSCF_TX_BUSY, &t->tx_busy);
+	smp_mb__after_atomic();
+	if (!skb_queue_empty_lockless(&t->txq))
+		queue_work(tscf_wq, &t->tx_work);
+}
+
+static void tscf_tcp_tx_sent(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	dev_sw_netstats_tx_add(t->dev, 1, skb->len);
+	consume_skb(skb);
+}
+
 static void tscf_tcp_tx_work(struct work_struct *work)
 {
 	struct tscf_tunnel *t = container_of(work, struct tscf_tunnel, tx_work);
@@ -376,8 +428,11 @@ static void tscf_tcp_tx_work(struct work_struct *work)
 	bool more;
 	int err;
 
+	/* A direct send owns the socket: its release requeues us. */
+	if (!tscf_tcp_tx_own(t))
+		return;
 	while (!READ_ONCE(t->dead) && (skb = tscf_txq_peek(t, &more))) {
-		err = tscf_tcp_send_skb(t, skb, more);
+		err = tscf_tcp_send_skb(t, skb, more, false);
 		if (err == -EAGAIN)
 			break;		/* sk_write_space requeues us */
 		if (err == -ENOMEM && !t->tx_off) {
@@ -393,12 +448,56 @@ static void tscf_tcp_tx_work(struct work_struct *work)
 		}
 		skb_unlink(skb, &t->txq);
 		local_bh_disable();	/* per-CPU stats, from a work item */
-		dev_sw_netstats_tx_add(t->dev, 1, skb->len);
+		tscf_tcp_tx_sent(t, skb);
 		local_bh_enable();
-		consume_skb(skb);
 		tscf_tcp_tx_wake(t);
 	}
+	clear_bit_unlock(TSCF_TX_BUSY, &t->tx_busy);
 	tscf_tcp_tx_wake(t);
+}
+
+/*
+ * Clear TCP: write skb now if nothing is queued ahead of it and no task
+ * holds the socket.  false: the caller queues it.  BHs are off.
+ */
+static bool tscf_tcp_xmit_direct(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	struct sock *sk = t->sock->sk;
+	int err;
+
+	if (t->transport != TSCF_TRANSPORT_TCP ||
+	    !skb_queue_empty_lockless(&t->txq) || !tscf_tcp_tx_own(t))
+		return false;
+	/* Owning the socket, the queue can only grow: look again. */
+	if (!skb_queue_empty_lockless(&t->txq) || READ_ONCE(t->dead)) {
+		tscf_tcp_tx_release(t);
+		return false;
+	}
+	spin_lock_nested(&sk->sk_lock.slock, TSCF_TCP_TX_NESTING);
+	if (sock_owned_by_user(sk)) {
+		bh_unlock_sock(sk);
+		tscf_tcp_tx_release(t);
+		return false;
+	}
+	err = tscf_tcp_send_skb(t, skb, false, true);
+	bh_unlock_sock(sk);
+
+	if (!err) {
+		tscf_tcp_tx_sent(t, skb);
+	} else if (err == -EAGAIN) {
+		/* The rest, first in line; sk_write_space calls tx_work. */
+		skb_queue_head(&t->txq, skb);
+	} else {
+		/* Part of a frame on the wire: the stream is cut. */
+		if (err != -ENOMEM || t->tx_off)
+			tscf_tunnel_schedule_down(t, TSCF_DOWN_SOCK_ERROR);
+		t->tx_off = 0;
+		tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
+		dev_core_stats_tx_dropped_inc(t->dev);
+		kfree_skb(skb);
+	}
+	tscf_tcp_tx_release(t);
+	return true;
 }
 
 /* Queue a frame; from ndo_start_xmit (BHs off) or CTRL_SEND. */
@@ -406,6 +505,8 @@ void tscf_tcp_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 {
 	struct net_device *from = skb->dev;
 
+	if (tscf_tcp_xmit_direct(t, skb))
+		return;
 	if (unlikely(skb_queue_len(&t->txq) >= 4 * TSCF_TXQ_STOP)) {
 		/* Only a sender that ignores a stopped queue gets here. */
 		tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
@@ -444,6 +545,14 @@ int tscf_tcp_attach(struct tscf_tunnel *t)
 		  tscf_tcp_rx_work_clear : tscf_tcp_rx_work);
 	INIT_WORK(&t->tx_work, tscf_tcp_tx_work);
 
+	/*
+	 * The direct send allocates in atomic context: skbs, and page
+	 * fragments from the socket's own sk_frag, never the task's.
+	 */
+	t->saved_allocation = sk->sk_allocation;
+	if (t->transport == TSCF_TRANSPORT_TCP)
+		sk->sk_allocation = GFP_ATOMIC;
+
 	write_lock_bh(&sk->sk_callback_lock);
 	t->saved_data_ready = sk->sk_data_ready;
 	t->saved_write_space = sk->sk_write_space;
@@ -470,6 +579,10 @@ void tscf_tcp_detach(struct tscf_tunnel *t)
 	cancel_work_sync(&t->rx_work);
 	cancel_work_sync(&t->tx_work);
 	skb_queue_purge(&t->txq);
+	/* No direct send is left (synchronize_net): the socket's own again. */
+	lock_sock(sk);
+	sk->sk_allocation = t->saved_allocation;
+	release_sock(sk);
 	kvfree(t->rxbuf);
 	t->rxbuf = NULL;
 }

@@ -74,6 +74,8 @@ struct tscf_tunnel {
 	/* TCP and kTLS */
 	struct sk_buff_head txq;
 	unsigned int tx_off;		/* bytes of txq's head already sent */
+	unsigned long tx_busy;		/* bit 0: a sender owns the socket */
+	gfp_t saved_allocation;		/* the socket's own sk_allocation */
 	struct work_struct tx_work;
 	struct work_struct rx_work;
 	u8 *rxbuf;

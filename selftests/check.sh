@@ -88,12 +88,13 @@ kver612=$(ls -1 /lib/modules 2>/dev/null | grep '^6\.12\..*-amd64$' | sort -rV |
 # rmmod with marks, the server device with tscfd (its mass expiry and
 # rmmod under tscfd), the DTLS record layer
 # against a peer written from the RFC, TCP super-frames (a GSO packet sent
-# whole over TCP and kTLS), and the netlink/setsockopt fuzzer.
+# whole over TCP and kTLS), a clear TCP tunnel's direct send and softirq
+# receive under load, and the netlink/setsockopt fuzzer.
 TSCF_DEBUG_TESTS=${TSCF_DEBUG_TESTS:-"01-link-pair 04-teardown 10-tunnel-datapath
 	11-tunnel-hostile 13-xmit-validate 14-netns-release 17-modload-race
 	20-enclevel-sockopt 24-enclevel-rx-frag 26-enclevel-rmmod 58-srv-kdp
 	59-srv-kdp-expiry 64-srv-kdp-rmmod
-	62-dtls-records 65-e2e-super-frames 55-nl-fuzz"}
+	62-dtls-records 65-e2e-super-frames 67-e2e-tcp-stream-order 55-nl-fuzz"}
 dbg_tests=""
 for t in $TSCF_DEBUG_TESTS; do dbg_tests="$dbg_tests selftests/kernel/$t.sh"; done
 
@@ -102,11 +103,13 @@ for t in $TSCF_DEBUG_TESTS; do dbg_tests="$dbg_tests selftests/kernel/$t.sh"; do
 # transport (UDP tunnel helpers, kTLS), the netns exit, the socket option,
 # the netlink family (ynl's CLI), a live move end to end, the server
 # device (UDP tunnel receive, gro_cells), the DTLS records (AEAD API),
-# the TCP super-frames (GSO types), and GSO packets from a TAP (the UDP
-# layer's handling of GSO on an encap socket).
+# the TCP super-frames (GSO types), GSO packets from a TAP (the UDP
+# layer's handling of GSO on an encap socket), and a clear TCP tunnel
+# under load (tcp_read_sock, tcp_sendmsg_locked).
 TSCF_612_TESTS=${TSCF_612_TESTS:-"01-link-pair 10-tunnel-datapath 14-netns-release
 	20-enclevel-sockopt 30-e2e-tscfctl 35-e2e-rtp-move 57-ynl-cli 58-srv-kdp
-	62-dtls-records 65-e2e-super-frames 66-srv-kdp-gso-inject"}
+	62-dtls-records 65-e2e-super-frames 66-srv-kdp-gso-inject
+	67-e2e-tcp-stream-order"}
 k612_tests=""
 for t in $TSCF_612_TESTS; do k612_tests="$k612_tests selftests/kernel/$t.sh"; done
 
