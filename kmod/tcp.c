@@ -431,6 +431,12 @@ static void tscf_tcp_tx_work(struct work_struct *work)
 	/* A direct send owns the socket: its release requeues us. */
 	if (!tscf_tcp_tx_own(t))
 		return;
+	/*
+	 * No direct send while we own it: the worker may sleep to reclaim,
+	 * so memory pressure cannot leave a frame waiting for a write_space
+	 * that nothing in flight will bring.
+	 */
+	WRITE_ONCE(t->sock->sk->sk_allocation, t->saved_allocation);
 	while (!READ_ONCE(t->dead) && (skb = tscf_txq_peek(t, &more))) {
 		err = tscf_tcp_send_skb(t, skb, more, false);
 		if (err == -EAGAIN)
@@ -452,6 +458,8 @@ static void tscf_tcp_tx_work(struct work_struct *work)
 		local_bh_enable();
 		tscf_tcp_tx_wake(t);
 	}
+	if (t->transport == TSCF_TRANSPORT_TCP)
+		WRITE_ONCE(t->sock->sk->sk_allocation, GFP_ATOMIC);
 	clear_bit_unlock(TSCF_TX_BUSY, &t->tx_busy);
 	tscf_tcp_tx_wake(t);
 }
@@ -548,6 +556,7 @@ int tscf_tcp_attach(struct tscf_tunnel *t)
 	/*
 	 * The direct send allocates in atomic context: skbs, and page
 	 * fragments from the socket's own sk_frag, never the task's.
+	 * tx_work puts the socket's own flags back while it writes.
 	 */
 	t->saved_allocation = sk->sk_allocation;
 	if (t->transport == TSCF_TRANSPORT_TCP)
