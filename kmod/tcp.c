@@ -24,6 +24,7 @@
  * offset and resumes from sk_write_space.  A long queue stops the device
  * queue, so the qdisc holds packets back instead of dropping them.
  */
+#include <linux/sizes.h>
 #include <linux/tcp.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -35,8 +36,12 @@
 
 /* Frames moved per work run before yielding the worker. */
 #define TSCF_RX_BUDGET	64
-/* Frames cut per softirq read before the rest goes to the worker. */
+/*
+ * Frames cut per softirq read before the rest goes to the worker, and
+ * the bytes copied at a time, which bound how far past it a read goes.
+ */
 #define TSCF_RX_SOFTIRQ_FRAMES	256
+#define TSCF_RX_CHUNK		SZ_16K
 /* t->tx_busy: a writer (tx_work or a direct send) owns the socket. */
 #define TSCF_TX_BUSY	0
 /*
@@ -209,10 +214,11 @@ static void tscf_tcp_rx_unparsable(struct tscf_tunnel *t)
 }
 
 /*
- * tcp_read_sock()'s actor: copy what fits into the receive buffer, cut
+ * tcp_read_sock()'s actor: copy a chunk into the receive buffer, cut
  * frames out of it, again until this skb's bytes are all taken.  An
  * unparsable stream stops the read (desc->error); the tunnel goes down.
- * desc->count is a budget of frames: at 0 the read stops after this skb.
+ * desc->count is a budget of frames: once it is spent the actor takes
+ * nothing more, which ends the read, even in the middle of an skb.
  */
 static int tscf_tcp_read_actor(read_descriptor_t *desc, struct sk_buff *skb,
 			       unsigned int offset, size_t len)
@@ -221,10 +227,11 @@ static int tscf_tcp_read_actor(read_descriptor_t *desc, struct sk_buff *skb,
 	size_t taken = 0, n;
 	int frames;
 
-	if (desc->error)
+	if (desc->error || !desc->count)
 		return 0;
-	while (taken < len) {
-		n = min_t(size_t, len - taken, TSCF_RXBUF_SIZE - t->rxlen);
+	while (taken < len && desc->count) {
+		n = min_t(size_t, min_t(size_t, len - taken, TSCF_RX_CHUNK),
+			  TSCF_RXBUF_SIZE - t->rxlen);
 		/* Two largest frames fit: a full buffer always parses. */
 		if (!n || skb_copy_bits(skb, offset + taken, t->rxbuf + t->rxlen, n)) {
 			desc->error = -EPROTO;
@@ -246,8 +253,9 @@ static int tscf_tcp_read_actor(read_descriptor_t *desc, struct sk_buff *skb,
 /*
  * What the socket has, as frames; the caller holds the socket's lock
  * (bh_lock_sock in the receive softirq, or lock_sock).  The softirq
- * stops after a budget of frames (a hostile server's tiny frames must not
- * hold a CPU for a whole receive buffer) and leaves the rest to rx_work.
+ * stops after a budget of frames and leaves the rest to rx_work: TCP
+ * coalesces what fills a hole in its out-of-order queue into large skbs,
+ * and a server's tiny frames must not hold a CPU for a receive buffer.
  */
 static void tscf_tcp_read_frames(struct tscf_tunnel *t, bool softirq)
 {

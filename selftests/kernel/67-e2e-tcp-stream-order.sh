@@ -81,7 +81,8 @@ has_tunnel "$UE" tscf0 || fail "the tunnel went down under load: $(tail -5 "$CTL
 [ "$(tunnel_stat "$UE" tscf0 rx_malformed)" = 0 ] || fail "the client saw malformed frames"
 [ "$(tunnel_stat "$UE" tscf0 tx_dropped)" = 0 ] || fail "the client dropped $(tunnel_stat "$UE" tscf0 tx_dropped) frames"
 [ "$(link_stat "$UE" tscf0 tx_dropped)" = 0 ] || fail "tscf0 tx_dropped: $(link_stat "$UE" tscf0 tx_dropped)"
-[ "$(tunnel_stat "$UE" tscf0 tx_packets)" -ge 2000 ] || fail "the load did not go through the tunnel"
+[ "$(tunnel_stat "$UE" tscf0 tx_bytes)" -ge $((4 * 3 * 1048576)) ] ||
+	fail "the load did not go through the tunnel: $(tunnel_stat "$UE" tscf0 tx_bytes) bytes"
 ip netns exec "$UE" "$CTL" down tscf0
 wait $CTL_PID || fail "helper exit $?: $(tail -5 "$CTL_LOG")"
 echo ok

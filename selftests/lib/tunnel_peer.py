@@ -118,9 +118,11 @@ def report(frame):
     print(json.dumps(rec), flush=True)
 
 
-def serve_stream(conn, inject, hold=None):
+def serve_stream(conn, inject, hold=None, burst=0, tsid=0):
     """hold: a path; while it does not exist, answers to FLOW_BIND_REQ are
-    kept back (in order), and sent before the next reply once it does."""
+    kept back (in order), and sent before the next reply once it does.
+    burst: after the reply to the client's first frame, that many
+    KEEPALIVE_RESP frames (16 bytes each) in one write."""
     for hexframe in inject:
         conn.sendall(bytes.fromhex(hexframe))
     held = []
@@ -149,6 +151,11 @@ def serve_stream(conn, inject, hold=None):
                 held.append(reply)
             elif reply:
                 conn.sendall(reply)
+            if burst:
+                conn.sendall(b''.join(bytes([0x10, 6, 0, 0]) + struct.pack('!QI', tsid, i)
+                                      for i in range(burst)))
+                print(json.dumps({'kind': 'burst', 'frames': burst}), flush=True)
+                burst = 0
 
 
 def server(args):
@@ -180,7 +187,7 @@ def server(args):
         conn, _ = s.accept()
         if args.transport == 'ktls':
             install_ktls(conn, True)
-        serve_stream(conn, args.inject, args.bind_hold)
+        serve_stream(conn, args.inject, args.bind_hold, args.burst, args.tsid)
         conn.close()
         print(json.dumps({'kind': 'closed'}), flush=True)
 
@@ -189,6 +196,8 @@ def client(args):
     fam = socket.AF_INET6 if ':' in args.addr else socket.AF_INET
     typ = socket.SOCK_DGRAM if args.transport == 'udp' else socket.SOCK_STREAM
     s = socket.socket(fam, typ)
+    if args.rcvlowat:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, args.rcvlowat)
     s.connect((args.addr, args.port))
     if args.transport == 'ktls':
         install_ktls(s, False)
@@ -215,6 +224,10 @@ def main():
     p.add_argument('--inject', nargs='*', default=[])
     p.add_argument('--bind-hold', metavar='PATH',
                    help='stream: hold FLOW_BIND answers until PATH exists')
+    p.add_argument('--rcvlowat', type=int, default=0, metavar='BYTES',
+                   help='stream client: SO_RCVLOWAT of the tunnel socket')
+    p.add_argument('--burst', type=int, default=0, metavar='N',
+                   help='stream: N KEEPALIVE_RESP frames after the first reply')
     p.add_argument('--no-udp-csum', action='store_true',
                    help='send UDP datagrams with a zero (no) checksum')
     args = p.parse_args()
