@@ -562,13 +562,18 @@ int tscf_tcp_attach(struct tscf_tunnel *t)
 	INIT_WORK(&t->tx_work, tscf_tcp_tx_work);
 
 	/*
-	 * The direct send allocates in atomic context: skbs, and page
-	 * fragments from the socket's own sk_frag, never the task's.
-	 * tx_work puts the socket's own flags back while it writes.
+	 * The direct send allocates in atomic context (tx_work puts the
+	 * socket's own flags back while it writes), and copies into the
+	 * socket's own page fragment: current->task_frag belongs to
+	 * whichever task the send interrupted or runs in (6.12's
+	 * sk_page_frag() looks at sk_use_task_frag alone).
 	 */
 	t->saved_allocation = sk->sk_allocation;
-	if (t->transport == TSCF_TRANSPORT_TCP)
+	t->saved_use_task_frag = sk->sk_use_task_frag;
+	if (t->transport == TSCF_TRANSPORT_TCP) {
 		sk->sk_allocation = GFP_ATOMIC;
+		sk->sk_use_task_frag = false;
+	}
 
 	write_lock_bh(&sk->sk_callback_lock);
 	t->saved_data_ready = sk->sk_data_ready;
@@ -599,6 +604,7 @@ void tscf_tcp_detach(struct tscf_tunnel *t)
 	/* No direct send is left (synchronize_net): the socket's own again. */
 	lock_sock(sk);
 	sk->sk_allocation = t->saved_allocation;
+	sk->sk_use_task_frag = t->saved_use_task_frag;
 	release_sock(sk);
 	kvfree(t->rxbuf);
 	t->rxbuf = NULL;

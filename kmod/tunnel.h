@@ -76,6 +76,7 @@ struct tscf_tunnel {
 	unsigned int tx_off;		/* bytes of txq's head already sent */
 	unsigned long tx_busy;		/* bit 0: a sender owns the socket */
 	gfp_t saved_allocation;		/* the socket's own sk_allocation */
+	bool saved_use_task_frag;	/* and sk_use_task_frag */
 	struct work_struct tx_work;
 	struct work_struct rx_work;
 	u8 *rxbuf;

@@ -18,7 +18,14 @@ srv_tcp_echo
 ip netns exec "$UE" sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
 tscfctl_up tcp
 
-ip netns exec "$UE" python3 - > "$TMPD/load.out" 2>&1 <<'PY' || fail "load: $(cat "$TMPD/load.out")"
+# what the tunnel's two ends say, for a failure's message
+state() {
+	echo "UE tunnel: $(ip netns exec "$UE" $TSCF_NL dev tscf0)"
+	echo "UE sockets: $(ip netns exec "$UE" ss -tnmi state established)"
+	echo "tscfd: $(ip netns exec "$SRV" "$TSCFD" --stats -s "$TMPD/tscfd.sock" | tr '\n' ' ')"
+}
+
+ip netns exec "$UE" python3 - > "$TMPD/load.out" 2>&1 <<'PY' || fail "load: $(cat "$TMPD/load.out"; state)"
 import hashlib, os, socket, threading
 SIZE, CHUNK = 3 << 20, 60000
 errors = []
