@@ -238,10 +238,12 @@ static void tscf_flow_announce(struct tscf_sk *e, struct tscf_tunnel *t,
 	}
 	/*
 	 * Numbered under the tunnel's bind_lock, and on a stream tunnel also
-	 * queued under it (tcp.c only queues here), so that the numbers go
-	 * out in order and an answer to one says the server has read every
-	 * earlier one (tscf_flow_lowered()).  A datagram tunnel has no
-	 * order to keep, and its send runs the IP stack: after the locks.
+	 * handed to tcp.c under it (written at once or queued, in the order
+	 * given), so that the numbers go out in order and an answer to one
+	 * says the server has read every earlier one (tscf_flow_lowered()).
+	 * The receive path takes neither lock, so a direct send holding them
+	 * cannot wait on it.  A datagram tunnel has no order to keep, and
+	 * its send runs the IP stack: after the locks.
 	 */
 	stream = !tscf_tunnel_is_dgram(t);
 	spin_lock(&t->bind_lock);
