@@ -298,9 +298,7 @@ void tscf_dtls_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 	tscf_udp_xmit(t, skb);
 	return;
 drop:
-	tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
-	dev_core_stats_tx_dropped_inc(t->dev);
-	kfree_skb(skb);
+	tscf_tunnel_tx_drop(t, skb);
 }
 
 struct tscf_dtls_rec {

@@ -451,9 +451,7 @@ static void tscf_tcp_tx_work(struct work_struct *work)
 			break;		/* sk_write_space requeues us */
 		if (err == -ENOMEM && !t->tx_off) {
 			skb_unlink(skb, &t->txq);
-			tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
-			dev_core_stats_tx_dropped_inc(t->dev);
-			kfree_skb(skb);
+			tscf_tunnel_tx_drop(t, skb);
 			continue;
 		}
 		if (err) {
@@ -508,9 +506,7 @@ static bool tscf_tcp_xmit_direct(struct tscf_tunnel *t, struct sk_buff *skb)
 		if (err != -ENOMEM || t->tx_off)
 			tscf_tunnel_schedule_down(t, TSCF_DOWN_SOCK_ERROR);
 		t->tx_off = 0;
-		tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
-		dev_core_stats_tx_dropped_inc(t->dev);
-		kfree_skb(skb);
+		tscf_tunnel_tx_drop(t, skb);
 	}
 	tscf_tcp_tx_release(t);
 	return true;
@@ -525,9 +521,7 @@ void tscf_tcp_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 		return;
 	if (unlikely(skb_queue_len(&t->txq) >= 4 * TSCF_TXQ_STOP)) {
 		/* Only a sender that ignores a stopped queue gets here. */
-		tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
-		dev_core_stats_tx_dropped_inc(t->dev);
-		kfree_skb(skb);
+		tscf_tunnel_tx_drop(t, skb);
 		return;
 	}
 	skb_queue_tail(&t->txq, skb);

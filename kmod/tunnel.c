@@ -253,6 +253,14 @@ void tscf_tunnel_rx_frame(struct tscf_tunnel *t, struct sk_buff *skb)
 	}
 }
 
+/* A frame t's transport could not take: counted on t and its device. */
+void tscf_tunnel_tx_drop(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
+	dev_core_stats_tx_dropped_inc(t->dev);
+	kfree_skb(skb);
+}
+
 /* One frame onto t's transport; BHs off, consumes skb. */
 static void tscf_tunnel_send(struct tscf_tunnel *t, struct sk_buff *skb)
 {
@@ -277,9 +285,7 @@ void tscf_tunnel_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 	 * of GSO keep it) so that it is summed here once, in one read.
 	 */
 	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb)) {
-		tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
-		dev_core_stats_tx_dropped_inc(t->dev);
-		kfree_skb(skb);
+		tscf_tunnel_tx_drop(t, skb);
 		return;
 	}
 

@@ -137,6 +137,7 @@ void tscf_tunnel_put(struct tscf_tunnel *t);
 
 /* Data path, called under RCU. */
 void tscf_tunnel_xmit(struct tscf_tunnel *t, struct sk_buff *skb);
+void tscf_tunnel_tx_drop(struct tscf_tunnel *t, struct sk_buff *skb);
 void tscf_tunnel_xmit_super(struct tscf_tunnel *t, struct sk_buff *skb);
 int tscf_tunnel_send_ctrl(struct tscf_tunnel *t, const void *frame,
 			  size_t len, gfp_t gfp);

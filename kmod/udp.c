@@ -81,13 +81,6 @@ void tscf_udp_detach(struct tscf_tunnel *t)
 	dst_cache_destroy(&t->dst_cache);
 }
 
-static void tscf_udp_tx_drop(struct tscf_tunnel *t, struct sk_buff *skb)
-{
-	tscf_cnt_inc(t, TSCF_CNT_TX_DROPPED);
-	dev_core_stats_tx_dropped_inc(t->dev);
-	kfree_skb(skb);
-}
-
 /*
  * Room in front of skb for the outer headers, on the lower device: a
  * copy of the head only if the inner stack left too little.  The device
@@ -147,12 +140,12 @@ static void tscf_udp4_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 
 		rt = ip_route_output_key(sock_net(sk), &fl4);
 		if (IS_ERR(rt)) {
-			tscf_udp_tx_drop(t, skb);
+			tscf_tunnel_tx_drop(t, skb);
 			return;
 		}
 		if (tscf_dev_is_tscf(rt->dst.dev)) {
 			ip_rt_put(rt);
-			tscf_udp_tx_drop(t, skb);
+			tscf_tunnel_tx_drop(t, skb);
 			return;
 		}
 		saddr = fl4.saddr;
@@ -163,7 +156,7 @@ static void tscf_udp4_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 			       sizeof(struct iphdr) + sizeof(struct udphdr)) ||
 	    tscf_udp_gso_prepare(skb)) {
 		ip_rt_put(rt);
-		tscf_udp_tx_drop(t, skb);
+		tscf_tunnel_tx_drop(t, skb);
 		return;
 	}
 	udp_tunnel_xmit_skb(rt, sk, skb, saddr, inet->inet_daddr, 0,
@@ -194,12 +187,12 @@ static void tscf_udp6_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 		dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sk), sk, &fl6,
 						      NULL);
 		if (IS_ERR(dst)) {
-			tscf_udp_tx_drop(t, skb);
+			tscf_tunnel_tx_drop(t, skb);
 			return;
 		}
 		if (tscf_dev_is_tscf(dst->dev)) {
 			dst_release(dst);
-			tscf_udp_tx_drop(t, skb);
+			tscf_tunnel_tx_drop(t, skb);
 			return;
 		}
 		saddr = fl6.saddr;
@@ -210,7 +203,7 @@ static void tscf_udp6_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 			       sizeof(struct ipv6hdr) + sizeof(struct udphdr)) ||
 	    tscf_udp_gso_prepare(skb)) {
 		dst_release(dst);
-		tscf_udp_tx_drop(t, skb);
+		tscf_tunnel_tx_drop(t, skb);
 		return;
 	}
 	udp_tunnel6_xmit_skb(dst, sk, skb, t->dev, &saddr, &sk->sk_v6_daddr,
