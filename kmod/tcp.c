@@ -564,6 +564,13 @@ int tscf_tcp_attach(struct tscf_tunnel *t)
 	 */
 	t->saved_allocation = sk->sk_allocation;
 	t->saved_use_task_frag = sk->sk_use_task_frag;
+	/*
+	 * TCP calls sk_data_ready only once SO_RCVLOWAT bytes are queued:
+	 * with the helper's value, the frames at the end of a burst would
+	 * wait for more bytes that may never come.  Every byte is ours.
+	 */
+	t->saved_rcvlowat = sk->sk_rcvlowat;
+	WRITE_ONCE(sk->sk_rcvlowat, 1);
 	if (t->transport == TSCF_TRANSPORT_TCP) {
 		sk->sk_allocation = GFP_ATOMIC;
 		sk->sk_use_task_frag = false;
@@ -599,6 +606,7 @@ void tscf_tcp_detach(struct tscf_tunnel *t)
 	lock_sock(sk);
 	sk->sk_allocation = t->saved_allocation;
 	sk->sk_use_task_frag = t->saved_use_task_frag;
+	WRITE_ONCE(sk->sk_rcvlowat, t->saved_rcvlowat);
 	release_sock(sk);
 	kvfree(t->rxbuf);
 	t->rxbuf = NULL;

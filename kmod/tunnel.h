@@ -77,6 +77,7 @@ struct tscf_tunnel {
 	unsigned long tx_busy;		/* bit 0: a sender owns the socket */
 	gfp_t saved_allocation;		/* the socket's own sk_allocation */
 	bool saved_use_task_frag;	/* and sk_use_task_frag */
+	int saved_rcvlowat;		/* and sk_rcvlowat */
 	struct work_struct tx_work;
 	struct work_struct rx_work;
 	u8 *rxbuf;

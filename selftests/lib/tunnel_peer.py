@@ -23,6 +23,7 @@ import select
 import socket
 import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tscf_nl  # noqa: E402
@@ -118,11 +119,12 @@ def report(frame):
     print(json.dumps(rec), flush=True)
 
 
-def serve_stream(conn, inject, hold=None, burst=0, tsid=0):
+def serve_stream(conn, inject, hold=None, burst=0, tsid=0, tail=0):
     """hold: a path; while it does not exist, answers to FLOW_BIND_REQ are
     kept back (in order), and sent before the next reply once it does.
     burst: after the reply to the client's first frame, that many
-    KEEPALIVE_RESP frames (16 bytes each) in one write."""
+    KEEPALIVE_RESP frames (16 bytes each) in one write; tail: one second
+    later, that many more in a second write (reported, even if none)."""
     for hexframe in inject:
         conn.sendall(bytes.fromhex(hexframe))
     held = []
@@ -155,6 +157,12 @@ def serve_stream(conn, inject, hold=None, burst=0, tsid=0):
                 conn.sendall(b''.join(bytes([0x10, 6, 0, 0]) + struct.pack('!QI', tsid, i)
                                       for i in range(burst)))
                 print(json.dumps({'kind': 'burst', 'frames': burst}), flush=True)
+                if tail:
+                    time.sleep(1)
+                    conn.sendall(b''.join(bytes([0x10, 6, 0, 0]) +
+                                          struct.pack('!QI', tsid, burst + i)
+                                          for i in range(tail)))
+                print(json.dumps({'kind': 'tail', 'frames': tail}), flush=True)
                 burst = 0
 
 
@@ -187,7 +195,8 @@ def server(args):
         conn, _ = s.accept()
         if args.transport == 'ktls':
             install_ktls(conn, True)
-        serve_stream(conn, args.inject, args.bind_hold, args.burst, args.tsid)
+        serve_stream(conn, args.inject, args.bind_hold, args.burst, args.tsid,
+                     args.burst_tail)
         conn.close()
         print(json.dumps({'kind': 'closed'}), flush=True)
 
@@ -228,6 +237,8 @@ def main():
                    help='stream client: SO_RCVLOWAT of the tunnel socket')
     p.add_argument('--burst', type=int, default=0, metavar='N',
                    help='stream: N KEEPALIVE_RESP frames after the first reply')
+    p.add_argument('--burst-tail', type=int, default=0, metavar='N',
+                   help='stream: N more KEEPALIVE_RESP frames 1 s after the burst')
     p.add_argument('--no-udp-csum', action='store_true',
                    help='send UDP datagrams with a zero (no) checksum')
     args = p.parse_args()
