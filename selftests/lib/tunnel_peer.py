@@ -119,6 +119,12 @@ def report(frame):
     print(json.dumps(rec), flush=True)
 
 
+def keepalive_resps(tsid, first, n):
+    """n KEEPALIVE_RESP frames (16 bytes each), numbered from first."""
+    return b''.join(bytes([0x10, 6, 0, 0]) + struct.pack('!QI', tsid, first + i)
+                    for i in range(n))
+
+
 def serve_stream(conn, inject, hold=None, burst=0, tsid=0, tail=0):
     """hold: a path; while it does not exist, answers to FLOW_BIND_REQ are
     kept back (in order), and sent before the next reply once it does.
@@ -154,14 +160,11 @@ def serve_stream(conn, inject, hold=None, burst=0, tsid=0, tail=0):
             elif reply:
                 conn.sendall(reply)
             if burst:
-                conn.sendall(b''.join(bytes([0x10, 6, 0, 0]) + struct.pack('!QI', tsid, i)
-                                      for i in range(burst)))
+                conn.sendall(keepalive_resps(tsid, 0, burst))
                 print(json.dumps({'kind': 'burst', 'frames': burst}), flush=True)
                 if tail:
                     time.sleep(1)
-                    conn.sendall(b''.join(bytes([0x10, 6, 0, 0]) +
-                                          struct.pack('!QI', tsid, burst + i)
-                                          for i in range(tail)))
+                    conn.sendall(keepalive_resps(tsid, burst, tail))
                 print(json.dumps({'kind': 'tail', 'frames': tail}), flush=True)
                 burst = 0
 
