@@ -22,7 +22,8 @@
 # Usage: vm-run.sh [--shell] [CMD [ARGS...]]
 # Env:   KVER, VMLINUZ, TSCF_KO, VM_TIMEOUT (s, default 900), VM_MEM
 #        (default 2G), VM_SMP (default 2), VM_APPEND (extra kernel command
-#        line)
+#        line), VM_KEEP (a directory to copy the guest's kernel log and
+#        console to)
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -162,13 +163,23 @@ fi
 status=$(cat "$run/out/rc")
 # Report headers only: a debug kernel's boot log names lockdep and KASAN
 # in passing ("RCU lockdep checking is enabled").
-bad=$(grep -E 'WARNING:|BUG:|Oops|KASAN:|UBSAN:|refcount_t:|general protection fault|possible circular locking dependency|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|INFO: task .* blocked for more than|unregister_netdevice: waiting for' \
-	"$run/out/dmesg" || true)
+report_re='WARNING:|BUG:|Oops|KASAN:|UBSAN:|refcount_t:|general protection fault|possible circular locking dependency|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|INFO: task .* blocked for more than|unregister_netdevice: waiting for'
+bad=$(grep -E "$report_re" "$run/out/dmesg" || true)
+# VM_KEEP=DIR keeps the guest's kernel log and console for a later look.
+if [ -n "${VM_KEEP:-}" ]; then
+	mkdir -p "$VM_KEEP"
+	cp "$run/out/dmesg" "$console" "$VM_KEEP/" 2>/dev/null || true
+fi
 if [ -n "$bad" ]; then
-	echo "vm-run: kernel log has reports:" >&2
+	# The log's tail first, then each report with the lines after it:
+	# a CI page that keeps only the end of the output still shows the
+	# report, not the last test's chatter.
+	echo "vm-run: kernel log tail:" >&2
+	tail -n 40 "$run/out/dmesg" >&2
+	echo "vm-run: kernel log has reports (each with 30 lines after it):" >&2
+	grep -n -A 30 -E "$report_re" "$run/out/dmesg" | head -n 400 >&2 || true
+	echo "vm-run: the report lines:" >&2
 	printf '%s\n' "$bad" >&2
-	echo "vm-run: full kernel log tail:" >&2
-	tail -n 80 "$run/out/dmesg" >&2
 	[ "$status" = 0 ] && status=1
 fi
 # The file exists when the guest's kernel has kmemleak and the scan ran
