@@ -33,7 +33,7 @@ const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_SUPER_FRAMES + 1
 	[TSCF_SRV_PEER_A_SUPER_FRAMES] = { .type = NLA_U16, },
 };
 
-const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_TX_SUPER_FRAMES + 1] = {
+const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_TXQ_BYTES + 1] = {
 	[TSCF_STATS_A_TX_PACKETS] = { .type = NLA_U64, },
 	[TSCF_STATS_A_TX_BYTES] = { .type = NLA_U64, },
 	[TSCF_STATS_A_RX_PACKETS] = { .type = NLA_U64, },
@@ -48,6 +48,7 @@ const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_TX_SUPER_FRAMES + 1] =
 	[TSCF_STATS_A_RX_AUTH_FAILED] = { .type = NLA_U64, },
 	[TSCF_STATS_A_RX_REPLAYED] = { .type = NLA_U64, },
 	[TSCF_STATS_A_TX_SUPER_FRAMES] = { .type = NLA_U64, },
+	[TSCF_STATS_A_TXQ_BYTES] = { .type = NLA_U64, },
 };
 
 const struct nla_policy tscf_tunnel_nl_policy[TSCF_TUNNEL_A_SUPER_FRAMES + 1] = {

@@ -15,7 +15,7 @@
 
 /* Common nested types */
 extern const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_SUPER_FRAMES + 1];
-extern const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_TX_SUPER_FRAMES + 1];
+extern const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_TXQ_BYTES + 1];
 extern const struct nla_policy tscf_tunnel_nl_policy[TSCF_TUNNEL_A_SUPER_FRAMES + 1];
 
 /* Global operation policy for tscf */

@@ -393,12 +393,44 @@ static struct sk_buff *tscf_txq_peek(struct tscf_tunnel *t, bool *more)
 	return skb;
 }
 
+/* The queue and its byte count change together, in these three only. */
+static void tscf_txq_tail(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	atomic_add(skb->len, &t->txq_bytes);
+	skb_queue_tail(&t->txq, skb);
+}
+
+static void tscf_txq_head(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	atomic_add(skb->len, &t->txq_bytes);
+	skb_queue_head(&t->txq, skb);
+}
+
+static void tscf_txq_unlink(struct tscf_tunnel *t, struct sk_buff *skb)
+{
+	skb_unlink(skb, &t->txq);
+	atomic_sub(skb->len, &t->txq_bytes);
+}
+
+/* At or over MULT times the stop marks, in frames or in bytes. */
+static bool tscf_txq_over(struct tscf_tunnel *t, unsigned int mult)
+{
+	return skb_queue_len_lockless(&t->txq) >= mult * TSCF_TXQ_STOP ||
+	       atomic_read(&t->txq_bytes) >= mult * TSCF_TXQ_STOP_BYTES;
+}
+
+static bool tscf_txq_low(struct tscf_tunnel *t)
+{
+	return skb_queue_len_lockless(&t->txq) <= TSCF_TXQ_WAKE &&
+	       atomic_read(&t->txq_bytes) <= TSCF_TXQ_WAKE_BYTES;
+}
+
 static void tscf_tcp_tx_wake(struct tscf_tunnel *t)
 {
 	struct tscf_dev *td = netdev_priv(t->dev);
 	struct net_device *twin;
 
-	if (skb_queue_len(&t->txq) > TSCF_TXQ_WAKE)
+	if (!tscf_txq_low(t))
 		return;
 	if (netif_queue_stopped(t->dev))
 		netif_wake_queue(t->dev);
@@ -450,7 +482,7 @@ static void tscf_tcp_tx_work(struct work_struct *work)
 		if (err == -EAGAIN)
 			break;		/* sk_write_space requeues us */
 		if (err == -ENOMEM && !t->tx_off) {
-			skb_unlink(skb, &t->txq);
+			tscf_txq_unlink(t, skb);
 			tscf_tunnel_tx_drop(t, skb);
 			continue;
 		}
@@ -458,7 +490,7 @@ static void tscf_tcp_tx_work(struct work_struct *work)
 			tscf_tunnel_schedule_down(t, TSCF_DOWN_SOCK_ERROR);
 			break;
 		}
-		skb_unlink(skb, &t->txq);
+		tscf_txq_unlink(t, skb);
 		local_bh_disable();	/* per-CPU stats, from a work item */
 		tscf_tcp_tx_sent(t, skb);
 		local_bh_enable();
@@ -500,7 +532,7 @@ static bool tscf_tcp_xmit_direct(struct tscf_tunnel *t, struct sk_buff *skb)
 		tscf_tcp_tx_sent(t, skb);
 	} else if (err == -EAGAIN) {
 		/* The rest, first in line; sk_write_space calls tx_work. */
-		skb_queue_head(&t->txq, skb);
+		tscf_txq_head(t, skb);
 	} else {
 		/* Part of a frame on the wire: the stream is cut. */
 		if (err != -ENOMEM || t->tx_off)
@@ -519,18 +551,18 @@ void tscf_tcp_xmit(struct tscf_tunnel *t, struct sk_buff *skb)
 
 	if (tscf_tcp_xmit_direct(t, skb))
 		return;
-	if (unlikely(skb_queue_len(&t->txq) >= 4 * TSCF_TXQ_STOP)) {
+	if (unlikely(tscf_txq_over(t, 4))) {
 		/* Only a sender that ignores a stopped queue gets here. */
 		tscf_tunnel_tx_drop(t, skb);
 		return;
 	}
-	skb_queue_tail(&t->txq, skb);
-	if (skb_queue_len(&t->txq) >= TSCF_TXQ_STOP && from &&
+	tscf_txq_tail(t, skb);
+	if (tscf_txq_over(t, 1) && from &&
 	    from->rtnl_link_ops == &tscf_link_ops) {
 		netif_stop_queue(from);
 		/* The worker may have drained the queue meanwhile. */
 		smp_mb__after_atomic();
-		if (skb_queue_len(&t->txq) <= TSCF_TXQ_WAKE)
+		if (tscf_txq_low(t))
 			netif_wake_queue(from);
 	}
 	queue_work(tscf_wq, &t->tx_work);
@@ -602,6 +634,7 @@ void tscf_tcp_detach(struct tscf_tunnel *t)
 	cancel_work_sync(&t->rx_work);
 	cancel_work_sync(&t->tx_work);
 	skb_queue_purge(&t->txq);
+	atomic_set(&t->txq_bytes, 0);
 	/* No direct send is left (synchronize_net): the socket's own again. */
 	lock_sock(sk);
 	sk->sk_allocation = t->saved_allocation;

@@ -27,9 +27,16 @@ enum tscf_tunnel_counter {
 	TSCF_CNT_MAX,
 };
 
-/* Frames queued for a stream tunnel before the device queue is stopped. */
+/*
+ * A stream tunnel's frame queue stops the device queue at TSCF_TXQ_STOP
+ * frames or TSCF_TXQ_STOP_BYTES, whichever comes first, and wakes it once
+ * below both WAKE marks; four times STOP drops.  The byte bound is what
+ * holds with large frames: 256 super-frames of 64 KiB would be 16 MiB.
+ */
 #define TSCF_TXQ_STOP		256
 #define TSCF_TXQ_WAKE		64
+#define TSCF_TXQ_STOP_BYTES	(512 * 1024)
+#define TSCF_TXQ_WAKE_BYTES	(128 * 1024)
 /* The largest UDP super-frame: 16-bit IP lengths, outer IPv6 and UDP. */
 #define TSCF_UDP_SUPER_MAX	(U16_MAX - 40 - 8)
 /* A stream receive buffer holds at least one largest frame. */
@@ -73,6 +80,7 @@ struct tscf_tunnel {
 
 	/* TCP and kTLS */
 	struct sk_buff_head txq;
+	atomic_t txq_bytes;		/* sum of skb->len over txq */
 	unsigned int tx_off;		/* bytes of txq's head already sent */
 	unsigned long tx_busy;		/* bit 0: a sender owns the socket */
 	gfp_t saved_allocation;		/* the socket's own sk_allocation */

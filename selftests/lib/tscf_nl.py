@@ -59,7 +59,7 @@ T = dict(FD=1, TSID=2, TRANSPORT=3, INTERNAL_IPV4=4, INTERNAL_IPV6=5,
 STATS = ['tx_packets', 'tx_bytes', 'rx_packets', 'rx_bytes', 'tx_ctrl',
          'rx_ctrl', 'rx_malformed', 'tx_dropped', 'tx_blocked', 'rx_blocked',
          None, 'tx_malformed',     # None: TSCF_STATS_A_PAD
-         'rx_auth_failed', 'rx_replayed', 'tx_super_frames']
+         'rx_auth_failed', 'rx_replayed', 'tx_super_frames', 'txq_bytes']
 GROUPS = ('ctrl', 'tunnel', 'sock')
 
 

@@ -23,6 +23,7 @@ static const char *const stat_names[] = {
 	[TSCF_STATS_A_RX_AUTH_FAILED] = "rx_auth_failed",
 	[TSCF_STATS_A_RX_REPLAYED] = "rx_replayed",
 	[TSCF_STATS_A_TX_SUPER_FRAMES] = "tx_super_frames",
+	[TSCF_STATS_A_TXQ_BYTES] = "txq_bytes",
 };
 static const char *const levels[] = { "unencrypted", "encrypted-only", "encrypted-preferred" };
 static const char *const paths[] = { "clear", "encrypted", "blocked" };

@@ -1,0 +1,149 @@
+#!/bin/sh
+# A stream tunnel's frame queue is bounded in bytes as well as in frames.
+# Large frames are what makes the difference: 256 frames of 15 KB would be
+# 3.8 MB in the module, per tunnel.  Over a TCP tunnel (tscf0) and a kTLS
+# one (tscf0s), both devices with MTU 16000 and a pfifo qdisc, a server
+# that reads nothing until told to, and a UDP sender with a send buffer
+# far larger than the queue writing 300 datagrams of 15,000 bytes: while
+# the server stalls, the tunnel's txq_bytes gauge (genl stats) must sit
+# above 128 KiB (where the device queue wakes) and below 512 KiB (where it
+# stops) plus one frame, and the qdisc must hold the rest; then the server reads and
+# every datagram arrives, none dropped by the tunnel or the qdisc, and the
+# gauge is back at 0.
+. "$TSCF_TOP/selftests/lib.sh"
+require_module tscf
+ue_srv_topology txqb
+tmp=$(mktemp -d)
+at_exit "rm -rf $tmp"
+N=300
+SIZE=15000
+STOP_BYTES=524288
+WAKE_BYTES=131072
+FRAME=$((SIZE + 28))
+ip netns exec "$UE" sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
+
+# stalled_server TRANSPORT PORT GO: accept one tunnel, read nothing until
+# the file GO exists (60 s at most), then count the inner IPv4 packets of
+# 1000+ bytes until N arrived or the stream went quiet for 10 s; print the
+# count and close once GO.done exists (30 s at most).
+stalled_server() {
+	ip netns exec "$SRV" python3 - "$1" "$2" "$N" "$3" <<'PY' &
+import os, socket, sys, time
+sys.path.insert(0, os.environ['TSCF_TOP'] + '/selftests/lib')
+import tunnel_peer
+transport, port, n, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(('10.10.0.2', port))
+s.listen(1)
+print('listening', flush=True)
+c, _ = s.accept()
+if transport == 'ktls':
+    tunnel_peer.install_ktls(c, True)
+end = time.time() + 60
+while not os.path.exists(go) and time.time() < end:
+    time.sleep(0.1)
+buf, got = b'', 0
+c.settimeout(10)
+while got < n:
+    try:
+        data = c.recv(1 << 20)
+    except socket.timeout:
+        break
+    if not data:
+        break
+    buf += data
+    while True:
+        flen = tunnel_peer.frame_len(buf)
+        if flen is None or flen < 0 or flen > len(buf):
+            break
+        if buf[0] >> 4 == 4 and flen >= 1000:
+            got += 1
+        buf = buf[flen:]
+print('received', got, flush=True)
+end = time.time() + 30
+while not os.path.exists(go + '.done') and time.time() < end:
+    time.sleep(0.1)
+PY
+	SERVER=$!
+}
+
+# flood DST: N blocking sends of SIZE bytes from a socket whose send
+# buffer holds them all; prints "sent K errors {...}".
+flood() {
+	ip netns exec "$UE" python3 - "$1" "$N" "$SIZE" <<'PY'
+import errno, socket, sys
+dst, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, 32, 64 << 20)   # SO_SNDBUFFORCE: 64 MiB
+s.setsockopt(socket.SOL_IP, 11, 1)              # IP_RECVERR
+s.connect((dst, 9))
+sent, errs = 0, {}
+for i in range(n):
+    try:
+        s.send(b'x' * size)
+        sent += 1
+    except OSError as e:
+        name = errno.errorcode.get(e.errno, str(e.errno))
+        errs[name] = errs.get(name, 0) + 1
+print('sent', sent, 'errors', errs)
+PY
+}
+
+# qdisc_field DEV WHAT: "dropped" or "backlog" (packets) of DEV's qdisc.
+qdisc_field() {
+	tc -n "$UE" -s qdisc show dev "$1" | case "$2" in
+	dropped) sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' ;;
+	backlog) sed -n 's/.*backlog [0-9]*[KMG]*b \([0-9]*\)p.*/\1/p' ;;
+	esac | awk '{ s += $1 } END { print s + 0 }'
+}
+
+run_case() {	# TRANSPORT DEV DST PORT
+	log "== $1 on $2"
+	ip -n "$UE" link set "$2" mtu 16000
+	tc -n "$UE" qdisc replace dev "$2" root pfifo limit 1000 ||
+		fail "$1: no pfifo qdisc on $2"
+	go="$tmp/go-$1"
+	stalled_server "$1" "$4" "$go" > "$tmp/srv-$1"
+	wait_for 5 grep -q listening "$tmp/srv-$1" || fail "server $1 did not start"
+	ip netns exec "$UE" $TSCF_PEER client "$2" --transport "$1" \
+		--addr 10.10.0.2 --port "$4" --tsid 0x69 --internal 10.100.0.2 ||
+		fail "attach over $1"
+	out=$(flood "$3")
+	log "$1: $out"
+	expect_eq "$1: sender" "$out" "sent $N errors {}"
+
+	# The server has read nothing yet: the queue is as full as it gets.
+	queued=$(tunnel_stat "$UE" "$2" txq_bytes)
+	backlog=$(qdisc_field "$2" backlog)
+	log "$1: stalled: txq_bytes $queued, the qdisc holds $backlog packets"
+	# The device queue stopped at STOP_BYTES; the socket may have taken
+	# a few frames since, but the queue wakes only at WAKE_BYTES.
+	[ "$queued" -gt "$WAKE_BYTES" ] ||
+		fail "$1: txq_bytes $queued not above the wake mark $WAKE_BYTES"
+	[ "$queued" -lt $((STOP_BYTES + FRAME)) ] ||
+		fail "$1: txq_bytes $queued past the stop mark $STOP_BYTES by a frame or more"
+	[ "$backlog" -gt 0 ] || fail "$1: the qdisc holds nothing while the tunnel stalls"
+
+	touch "$go"
+	wait_for 6 grep -q received "$tmp/srv-$1" || fail "$1: the server did not finish"
+	log "$1: $(cat "$tmp/srv-$1")"
+	expect_eq "$1: received" "$(sed -n 's/^received //p' "$tmp/srv-$1")" "$N"
+	expect_eq "$1: qdisc drops" "$(qdisc_field "$2" dropped)" 0
+	expect_eq "$1: tunnel tx_dropped" "$(tunnel_stat "$UE" "$2" tx_dropped)" 0
+	expect_eq "$1: txq_bytes once drained" "$(tunnel_stat "$UE" "$2" txq_bytes)" 0
+	touch "$go.done"
+	wait $SERVER
+	# The server closed: its tunnel goes down (PEER_CLOSED).
+	i=0
+	while has_tunnel "$UE" "$2"; do
+		i=$((i + 1))
+		[ $i -lt 20 ] || fail "$1: the tunnel outlived its server"
+		sleep 0.5
+	done
+}
+
+run_case tcp tscf0 10.100.0.1 4969
+run_case ktls tscf0s 10.101.0.1 4970
+echo ok
