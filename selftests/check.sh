@@ -107,11 +107,12 @@ for t in $TSCF_DEBUG_TESTS; do dbg_tests="$dbg_tests selftests/kernel/$t.sh"; do
 # device (UDP tunnel receive, gro_cells), the DTLS records (AEAD API),
 # the TCP super-frames (GSO types), GSO packets from a TAP (the UDP
 # layer's handling of GSO on an encap socket), and a clear TCP tunnel
-# under load (tcp_read_sock, tcp_sendmsg_locked).
+# under load (tcp_read_sock, tcp_sendmsg_locked) and stalled (its queue's
+# byte bound).
 TSCF_612_TESTS=${TSCF_612_TESTS:-"01-link-pair 10-tunnel-datapath 14-netns-release
 	20-enclevel-sockopt 30-e2e-tscfctl 35-e2e-rtp-move 57-ynl-cli 58-srv-kdp
 	62-dtls-records 65-e2e-super-frames 66-srv-kdp-gso-inject
-	67-e2e-tcp-stream-order 68-tcp-rx-burst"}
+	67-e2e-tcp-stream-order 68-tcp-rx-burst 69-tcp-txq-bytes"}
 k612_tests=""
 for t in $TSCF_612_TESTS; do k612_tests="$k612_tests selftests/kernel/$t.sh"; done
 
