@@ -24,5 +24,7 @@ make -s -C "$KDIR" M="$out" modules >"$out/build.log" 2>&1 || {
 
 [ $# -gt 0 ] || set -- selftests/kernel
 export KVER VMLINUZ
+# loglevel=5: a stall's or a hang's stack traces (default message level)
+# reach the console too, which is all there is of a guest that hangs.
 TSCF_KO="$out/kmod/tscf.ko" VM_MEM=${VM_MEM:-3G} VM_TIMEOUT=${VM_TIMEOUT:-3000} \
-	exec sh selftests/vm/vm-run.sh sh selftests/run-tests.sh "$@"
+	VM_APPEND=${VM_APPEND:-loglevel=5} exec sh selftests/vm/vm-run.sh sh selftests/run-tests.sh "$@"

@@ -149,21 +149,31 @@ console="$run/console.log"
 } | sed -u 's/\r$//'
 rc=$(cat "$run/qemu.rc")
 
+# Kernel report headers only: a debug kernel's boot log names lockdep and
+# KASAN in passing ("RCU lockdep checking is enabled").
+report_re='WARNING:|BUG:|Oops|KASAN:|UBSAN:|refcount_t:|general protection fault|possible circular locking dependency|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|INFO: task .* blocked for more than|unregister_netdevice: waiting for'
+
 if [ ! -f "$run/out/rc" ]; then
 	if [ "$rc" = 124 ]; then
 		echo "vm-run: guest did not finish within ${VM_TIMEOUT}s; killed" >&2
 	else
 		echo "vm-run: guest died (qemu exit $rc) before the command finished" >&2
 	fi
+	[ -n "${VM_KEEP:-}" ] && mkdir -p "$VM_KEEP" && cp "$console" "$VM_KEEP/"
 	echo "vm-run: last kernel console lines:" >&2
 	tail -n 40 "$console" >&2 || true
+	# Then the first report or RCU stall, with what follows it: a guest
+	# that hangs repeats its stall warnings until the console's tail is
+	# nothing else.
+	first=$(grep -n -m 1 -E "$report_re|rcu: INFO:" "$console" | cut -d: -f1)
+	if [ -n "$first" ]; then
+		echo "vm-run: the first report on the console:" >&2
+		sed -n "${first},$((first + 80))p" "$console" >&2
+	fi
 	exit 1
 fi
 
 status=$(cat "$run/out/rc")
-# Report headers only: a debug kernel's boot log names lockdep and KASAN
-# in passing ("RCU lockdep checking is enabled").
-report_re='WARNING:|BUG:|Oops|KASAN:|UBSAN:|refcount_t:|general protection fault|possible circular locking dependency|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|INFO: task .* blocked for more than|unregister_netdevice: waiting for'
 bad=$(grep -E "$report_re" "$run/out/dmesg" || true)
 # VM_KEEP=DIR keeps the guest's kernel log and console for a later look.
 if [ -n "${VM_KEEP:-}" ]; then
