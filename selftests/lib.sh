@@ -155,6 +155,7 @@ srv_peer_field() {
 has_tunnel() {
 	ip netns exec "$1" $TSCF_NL dev "$2" | grep -q '"tunnel"'
 }
+no_tunnel() { ! has_tunnel "$1" "$2"; }
 
 # udp_echo NS DST PORT MSG: send MSG over UDP, print the answer.
 udp_echo() {

@@ -24,64 +24,18 @@ expect_eq "tscf0 tx_queue_len" "$(ip netns exec "$UE" cat /sys/class/net/tscf0/t
 ip -n "$UE" link show tscf0 | grep -q noqueue && fail "tscf0 has no qdisc: $(ip -n "$UE" link show tscf0)"
 
 # slow_server TRANSPORT PORT: accept one tunnel, read nothing for 4 s,
-# then count the inner packets of N+ bytes until N arrived or 60 s passed.
+# then count the inner packets of 1000+ bytes (stream_sink.py).
 slow_server() {
-	ip netns exec "$SRV" python3 - "$1" "$2" "$N" <<'PY' &
-import os, socket, sys, time
-sys.path.insert(0, os.environ['TSCF_TOP'] + '/selftests/lib')
-import tunnel_peer
-transport, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.bind(('10.10.0.2', port))
-s.listen(1)
-print('listening', flush=True)
-c, _ = s.accept()
-if transport == 'ktls':
-    tunnel_peer.install_ktls(c, True)
-time.sleep(4)
-buf, got, end = b'', 0, time.time() + 60
-c.settimeout(5)
-while got < n and time.time() < end:
-    try:
-        data = c.recv(65536)
-    except socket.timeout:
-        break
-    if not data:
-        break
-    buf += data
-    while True:
-        flen = tunnel_peer.frame_len(buf)
-        if flen is None or flen < 0 or flen > len(buf):
-            break
-        if buf[0] >> 4 == 4 and flen >= 1000:
-            got += 1
-        buf = buf[flen:]
-print('received', got, flush=True)
-PY
+	ip netns exec "$SRV" python3 "$TSCF_TOP/selftests/lib/stream_sink.py" \
+		"$1" "$2" "$N" --sleep 4 &
 	SERVER=$!
 }
 
-# flood DST: N blocking sends of 1000 bytes; prints "sent K errors {...}".
+# flood DST: N blocking sends of 1000 bytes from a 1 MiB send buffer;
+# prints "sent K errors {...}".
 flood() {
-	ip netns exec "$UE" python3 - "$1" "$N" <<'PY'
-import errno, socket, sys
-dst, n = sys.argv[1], int(sys.argv[2])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, 32, 1 << 20)    # SO_SNDBUFFORCE: 1 MiB
-s.setsockopt(socket.SOL_IP, 11, 1)              # IP_RECVERR
-s.connect((dst, 9))
-sent, errs = 0, {}
-for i in range(n):
-    try:
-        s.send(b'x' * 972)
-        sent += 1
-    except OSError as e:
-        name = errno.errorcode.get(e.errno, str(e.errno))
-        errs[name] = errs.get(name, 0) + 1
-print('sent', sent, 'errors', errs)
-PY
+	ip netns exec "$UE" python3 "$TSCF_TOP/selftests/lib/udp_flood.py" \
+		"$1" "$N" 972 1048576
 }
 
 # qdisc_dropped DEV: packets the device's qdisc dropped so far.
@@ -112,12 +66,7 @@ run_case() {	# TRANSPORT DEV DST PORT
 	after=$(dmesg | grep -c 'asks to queue packet' || true)
 	expect_eq "$1: 'asks to queue packet' in dmesg" "$after" "$before"
 	# The server closed: its tunnel goes down (PEER_CLOSED).
-	i=0
-	while has_tunnel "$UE" "$2"; do
-		i=$((i + 1))
-		[ $i -lt 20 ] || fail "$1: the tunnel outlived its server"
-		sleep 0.5
-	done
+	wait_for 10 no_tunnel "$UE" "$2" || fail "$1: the tunnel outlived its server"
 }
 
 run_case tcp tscf0 10.100.0.1 4900

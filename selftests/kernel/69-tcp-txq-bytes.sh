@@ -23,72 +23,19 @@ FRAME=$((SIZE + 28))
 ip netns exec "$UE" sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
 
 # stalled_server TRANSPORT PORT GO: accept one tunnel, read nothing until
-# the file GO exists (60 s at most), then count the inner IPv4 packets of
-# 1000+ bytes until N arrived or the stream went quiet for 10 s; print the
-# count and close once GO.done exists (30 s at most).
+# the file GO exists, then count the inner packets of 1000+ bytes; close
+# once GO.done exists (stream_sink.py).
 stalled_server() {
-	ip netns exec "$SRV" python3 - "$1" "$2" "$N" "$3" <<'PY' &
-import os, socket, sys, time
-sys.path.insert(0, os.environ['TSCF_TOP'] + '/selftests/lib')
-import tunnel_peer
-transport, port, n, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.bind(('10.10.0.2', port))
-s.listen(1)
-print('listening', flush=True)
-c, _ = s.accept()
-if transport == 'ktls':
-    tunnel_peer.install_ktls(c, True)
-end = time.time() + 60
-while not os.path.exists(go) and time.time() < end:
-    time.sleep(0.1)
-buf, got = b'', 0
-c.settimeout(10)
-while got < n:
-    try:
-        data = c.recv(1 << 20)
-    except socket.timeout:
-        break
-    if not data:
-        break
-    buf += data
-    while True:
-        flen = tunnel_peer.frame_len(buf)
-        if flen is None or flen < 0 or flen > len(buf):
-            break
-        if buf[0] >> 4 == 4 and flen >= 1000:
-            got += 1
-        buf = buf[flen:]
-print('received', got, flush=True)
-end = time.time() + 30
-while not os.path.exists(go + '.done') and time.time() < end:
-    time.sleep(0.1)
-PY
+	ip netns exec "$SRV" python3 "$TSCF_TOP/selftests/lib/stream_sink.py" \
+		"$1" "$2" "$N" --go "$3" --quiet 10 &
 	SERVER=$!
 }
 
-# flood DST: N blocking sends of SIZE bytes from a socket whose send
-# buffer holds them all; prints "sent K errors {...}".
+# flood DST: N blocking sends of SIZE bytes from a send buffer that holds
+# them all; prints "sent K errors {...}".
 flood() {
-	ip netns exec "$UE" python3 - "$1" "$N" "$SIZE" <<'PY'
-import errno, socket, sys
-dst, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, 32, 64 << 20)   # SO_SNDBUFFORCE: 64 MiB
-s.setsockopt(socket.SOL_IP, 11, 1)              # IP_RECVERR
-s.connect((dst, 9))
-sent, errs = 0, {}
-for i in range(n):
-    try:
-        s.send(b'x' * size)
-        sent += 1
-    except OSError as e:
-        name = errno.errorcode.get(e.errno, str(e.errno))
-        errs[name] = errs.get(name, 0) + 1
-print('sent', sent, 'errors', errs)
-PY
+	ip netns exec "$UE" python3 "$TSCF_TOP/selftests/lib/udp_flood.py" \
+		"$1" "$N" "$SIZE" $((64 << 20))
 }
 
 # qdisc_field DEV WHAT: "dropped" or "backlog" (packets) of DEV's qdisc.
@@ -136,12 +83,7 @@ run_case() {	# TRANSPORT DEV DST PORT
 	touch "$go.done"
 	wait $SERVER
 	# The server closed: its tunnel goes down (PEER_CLOSED).
-	i=0
-	while has_tunnel "$UE" "$2"; do
-		i=$((i + 1))
-		[ $i -lt 20 ] || fail "$1: the tunnel outlived its server"
-		sleep 0.5
-	done
+	wait_for 10 no_tunnel "$UE" "$2" || fail "$1: the tunnel outlived its server"
 }
 
 run_case tcp tscf0 10.100.0.1 4969
