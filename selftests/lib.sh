@@ -157,6 +157,26 @@ has_tunnel() {
 }
 no_tunnel() { ! has_tunnel "$1" "$2"; }
 
+# qdisc_stat NS DEV dropped|backlog: packets DEV's qdiscs dropped so far,
+# or hold now.
+qdisc_stat() {
+	tc -n "$1" -s qdisc show dev "$2" | case "$3" in
+	dropped) sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' ;;
+	backlog) sed -n 's/.*backlog [0-9]*[KMG]*b \([0-9]*\)p.*/\1/p' ;;
+	esac | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# stream_sink_start OUT TRANSPORT PORT N ARGS...: stream_sink.py in SRV
+# (a stream tunnel server that holds back, then counts), its output in
+# OUT, its pid in SERVER; returns once it listens.
+stream_sink_start() {
+	sink_out=$1
+	shift
+	ip netns exec "$SRV" python3 "$TSCF_TOP/selftests/lib/stream_sink.py" "$@" > "$sink_out" &
+	SERVER=$!
+	wait_for 5 grep -q listening "$sink_out" || fail "stream_sink $1 did not start"
+}
+
 # udp_echo NS DST PORT MSG: send MSG over UDP, print the answer.
 udp_echo() {
 	ip netns exec "$1" python3 -c '

@@ -23,14 +23,6 @@ ip netns exec "$UE" sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
 expect_eq "tscf0 tx_queue_len" "$(ip netns exec "$UE" cat /sys/class/net/tscf0/tx_queue_len)" 1000
 ip -n "$UE" link show tscf0 | grep -q noqueue && fail "tscf0 has no qdisc: $(ip -n "$UE" link show tscf0)"
 
-# slow_server TRANSPORT PORT: accept one tunnel, read nothing for 4 s,
-# then count the inner packets of 1000+ bytes (stream_sink.py).
-slow_server() {
-	ip netns exec "$SRV" python3 "$TSCF_TOP/selftests/lib/stream_sink.py" \
-		"$1" "$2" "$N" --sleep 4 &
-	SERVER=$!
-}
-
 # flood DST: N blocking sends of 1000 bytes from a 1 MiB send buffer;
 # prints "sent K errors {...}".
 flood() {
@@ -38,18 +30,12 @@ flood() {
 		"$1" "$N" 972 1048576
 }
 
-# qdisc_dropped DEV: packets the device's qdisc dropped so far.
-qdisc_dropped() {
-	tc -n "$UE" -s qdisc show dev "$1" |
-		sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
-}
-
 run_case() {	# TRANSPORT DEV DST PORT
 	log "== $1 on $2"
 	before=$(dmesg | grep -c 'asks to queue packet' || true)
-	qdrop_before=$(qdisc_dropped "$2")
-	slow_server "$1" "$4" > "$tmp/srv-$1"
-	wait_for 5 grep -q listening "$tmp/srv-$1" || fail "server $1 did not start"
+	qdrop_before=$(qdisc_stat "$UE" "$2" dropped)
+	# Reads nothing for 4 s, then counts the inner packets of 1000+ bytes.
+	stream_sink_start "$tmp/srv-$1" "$1" "$4" "$N" --sleep 4
 	ip netns exec "$UE" $TSCF_PEER client "$2" --transport "$1" \
 		--addr 10.10.0.2 --port "$4" --tsid 0x19 --internal 10.100.0.2 ||
 		fail "attach over $1"
@@ -59,7 +45,7 @@ run_case() {	# TRANSPORT DEV DST PORT
 	log "$1: $(cat "$tmp/srv-$1")"
 	expect_eq "$1: sender" "$out" "sent $N errors {}"
 	got=$(sed -n 's/^received //p' "$tmp/srv-$1")
-	qdrop=$(( $(qdisc_dropped "$2") - qdrop_before ))
+	qdrop=$(( $(qdisc_stat "$UE" "$2" dropped) - qdrop_before ))
 	log "$1: server got $got, the qdisc dropped $qdrop"
 	# Nothing else may lose a packet: not the tunnel, not the device.
 	expect_eq "$1: received + dropped by the qdisc" "$((got + qdrop))" "$N"

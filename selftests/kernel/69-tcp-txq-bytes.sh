@@ -7,9 +7,9 @@
 # far larger than the queue writing 300 datagrams of 15,000 bytes: while
 # the server stalls, the tunnel's txq_bytes gauge (genl stats) must sit
 # above 128 KiB (where the device queue wakes) and below 512 KiB (where it
-# stops) plus one frame, and the qdisc must hold the rest; then the server reads and
-# every datagram arrives, none dropped by the tunnel or the qdisc, and the
-# gauge is back at 0.
+# stops) plus one frame, and the qdisc must hold the rest; then the server
+# reads and every datagram arrives, none dropped by the tunnel or the
+# qdisc, and the gauge is back at 0.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
 ue_srv_topology txqb
@@ -22,28 +22,11 @@ WAKE_BYTES=131072
 FRAME=$((SIZE + 28))
 ip netns exec "$UE" sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
 
-# stalled_server TRANSPORT PORT GO: accept one tunnel, read nothing until
-# the file GO exists, then count the inner packets of 1000+ bytes; close
-# once GO.done exists (stream_sink.py).
-stalled_server() {
-	ip netns exec "$SRV" python3 "$TSCF_TOP/selftests/lib/stream_sink.py" \
-		"$1" "$2" "$N" --go "$3" --quiet 10 &
-	SERVER=$!
-}
-
 # flood DST: N blocking sends of SIZE bytes from a send buffer that holds
 # them all; prints "sent K errors {...}".
 flood() {
 	ip netns exec "$UE" python3 "$TSCF_TOP/selftests/lib/udp_flood.py" \
 		"$1" "$N" "$SIZE" $((64 << 20))
-}
-
-# qdisc_field DEV WHAT: "dropped" or "backlog" (packets) of DEV's qdisc.
-qdisc_field() {
-	tc -n "$UE" -s qdisc show dev "$1" | case "$2" in
-	dropped) sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' ;;
-	backlog) sed -n 's/.*backlog [0-9]*[KMG]*b \([0-9]*\)p.*/\1/p' ;;
-	esac | awk '{ s += $1 } END { print s + 0 }'
 }
 
 run_case() {	# TRANSPORT DEV DST PORT
@@ -52,8 +35,9 @@ run_case() {	# TRANSPORT DEV DST PORT
 	tc -n "$UE" qdisc replace dev "$2" root pfifo limit 1000 ||
 		fail "$1: no pfifo qdisc on $2"
 	go="$tmp/go-$1"
-	stalled_server "$1" "$4" "$go" > "$tmp/srv-$1"
-	wait_for 5 grep -q listening "$tmp/srv-$1" || fail "server $1 did not start"
+	# Reads nothing until $go exists, then counts the inner packets of
+	# 1000+ bytes; closes once $go.done exists.
+	stream_sink_start "$tmp/srv-$1" "$1" "$4" "$N" --go "$go" --quiet 10
 	ip netns exec "$UE" $TSCF_PEER client "$2" --transport "$1" \
 		--addr 10.10.0.2 --port "$4" --tsid 0x69 --internal 10.100.0.2 ||
 		fail "attach over $1"
@@ -63,7 +47,7 @@ run_case() {	# TRANSPORT DEV DST PORT
 
 	# The server has read nothing yet: the queue is as full as it gets.
 	queued=$(tunnel_stat "$UE" "$2" txq_bytes)
-	backlog=$(qdisc_field "$2" backlog)
+	backlog=$(qdisc_stat "$UE" "$2" backlog)
 	log "$1: stalled: txq_bytes $queued, the qdisc holds $backlog packets"
 	# The device queue stopped at STOP_BYTES; the socket may have taken
 	# a few frames since, but the queue wakes only at WAKE_BYTES.
@@ -77,7 +61,7 @@ run_case() {	# TRANSPORT DEV DST PORT
 	wait_for 6 grep -q received "$tmp/srv-$1" || fail "$1: the server did not finish"
 	log "$1: $(cat "$tmp/srv-$1")"
 	expect_eq "$1: received" "$(sed -n 's/^received //p' "$tmp/srv-$1")" "$N"
-	expect_eq "$1: qdisc drops" "$(qdisc_field "$2" dropped)" 0
+	expect_eq "$1: qdisc drops" "$(qdisc_stat "$UE" "$2" dropped)" 0
 	expect_eq "$1: tunnel tx_dropped" "$(tunnel_stat "$UE" "$2" tx_dropped)" 0
 	expect_eq "$1: txq_bytes once drained" "$(tunnel_stat "$UE" "$2" txq_bytes)" 0
 	touch "$go.done"

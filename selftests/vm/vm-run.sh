@@ -153,13 +153,19 @@ rc=$(cat "$run/qemu.rc")
 # KASAN in passing ("RCU lockdep checking is enabled").
 report_re='WARNING:|BUG:|Oops|KASAN:|UBSAN:|refcount_t:|general protection fault|possible circular locking dependency|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|INFO: task .* blocked for more than|unregister_netdevice: waiting for'
 
+# VM_KEEP=DIR keeps the guest's kernel log and console for a later look.
+keep_logs() {
+	[ -n "${VM_KEEP:-}" ] || return 0
+	mkdir -p "$VM_KEEP" && cp "$@" "$VM_KEEP/" 2>/dev/null || true
+}
+
 if [ ! -f "$run/out/rc" ]; then
 	if [ "$rc" = 124 ]; then
 		echo "vm-run: guest did not finish within ${VM_TIMEOUT}s; killed" >&2
 	else
 		echo "vm-run: guest died (qemu exit $rc) before the command finished" >&2
 	fi
-	[ -n "${VM_KEEP:-}" ] && mkdir -p "$VM_KEEP" && cp "$console" "$VM_KEEP/"
+	keep_logs "$console"
 	echo "vm-run: last kernel console lines:" >&2
 	tail -n 40 "$console" >&2 || true
 	# Then the first report or RCU stall, with what follows it: a guest
@@ -175,11 +181,7 @@ fi
 
 status=$(cat "$run/out/rc")
 bad=$(grep -E "$report_re" "$run/out/dmesg" || true)
-# VM_KEEP=DIR keeps the guest's kernel log and console for a later look.
-if [ -n "${VM_KEEP:-}" ]; then
-	mkdir -p "$VM_KEEP"
-	cp "$run/out/dmesg" "$console" "$VM_KEEP/" 2>/dev/null || true
-fi
+keep_logs "$run/out/dmesg" "$console"
 if [ -n "$bad" ]; then
 	# The log's tail first, then each report with the lines after it:
 	# a CI page that keeps only the end of the output still shows the
