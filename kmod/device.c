@@ -209,7 +209,7 @@ static bool tscf_xmit_loops(struct sk_buff *skb)
 {
 	struct sock *sk = skb->sk;
 
-	return sk && sk_fullsock(sk) && tscf_tcp_sock_is_tunnel(sk);
+	return sk && sk_fullsock(sk) && tscf_stream_sock_is_ours(sk);
 }
 
 static netdev_tx_t tscf_start_xmit(struct sk_buff *skb, struct net_device *dev)

@@ -140,7 +140,7 @@ static int tscf_nl_put_stats(struct sk_buff *msg, struct tscf_tunnel *t)
 	if ((t->transport == TSCF_TRANSPORT_TCP ||
 	     t->transport == TSCF_TRANSPORT_TLS) &&
 	    nla_put_u64_64bit(msg, TSCF_STATS_A_TXQ_BYTES,
-			      atomic_read(&t->txq_bytes), TSCF_STATS_A_PAD))
+			      tscf_stream_txq_bytes(&t->stream), TSCF_STATS_A_PAD))
 		return -EMSGSIZE;
 	nla_nest_end(msg, nest);
 	return 0;

@@ -463,7 +463,7 @@ static int tscf_sock_check_locked(struct tscf_tunnel *t,
  * Make t the socket's user, atomically with the test that it has none,
  * under the lock every other kernel user of sk_user_data writes it with.
  */
-static int tscf_sock_claim(struct sock *sk, struct tscf_tunnel *t,
+static int tscf_sock_claim(struct sock *sk, void *user,
 			   struct netlink_ext_ack *extack)
 {
 	int err = 0;
@@ -473,7 +473,7 @@ static int tscf_sock_claim(struct sock *sk, struct tscf_tunnel *t,
 		NL_SET_ERR_MSG_MOD(extack, "socket is already used by a kernel tunnel");
 		err = -EBUSY;
 	} else {
-		rcu_assign_sk_user_data(sk, t);
+		rcu_assign_sk_user_data(sk, user);
 	}
 	write_unlock_bh(&sk->sk_callback_lock);
 	return err;
@@ -520,7 +520,9 @@ static int tscf_sock_take(struct tscf_tunnel *t, struct netlink_ext_ack *extack)
 	if (!err)
 		err = tscf_check_role(netdev_priv(t->dev), t->transport, extack);
 	if (!err)
-		err = tscf_sock_claim(sk, t, extack);
+		/* A stream's callbacks find the stream, a datagram's t. */
+		err = tscf_sock_claim(sk, tscf_tunnel_is_dgram(t) ?
+				      (void *)t : &t->stream, extack);
 	if (err)
 		goto out;
 	if (tscf_tunnel_is_dgram(t))
@@ -588,7 +590,6 @@ static struct tscf_tunnel *tscf_tunnel_alloc(struct net_device *dev,
 			  cfg->super_frames;
 	if (cfg->ip6)
 		t->internal_ip6 = *cfg->ip6;
-	skb_queue_head_init(&t->txq);
 	spin_lock_init(&t->bind_lock);
 	INIT_WORK(&t->down_work, tscf_tunnel_down_work);
 	return t;
@@ -656,7 +657,7 @@ int tscf_tunnel_attach(struct net_device *dev, const struct tscf_tunnel_cfg *cfg
 	rcu_assign_pointer(td->tunnel, t);
 	tscf_tunnel_list_add(t);
 	if (!tscf_tunnel_is_dgram(t))
-		queue_work(tscf_wq, &t->rx_work);	/* bytes already queued */
+		tscf_stream_start(&t->stream);	/* bytes already queued */
 	netdev_info(dev, "tunnel up: TSID %016llx over %s\n", cfg->tsid,
 		    transport == TSCF_TRANSPORT_UDP ? "UDP" :
 		    transport == TSCF_TRANSPORT_DTLS ? "DTLS" :

@@ -10,6 +10,8 @@
 #include <linux/tscf_wire.h>
 #include <linux/tscf_frame.h>
 
+#include "stream.h"
+
 struct tscf_dev;
 struct tscf_dtls;
 
@@ -27,21 +29,8 @@ enum tscf_tunnel_counter {
 	TSCF_CNT_MAX,
 };
 
-/*
- * A stream tunnel's frame queue stops the device queue at TSCF_TXQ_STOP
- * frames or TSCF_TXQ_STOP_BYTES, whichever comes first, and wakes it once
- * below both WAKE marks; four times STOP drops.  The byte bound is what
- * holds with large frames: 256 super-frames of 64 KiB would be 16 MiB.
- */
-#define TSCF_TXQ_STOP		256
-#define TSCF_TXQ_WAKE		64
-#define TSCF_TXQ_STOP_BYTES	(512 * 1024)
-#define TSCF_TXQ_WAKE_BYTES	(128 * 1024)
 /* The largest UDP super-frame: 16-bit IP lengths, outer IPv6 and UDP. */
 #define TSCF_UDP_SUPER_MAX	(U16_MAX - 40 - 8)
-/* A stream receive buffer holds at least one largest frame. */
-#define TSCF_RXBUF_SIZE		(2 * TSCF_MAX_FRAME_LEN)
-
 /*
  * A transport socket attached to one tscf device.  Lifetime rules are in
  * tunnel.c's header comment.
@@ -79,27 +68,12 @@ struct tscf_tunnel {
 	atomic64_t tx_super;		/* frames that went out whole */
 
 	/* TCP and kTLS */
-	struct sk_buff_head txq;
-	atomic_t txq_bytes;		/* sum of skb->len over txq */
-	unsigned int tx_off;		/* bytes of txq's head already sent */
-	unsigned long tx_busy;		/* bit 0: a sender owns the socket */
-	gfp_t saved_allocation;		/* the socket's own sk_allocation */
-	bool saved_use_task_frag;	/* and sk_use_task_frag */
-	int saved_rcvlowat;		/* and sk_rcvlowat */
-	struct work_struct tx_work;
-	struct work_struct rx_work;
-	u8 *rxbuf;
-	size_t rxlen;
-	void (*saved_data_ready)(struct sock *sk);
-	void (*saved_write_space)(struct sock *sk);
-	void (*saved_state_change)(struct sock *sk);
-
+	struct tscf_stream stream;
 	/* Deferred detach from contexts that cannot take RTNL. */
 	struct work_struct down_work;
 	u8 down_reason;
 };
 
-extern struct workqueue_struct *tscf_wq;
 
 static inline void tscf_cnt_add(struct tscf_tunnel *t,
 				enum tscf_tunnel_counter c, u64 v)
@@ -176,7 +150,6 @@ u64 tscf_dtls_rx_replayed(const struct tscf_dtls *d);
 
 /* tcp.c */
 int tscf_tcp_attach(struct tscf_tunnel *t);
-bool tscf_tcp_sock_is_tunnel(const struct sock *sk);
 void tscf_tcp_detach(struct tscf_tunnel *t);
 void tscf_tcp_xmit(struct tscf_tunnel *t, struct sk_buff *skb);
 
