@@ -18,7 +18,7 @@ static const struct netlink_range_validation tscf_a_enc_linger_ms_range = {
 };
 
 /* Common nested types */
-const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_SUPER_FRAMES + 1] = {
+const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_RX_REST + 1] = {
 	[TSCF_SRV_PEER_A_REMOTE] = { .type = NLA_BINARY, },
 	[TSCF_SRV_PEER_A_FD] = { .type = NLA_U32, },
 	[TSCF_SRV_PEER_A_TSID] = { .type = NLA_U64, },
@@ -31,6 +31,7 @@ const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_SUPER_FRAMES + 1
 	[TSCF_SRV_PEER_A_TX_BYTES] = { .type = NLA_U64, },
 	[TSCF_SRV_PEER_A_RX_IDLE_MS] = { .type = NLA_U32, },
 	[TSCF_SRV_PEER_A_SUPER_FRAMES] = { .type = NLA_U16, },
+	[TSCF_SRV_PEER_A_RX_REST] = { .type = NLA_BINARY, },
 };
 
 const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_TXQ_BYTES + 1] = {
@@ -84,7 +85,7 @@ const struct nla_policy tscf_nl_policy[TSCF_A_SRV_PEER + 1] = {
 };
 
 /* Ops table for tscf */
-const struct genl_small_ops tscf_nl_ops[11] = {
+const struct genl_small_ops tscf_nl_ops[13] = {
 	{
 		.cmd	= TSCF_CMD_DEV_GET,
 		.doit	= tscf_nl_dev_get_doit,
@@ -140,6 +141,16 @@ const struct genl_small_ops tscf_nl_ops[11] = {
 		.cmd	= TSCF_CMD_SRV_PEER_GET,
 		.doit	= tscf_nl_srv_peer_get_doit,
 		.dumpit	= tscf_nl_srv_peer_get_dumpit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= TSCF_CMD_SRV_LISTEN,
+		.doit	= tscf_nl_srv_listen_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= TSCF_CMD_SRV_PEER_SEND,
+		.doit	= tscf_nl_srv_peer_send_doit,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 };

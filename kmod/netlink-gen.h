@@ -14,7 +14,7 @@
 #include <linux/tscf_wire.h>
 
 /* Common nested types */
-extern const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_SUPER_FRAMES + 1];
+extern const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_RX_REST + 1];
 extern const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_TXQ_BYTES + 1];
 extern const struct nla_policy tscf_tunnel_nl_policy[TSCF_TUNNEL_A_SUPER_FRAMES + 1];
 
@@ -22,7 +22,7 @@ extern const struct nla_policy tscf_tunnel_nl_policy[TSCF_TUNNEL_A_SUPER_FRAMES 
 extern const struct nla_policy tscf_nl_policy[TSCF_A_SRV_PEER + 1];
 
 /* Ops table for tscf */
-extern const struct genl_small_ops tscf_nl_ops[11];
+extern const struct genl_small_ops tscf_nl_ops[13];
 
 int tscf_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info);
 int tscf_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
@@ -38,6 +38,8 @@ int tscf_nl_srv_peer_del_doit(struct sk_buff *skb, struct genl_info *info);
 int tscf_nl_srv_peer_get_doit(struct sk_buff *skb, struct genl_info *info);
 int tscf_nl_srv_peer_get_dumpit(struct sk_buff *skb,
 				struct netlink_callback *cb);
+int tscf_nl_srv_listen_doit(struct sk_buff *skb, struct genl_info *info);
+int tscf_nl_srv_peer_send_doit(struct sk_buff *skb, struct genl_info *info);
 
 enum {
 	TSCF_NLGRP_CTRL,

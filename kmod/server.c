@@ -58,6 +58,7 @@
 #include "netlink.h"
 #include "netlink-gen.h"
 #include "server.h"
+#include "srv.h"
 #include "tunnel.h"
 
 #define TSCF_SRV_KIND		"tscfsrv"
@@ -69,49 +70,6 @@
 #define TSCF_SRV_MAX_PEERS	(1U << 20)
 #define TSCF_SRV_MAX_SOCKS	16
 #define TSCF_SRV_IDLE_NEVER	U32_MAX
-
-struct tscf_srv;
-
-struct tscf_srv_sock {
-	struct list_head node;		/* tscf_srv.socks, RTNL */
-	struct tscf_srv *srv;
-	struct socket *sock;
-};
-
-struct tscf_srv_peer {
-	struct hlist_node outer_node;
-	struct hlist_node inner4_node, inner6_node;
-	struct list_head node;		/* tscf_srv.peers, RTNL */
-	struct tscf_srv_sock *ss;
-	struct in6_addr remote;		/* IPv4 as v4-mapped */
-	__be16 port;
-	bool has_ip4, has_ip6;
-	__be32 ip4;
-	struct in6_addr ip6;
-	u64 tsid;
-	bool fast;			/* READ_ONCE/WRITE_ONCE */
-	u16 super_frames;		/* READ_ONCE/WRITE_ONCE; 0: none */
-	unsigned long last_rx;		/* jiffies; 0: never */
-	atomic64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
-	struct dst_cache dst_cache;
-	struct rcu_head rcu;
-};
-
-struct tscf_srv {
-	struct net_device *dev;
-	struct net_device __rcu *punt;	/* held; NULL once it unregisters */
-	u32 owner_portid;
-	struct list_head node;		/* tscf_srvs: RTNL, RCU readers */
-	struct list_head socks;
-	struct list_head peers;
-	unsigned int nsocks, npeers;
-	siphash_key_t key;
-	struct hlist_head *by_outer, *by_inner4, *by_inner6;
-	struct gro_cells gro_cells;
-	struct work_struct owner_work;
-	unsigned long del_gp;		/* RCU state at the last peer delete */
-	atomic64_t tx_punted, rx_fast_dropped;
-};
 
 static LIST_HEAD(tscf_srvs);
 
@@ -203,74 +161,69 @@ static void tscf_srv_skb_source(const struct sk_buff *skb, struct in6_addr *a,
 }
 
 /*
- * Is the frame after the UDP header one whole IPv4 packet from the peer's
- * own address?  Stricter than tscfd (which does not insist on the total
- * length): what fails here is tscfd's to judge, never dropped here.
+ * Is the frame at off (after the UDP header, or 0 on a stream) one whole
+ * IPv4 packet from the peer's own address?  Stricter than tscfd (which
+ * does not insist on the total length): what fails here is tscfd's to
+ * judge, never dropped here.
  */
 static bool tscf_srv_rx_ip4_ok(const struct tscf_srv_peer *p,
-			       struct sk_buff *skb, unsigned int len)
+			       struct sk_buff *skb, unsigned int off,
+			       unsigned int len)
 {
 	const struct iphdr *iph;
 
 	if (!p->has_ip4 || len < sizeof(*iph) ||
-	    !pskb_may_pull(skb, sizeof(struct udphdr) + sizeof(*iph)))
+	    !pskb_may_pull(skb, off + sizeof(*iph)))
 		return false;
-	iph = (const struct iphdr *)(skb->data + sizeof(struct udphdr));
+	iph = (const struct iphdr *)(skb->data + off);
 	return iph->version == 4 && iph->ihl >= 5 &&
 	       ntohs(iph->tot_len) == len && iph->ihl * 4 <= len &&
 	       iph->saddr == p->ip4;
 }
 
 static bool tscf_srv_rx_ip6_ok(const struct tscf_srv_peer *p,
-			       struct sk_buff *skb, unsigned int len)
+			       struct sk_buff *skb, unsigned int off,
+			       unsigned int len)
 {
 	const struct ipv6hdr *ip6h;
 
 	if (!p->has_ip6 || len < sizeof(*ip6h) ||
-	    !pskb_may_pull(skb, sizeof(struct udphdr) + sizeof(*ip6h)))
+	    !pskb_may_pull(skb, off + sizeof(*ip6h)))
 		return false;
-	ip6h = (const struct ipv6hdr *)(skb->data + sizeof(struct udphdr));
+	ip6h = (const struct ipv6hdr *)(skb->data + off);
 	return ip6h->version == 6 &&
 	       ntohs(ip6h->payload_len) + sizeof(*ip6h) == len &&
 	       ipv6_addr_equal(&ip6h->saddr, &p->ip6);
 }
 
-/* The inner protocol if the fast path may carry this frame, else 0. */
-static __be16 tscf_srv_rx_proto(const struct tscf_srv_peer *p,
-				struct sk_buff *skb)
+/* The inner protocol if the fast path may carry the frame at off, else 0. */
+__be16 tscf_srv_rx_proto(const struct tscf_srv_peer *p, struct sk_buff *skb,
+			 unsigned int off)
 {
-	unsigned int len = skb->len - sizeof(struct udphdr);
+	unsigned int len = skb->len - off;
 
-	if (!pskb_may_pull(skb, sizeof(struct udphdr) + 1))
+	if (!pskb_may_pull(skb, off + 1))
 		return 0;
-	switch (skb->data[sizeof(struct udphdr)] >> 4) {
+	switch (skb->data[off] >> 4) {
 	case TSCF_FRAME_IPV4:
-		return tscf_srv_rx_ip4_ok(p, skb, len) ? htons(ETH_P_IP) : 0;
+		return tscf_srv_rx_ip4_ok(p, skb, off, len) ? htons(ETH_P_IP) : 0;
 	case TSCF_FRAME_IPV6:
-		return tscf_srv_rx_ip6_ok(p, skb, len) ? htons(ETH_P_IPV6) : 0;
+		return tscf_srv_rx_ip6_ok(p, skb, off, len) ? htons(ETH_P_IPV6) : 0;
 	default:
 		return 0;	/* control frames are tscfd's */
 	}
 }
 
-static void tscf_srv_rx_deliver(struct tscf_srv *srv, struct tscf_srv_peer *p,
-				struct sk_buff *skb, __be16 proto)
+/*
+ * The inner packet at skb->data up the device.  The caller set its
+ * checksum state: what the transport verified, or a super-packet's TCP
+ * checksum to be filled in per segment.
+ */
+void tscf_srv_rx_deliver(struct tscf_srv *srv, struct tscf_srv_peer *p,
+			 struct sk_buff *skb, __be16 proto)
 {
 	struct net_device *dev = srv->dev;
-	unsigned int len;
-
-	/*
-	 * As for a client's UDP tunnel (udp.c): a checked UDP sum covers it.
-	 * A super-packet keeps its TCP checksum to be filled in.
-	 */
-	if (!skb_is_gso(skb)) {
-		if (udp_hdr(skb)->check)
-			tscf_rx_mark_verified(skb);
-		else
-			skb->ip_summed = CHECKSUM_NONE;
-	}
-	__skb_pull(skb, sizeof(struct udphdr));
-	len = skb->len;
+	unsigned int len = skb->len;
 
 	skb_scrub_packet(skb, true);
 	skb->protocol = proto;
@@ -354,7 +307,7 @@ static int tscf_srv_encap_recv(struct sock *sk, struct sk_buff *skb)
 	p = tscf_srv_peer_by_outer(ss->srv, ss, &from, port);
 	if (!p || !READ_ONCE(p->fast))
 		return 1;
-	proto = tscf_srv_rx_proto(p, skb);
+	proto = tscf_srv_rx_proto(p, skb, sizeof(struct udphdr));
 	if (!proto)
 		return 1;
 	if (skb_is_gso(skb)) {
@@ -364,13 +317,24 @@ static int tscf_srv_encap_recv(struct sock *sk, struct sk_buff *skb)
 	} else if (skb->len - sizeof(struct udphdr) > READ_ONCE(ss->srv->dev->mtu)) {
 		return 1;	/* a reassembled super-frame, or too big: tscfd's */
 	}
+	/*
+	 * As for a client's UDP tunnel (udp.c): a checked UDP sum covers it.
+	 * A super-packet keeps its TCP checksum to be filled in.
+	 */
+	if (!skb_is_gso(skb)) {
+		if (udp_hdr(skb)->check)
+			tscf_rx_mark_verified(skb);
+		else
+			skb->ip_summed = CHECKSUM_NONE;
+	}
+	__skb_pull(skb, sizeof(struct udphdr));
 	tscf_srv_rx_deliver(ss->srv, p, skb, proto);
 	return 0;
 }
 
 /* --- transmit ----------------------------------------------------------- */
 
-static void tscf_srv_tx_drop(struct tscf_srv *srv, struct sk_buff *skb)
+void tscf_srv_tx_drop(struct tscf_srv *srv, struct sk_buff *skb)
 {
 	dev_core_stats_tx_dropped_inc(srv->dev);
 	kfree_skb(skb);
@@ -498,6 +462,10 @@ static void tscf_srv_xmit_one(struct tscf_srv *srv, struct tscf_srv_peer *p,
 	}
 	atomic64_inc(&p->tx_packets);
 	atomic64_add(skb->len, &p->tx_bytes);
+	if (p->ss->stream) {
+		tscf_srv_stream_xmit(p, skb);
+		return;
+	}
 	skb->dev = srv->dev;	/* the UDP tunnel helpers count on it */
 #if IS_ENABLED(CONFIG_IPV6)
 	if (p->ss->sock->sk->sk_family == AF_INET6) {
@@ -565,13 +533,15 @@ static struct tscf_srv_peer *tscf_srv_tx_peer(struct tscf_srv *srv,
 
 /*
  * The outer families must agree: an IPv4 peer seen (v4-mapped) on an
- * IPv6 socket is left to tscfd, which sends from that socket itself.
+ * IPv6 socket is left to tscfd, which sends from that socket itself.  A
+ * stream peer's connection is its own.
  */
 static bool tscf_srv_peer_can_xmit(const struct tscf_srv_peer *p)
 {
 	bool mapped = ipv6_addr_v4mapped(&p->remote);
 
-	return (p->ss->sock->sk->sk_family == AF_INET) == mapped;
+	return p->ss->stream ||
+	       (p->ss->sock->sk->sk_family == AF_INET) == mapped;
 }
 
 static netdev_tx_t tscf_srv_start_xmit(struct sk_buff *skb,
@@ -627,6 +597,12 @@ static void tscf_srv_peer_free_rcu(struct rcu_head *head)
 static void tscf_srv_peer_del(struct tscf_srv *srv, struct tscf_srv_peer *p)
 {
 	tscf_srv_peer_unhash(srv, p);
+	if (p->ss->stream) {
+		/* Waits for every reader of the stream, so of p. */
+		tscf_srv_stream_free(p->ss);
+		tscf_srv_peer_free(p);
+		return;
+	}
 	srv->del_gp = get_state_synchronize_rcu();
 	call_rcu(&p->rcu, tscf_srv_peer_free_rcu);
 }
@@ -644,7 +620,9 @@ static void tscf_srv_wait_deleted(struct tscf_srv *srv)
 }
 
 struct tscf_srv_peer_cfg {
-	struct tscf_srv_sock *ss;
+	struct tscf_srv_sock *ss;	/* NULL: a new stream on sock */
+	struct socket *sock;		/* a TCP socket: held, the caller puts */
+	u32 fd;
 	struct in6_addr remote;
 	__be16 port;
 	bool has_ip4, has_ip6, has_fast, fast, has_super;
@@ -652,6 +630,7 @@ struct tscf_srv_peer_cfg {
 	__be32 ip4;
 	struct in6_addr ip6;
 	u64 tsid;
+	const struct nlattr *rx_rest;
 };
 
 static bool tscf_srv_peer_same_inner(const struct tscf_srv_peer *p,
@@ -678,6 +657,7 @@ static void tscf_srv_peer_set_fast(struct tscf_srv_peer *p, bool fast)
 
 static int tscf_srv_peer_add(struct tscf_srv *srv,
 			     const struct tscf_srv_peer_cfg *c,
+			     struct tscf_srv_peer **pp,
 			     struct netlink_ext_ack *extack)
 {
 	struct tscf_srv_peer *p;
@@ -725,19 +705,62 @@ static int tscf_srv_peer_add(struct tscf_srv *srv,
 	hlist_add_head_rcu(&p->outer_node,
 			   &srv->by_outer[tscf_srv_outer_hash(srv, p->ss, &p->remote,
 							      p->port)]);
+	*pp = p;
+	return 0;
+}
+
+/*
+ * A peer on a TCP connection of its own.  It is published slow, so that
+ * neither direction touches the stream before it is attached; the
+ * attach starts reading (rx_rest first), then fast goes on if asked.
+ */
+static int tscf_srv_stream_peer_add(struct tscf_srv *srv,
+				    struct tscf_srv_peer_cfg *c,
+				    struct netlink_ext_ack *extack)
+{
+	bool fast = c->has_fast && c->fast;
+	struct tscf_srv_peer *p;
+	struct tscf_srv_sock *ss;
+	int err;
+
+	ss = tscf_srv_stream_new(srv, c->sock, c->fd, &c->remote, c->port,
+				 extack);
+	if (IS_ERR(ss))
+		return PTR_ERR(ss);
+	c->sock = NULL;		/* the stream's now */
+	c->ss = ss;
+	c->fast = false;
+	err = tscf_srv_peer_add(srv, c, &p, extack);
+	if (err) {
+		tscf_srv_stream_free(ss);
+		return err;
+	}
+	err = tscf_srv_stream_start(ss, p, c->rx_rest ? nla_data(c->rx_rest) : NULL,
+				    c->rx_rest ? nla_len(c->rx_rest) : 0, extack);
+	if (err) {
+		tscf_srv_peer_del(srv, p);	/* frees the stream too */
+		return err;
+	}
+	WRITE_ONCE(p->fast, fast);
 	return 0;
 }
 
 static int tscf_srv_peer_set(struct tscf_srv *srv,
-			     const struct tscf_srv_peer_cfg *c,
+			     struct tscf_srv_peer_cfg *c,
 			     struct netlink_ext_ack *extack)
 {
 	struct tscf_srv_peer *p;
 
 	ASSERT_RTNL();
+	if (!c->ss)
+		return tscf_srv_stream_peer_add(srv, c, extack);
 	p = tscf_srv_peer_by_outer(srv, c->ss, &c->remote, c->port);
 	if (!p)
-		return tscf_srv_peer_add(srv, c, extack);
+		return tscf_srv_peer_add(srv, c, &p, extack);
+	if (c->rx_rest) {
+		NL_SET_ERR_MSG_MOD(extack, "rx-rest is for a new stream peer only");
+		return -EINVAL;
+	}
 	if ((c->has_ip4 || c->has_ip6) && !tscf_srv_peer_same_inner(p, c)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "the peer exists with other internal addresses: delete it first");
@@ -869,10 +892,14 @@ static void tscf_srv_release_all(struct tscf_srv *srv)
 		tscf_srv_peer_unhash(srv, p);
 		list_add(&p->node, &gone);
 	}
-	/* No receive or transmit still looks at a peer or socket now. */
+	/* No receive or transmit looks at a peer or UDP socket now. */
 	synchronize_net();
-	list_for_each_entry_safe(p, pn, &gone, node)
+	list_for_each_entry_safe(p, pn, &gone, node) {
+		/* A stream's callbacks may still run until it is freed. */
+		if (p->ss->stream)
+			tscf_srv_stream_free(p->ss);
 		tscf_srv_peer_free(p);
+	}
 	list_for_each_entry_safe(ss, sn, &srv->socks, node) {
 		list_del(&ss->node);
 		sockfd_put(ss->sock);
@@ -1027,7 +1054,12 @@ void tscf_srv_owner_gone(struct net *net, u32 portid)
 
 	rcu_read_lock();
 	list_for_each_entry_rcu(srv, &tscf_srvs, node) {
-		if (srv->owner_portid != portid || !net_eq(dev_net(srv->dev), net))
+		if (!net_eq(dev_net(srv->dev), net))
+			continue;
+		/* A portid is reused: no stream's frames to the next owner. */
+		if (READ_ONCE(srv->event_portid) == portid)
+			WRITE_ONCE(srv->event_portid, 0);
+		if (srv->owner_portid != portid)
 			continue;
 		dev_hold(srv->dev);
 		if (!queue_work(tscf_wq, &srv->owner_work))
@@ -1234,34 +1266,55 @@ static int tscf_srv_nl_remote(const struct nlattr *a, struct tscf_srv_peer_cfg *
 	return 0;
 }
 
-/* The attached socket behind the caller's fd. */
-static struct tscf_srv_sock *tscf_srv_nl_sock(struct tscf_srv *srv,
-					      const struct nlattr *a,
-					      struct netlink_ext_ack *extack)
+/*
+ * The socket behind the caller's fd, into c->ss: an attached UDP socket,
+ * or a TCP socket that carries a stream peer here.  A TCP socket that
+ * does not yet (create): c->ss NULL and c->sock held for the new stream.
+ */
+static int tscf_srv_nl_sock(struct tscf_srv *srv, const struct nlattr *a,
+			    bool create, struct tscf_srv_peer_cfg *c,
+			    struct netlink_ext_ack *extack)
 {
-	struct tscf_srv_sock *ss, *found = NULL;
+	struct tscf_srv_sock *ss;
 	struct socket *sock;
 	int err;
 
 	sock = sockfd_lookup(nla_get_u32(a), &err);
 	if (!sock) {
 		NL_SET_ERR_MSG_ATTR(extack, a, "fd is not a socket of the caller");
-		return ERR_PTR(err);
+		return err;
+	}
+	if (tscf_srv_sock_is_tcp(sock)) {
+		c->ss = tscf_srv_stream_find(srv, sock);
+		if (c->ss || !create) {
+			sockfd_put(sock);	/* a stream holds its own */
+			if (c->ss)
+				return 0;
+			NL_SET_ERR_MSG_ATTR(extack, a,
+					    "TCP socket is not a stream peer of this device");
+			return -ENOENT;
+		}
+		c->sock = sock;
+		c->fd = nla_get_u32(a);
+		return 0;
 	}
 	list_for_each_entry(ss, &srv->socks, node)
 		if (ss->sock == sock)
-			found = ss;
+			c->ss = ss;
 	sockfd_put(sock);
-	if (!found) {
+	if (!c->ss) {
 		NL_SET_ERR_MSG_ATTR(extack, a, "socket is not attached to this device");
-		return ERR_PTR(-ENOENT);
+		return -ENOENT;
 	}
-	return found;
+	return 0;
 }
 
-/* Parse srv-peer into c; RTNL held (the socket list). */
+/*
+ * Parse srv-peer into c; RTNL held (the socket list).  create: a TCP
+ * socket may be new here (c->sock, which the caller puts if still set).
+ */
 static int tscf_srv_nl_peer(struct tscf_srv *srv, struct genl_info *info,
-			    struct tscf_srv_peer_cfg *c)
+			    bool create, struct tscf_srv_peer_cfg *c)
 {
 	struct nlattr *tb[TSCF_SRV_PEER_A_MAX + 1];
 	struct nlattr *nest = info->attrs[TSCF_A_SRV_PEER];
@@ -1280,9 +1333,11 @@ static int tscf_srv_nl_peer(struct tscf_srv *srv, struct genl_info *info,
 	err = tscf_srv_nl_remote(tb[TSCF_SRV_PEER_A_REMOTE], c, info->extack);
 	if (err)
 		return err;
-	c->ss = tscf_srv_nl_sock(srv, tb[TSCF_SRV_PEER_A_FD], info->extack);
-	if (IS_ERR(c->ss))
-		return PTR_ERR(c->ss);
+	err = tscf_srv_nl_sock(srv, tb[TSCF_SRV_PEER_A_FD], create, c,
+			       info->extack);
+	if (err)
+		return err;
+	c->rx_rest = tb[TSCF_SRV_PEER_A_RX_REST];
 	if (tb[TSCF_SRV_PEER_A_TSID])
 		c->tsid = nla_get_u64(tb[TSCF_SRV_PEER_A_TSID]);
 	if (tb[TSCF_SRV_PEER_A_INTERNAL_IPV4]) {
@@ -1306,7 +1361,7 @@ static int tscf_srv_nl_peer(struct tscf_srv *srv, struct genl_info *info,
 
 int tscf_nl_srv_peer_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct tscf_srv_peer_cfg c;
+	struct tscf_srv_peer_cfg c = {};
 	struct tscf_srv *srv;
 	int err;
 
@@ -1316,10 +1371,10 @@ int tscf_nl_srv_peer_set_doit(struct sk_buff *skb, struct genl_info *info)
 		err = PTR_ERR(srv);
 		goto out;
 	}
-	err = tscf_srv_nl_peer(srv, info, &c);
+	err = tscf_srv_nl_peer(srv, info, true, &c);
 	if (err)
 		goto out;
-	if (!tscf_srv_peer_by_outer(srv, c.ss, &c.remote, c.port) &&
+	if ((!c.ss || !tscf_srv_peer_by_outer(srv, c.ss, &c.remote, c.port)) &&
 	    !c.has_ip4 && !c.has_ip6) {
 		NL_SET_ERR_MSG_MOD(info->extack, "a new peer needs an internal address");
 		err = -EINVAL;
@@ -1328,6 +1383,8 @@ int tscf_nl_srv_peer_set_doit(struct sk_buff *skb, struct genl_info *info)
 	err = tscf_srv_peer_set(srv, &c, info->extack);
 out:
 	rtnl_unlock();
+	if (c.sock)
+		sockfd_put(c.sock);	/* no stream took it */
 	return err;
 }
 
@@ -1342,7 +1399,7 @@ static u32 tscf_srv_peer_idle_ms(const struct tscf_srv_peer *p)
 	return min_t(unsigned int, ms, TSCF_SRV_IDLE_NEVER - 1);
 }
 
-static int tscf_srv_put_remote(struct sk_buff *msg, const struct tscf_srv_peer *p)
+int tscf_srv_put_remote(struct sk_buff *msg, const struct tscf_srv_peer *p)
 {
 	if (ipv6_addr_v4mapped(&p->remote)) {
 		struct sockaddr_in sin = {
@@ -1420,14 +1477,14 @@ static struct sk_buff *tscf_srv_peer_msg(struct genl_info *info, u8 cmd,
 static struct tscf_srv_peer *tscf_srv_nl_find(struct genl_info *info,
 					      struct tscf_srv **srvp)
 {
-	struct tscf_srv_peer_cfg c;
+	struct tscf_srv_peer_cfg c = {};
 	struct tscf_srv_peer *p;
 	int err;
 
 	*srvp = tscf_srv_nl_get(info);
 	if (IS_ERR(*srvp))
 		return ERR_CAST(*srvp);
-	err = tscf_srv_nl_peer(*srvp, info, &c);
+	err = tscf_srv_nl_peer(*srvp, info, false, &c);
 	if (err)
 		return ERR_PTR(err);
 	p = tscf_srv_peer_by_outer(*srvp, c.ss, &c.remote, c.port);
@@ -1524,4 +1581,42 @@ int tscf_nl_srv_peer_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb
 out:
 	rtnl_unlock();
 	return skb->len;
+}
+
+/* This socket gets the device's srv-frame events from now on. */
+int tscf_nl_srv_listen_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct tscf_srv *srv;
+
+	rtnl_lock();
+	srv = tscf_srv_nl_get(info);
+	if (!IS_ERR(srv))
+		WRITE_ONCE(srv->event_portid, info->snd_portid);
+	rtnl_unlock();
+	return PTR_ERR_OR_ZERO(srv);
+}
+
+int tscf_nl_srv_peer_send_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	const struct nlattr *frame = info->attrs[TSCF_A_FRAME];
+	struct tscf_srv_peer *p;
+	struct tscf_srv *srv;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, TSCF_A_FRAME))
+		return -EINVAL;
+	rtnl_lock();
+	p = tscf_srv_nl_find(info, &srv);
+	if (IS_ERR(p)) {
+		err = PTR_ERR(p);
+	} else if (!p->ss->stream) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "not a stream peer: a UDP peer's frames go from the UDP socket");
+		err = -EOPNOTSUPP;
+	} else {
+		err = tscf_srv_stream_send(p, nla_data(frame), nla_len(frame),
+					   info->extack);
+	}
+	rtnl_unlock();
+	return err;
 }

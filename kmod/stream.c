@@ -437,6 +437,12 @@ bool tscf_stream_txq_low(struct tscf_stream *s)
 	return tscf_txq_low(s);
 }
 
+/* Would tscf_stream_xmit() drop the next frame? */
+bool tscf_stream_txq_full(struct tscf_stream *s)
+{
+	return tscf_txq_over(s, 4);
+}
+
 static void tscf_stream_tx_wake(struct tscf_stream *s)
 {
 	if (tscf_txq_low(s))
@@ -576,17 +582,25 @@ void tscf_stream_init(struct tscf_stream *s, const struct tscf_stream_ops *ops)
 
 /*
  * Take the socket's callbacks; under lock_sock, with sk_user_data already
- * claimed for s.  Nothing is read before tscf_stream_start().
+ * claimed for s.  rest: bytes already read from the socket (the start of
+ * a frame), cut first; less than one largest frame.  The socket's queued
+ * bytes wait for tscf_stream_start().
  */
-int tscf_stream_attach(struct tscf_stream *s, struct socket *sock, bool tls)
+int tscf_stream_attach(struct tscf_stream *s, struct socket *sock, bool tls,
+		       const void *rest, size_t rest_len)
 {
 	struct sock *sk = sock->sk;
 
+	if (rest_len >= TSCF_MAX_FRAME_LEN)
+		return -EINVAL;
 	s->sock = sock;
 	s->tls = tls;
 	s->rxbuf = kvmalloc(TSCF_RXBUF_SIZE, GFP_KERNEL);
 	if (!s->rxbuf)
 		return -ENOMEM;
+	if (rest_len)
+		memcpy(s->rxbuf, rest, rest_len);
+	s->rxlen = rest_len;
 	INIT_WORK(&s->rx_work, tls ? tscf_stream_rx_work : tscf_stream_rx_work_clear);
 	INIT_WORK(&s->tx_work, tscf_stream_tx_work);
 	/*

@@ -72,11 +72,13 @@ struct tscf_stream {
 extern struct workqueue_struct *tscf_wq;
 
 void tscf_stream_init(struct tscf_stream *s, const struct tscf_stream_ops *ops);
-int tscf_stream_attach(struct tscf_stream *s, struct socket *sock, bool tls);
+int tscf_stream_attach(struct tscf_stream *s, struct socket *sock, bool tls,
+		       const void *rest, size_t rest_len);
 void tscf_stream_start(struct tscf_stream *s);
 void tscf_stream_detach(struct tscf_stream *s);
 bool tscf_stream_xmit(struct tscf_stream *s, struct sk_buff *skb);
 bool tscf_stream_txq_low(struct tscf_stream *s);
+bool tscf_stream_txq_full(struct tscf_stream *s);
 bool tscf_stream_sock_is_ours(const struct sock *sk);
 
 static inline unsigned int tscf_stream_txq_bytes(struct tscf_stream *s)

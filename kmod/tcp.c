@@ -98,7 +98,7 @@ int tscf_tcp_attach(struct tscf_tunnel *t)
 {
 	tscf_stream_init(&t->stream, &tscf_tcp_stream_ops);
 	return tscf_stream_attach(&t->stream, t->sock,
-				  t->transport == TSCF_TRANSPORT_TLS);
+				  t->transport == TSCF_TRANSPORT_TLS, NULL, 0);
 }
 
 void tscf_tcp_detach(struct tscf_tunnel *t)

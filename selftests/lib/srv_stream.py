@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""A server device's stream peers, driven through the genl API alone.
+
+  srv_stream.py PUNT [SVC_ADDR]
+
+Run as root in a netns of its own with lo up and PUNT (a dummy device) in
+it.  Plays tscfd: creates the server device "sst0" (10.99.0.1/24), listens
+for srv-frame events on a second genl socket (srv-listen), accepts TCP
+connections on 127.0.0.1 and hands them to the kernel as stream peers with
+internal address 10.99.0.2 (or .3, .4...), while the other end of each
+connection plays the client and writes frames (PROTOCOL.md) by hand.
+
+What must hold, each checked (a failed check prints FAIL and the script
+exits 1 after the rest):
+- rx-rest: the start of a frame that "tscfd" read is cut with the rest;
+- a fast peer's packet from its own address reaches a UDP socket on
+  10.99.0.1, and counts in the peer's rx counters;
+- a control frame, and a packet with a forged source, reach the listener
+  as srv-frame events, byte for byte, and are not delivered;
+- a reply routed to 10.99.0.2 comes out of the connection as one frame,
+  its UDP checksum complete; srv-peer-send frames follow in order;
+- srv-peer-send refuses two frames, half a frame and garbage (EINVAL);
+- a slow peer (fast 0): its packets are events, replies go to the punt
+  device, not to the connection;
+- the client's FIN: the kernel shuts the connection, "tscfd" sees EPOLLHUP
+  on its fd; srv-peer-del answers with the counters;
+- no listener (its socket closed): a control frame cannot reach tscfd, so
+  the connection is shut (the client reads EOF);
+- bytes that are not frames: the connection is shut;
+- refused: a listening socket (ENOTCONN), a remote that is not the far
+  end (EINVAL), an rx-rest that is a whole frame or not a frame's start
+  (EINVAL, and the socket is still the caller's), the same socket on a second device
+  (EBUSY), a UDP socket never attached (ENOENT);
+- with SVC_ADDR (an address behind a veth whose segmentation offload is
+  off, ip_forward on): a TCP super-frame from a peer offered them leaves
+  as MTU-sized segments with valid TCP checksums and consecutive
+  sequence numbers (the SVC side counts them with a packet socket run by
+  the caller; this script only sends and prints "super sent").
+- deleting the device with a peer attached shuts its connection.
+"""
+import errno
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tscf_nl import A, CMD, Genl, NlError, ifindex, nla, parse_attrs  # noqa: E402
+
+SP = dict(REMOTE=1, FD=2, TSID=3, IP4=4, FAST=6, RX_PACKETS=7, RX_BYTES=8,
+          TX_PACKETS=9, TX_BYTES=10, SUPER_FRAMES=13, RX_REST=14)
+FAILED = []
+
+
+def check(ok, what):
+    print(('ok: ' if ok else 'FAIL: ') + what, flush=True)
+    if not ok:
+        FAILED.append(what)
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def ip4(src, dst, proto, l4, ident=1):
+    hdr = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(l4), ident, 0, 64,
+                      proto, 0, socket.inet_aton(src), socket.inet_aton(dst))
+    return hdr[:10] + struct.pack('!H', csum(hdr)) + hdr[12:] + l4
+
+
+def udp4(src, dst, sport, dport, payload):
+    u = struct.pack('!HHHH', sport, dport, 8 + len(payload), 0) + payload
+    ph = socket.inet_aton(src) + socket.inet_aton(dst) + \
+        struct.pack('!BBH', 0, 17, len(u))
+    c = csum(ph + u) or 0xffff
+    return ip4(src, dst, 17, u[:6] + struct.pack('!H', c) + u[8:])
+
+
+def ctrl(msg_type, seq, tlvs=b''):
+    """A control frame: 16-byte header (PROTOCOL.md 2.1), no TLV."""
+    return struct.pack('!BBHHHQ', 0x10, msg_type, 0, 0, 0, seq)[:16] + tlvs
+
+
+def sin(addr):
+    host, port = addr[:2]
+    return struct.pack('=H', socket.AF_INET) + struct.pack('!H', port) + \
+        socket.inet_aton(host) + b'\0' * 8
+
+
+class Server:
+    def __init__(self, name, punt, addr):
+        self.g = Genl()
+        at = self.g.do(CMD['SRV_NEW'], nla(A['IFNAME'], name.encode() + b'\0') +
+                       nla(A['PUNT_IFINDEX'], struct.pack('=I', ifindex(punt))))
+        self.ifindex = struct.unpack('=I', at[0][1][A['IFINDEX']])[0]
+        self.name = name
+        os.system(f'ip addr add {addr}/24 dev {name} && ip link set {name} up')
+        self.ev = Genl()
+        self.ev.do(CMD['SRV_LISTEN'], self.ifx())
+        self.ls = socket.socket()
+        self.ls.bind(('127.0.0.1', 0))
+        self.ls.listen(8)
+        self.remotes = {}      # fd: the far end, as tscfd keeps it
+
+    def ifx(self):
+        return nla(A['IFINDEX'], struct.pack('=I', self.ifindex))
+
+    def connect(self):
+        c = socket.create_connection(self.ls.getsockname())
+        a, _ = self.ls.accept()
+        return c, a
+
+    def peer(self, a, fast=None, inner=None, tsid=None, rest=None, remote=None,
+             superf=None):
+        try:            # after the end, the far end as tscfd kept it
+            self.remotes[a.fileno()] = a.getpeername()
+        except OSError:
+            pass
+        nest = nla(SP['REMOTE'], sin(remote or self.remotes.get(a.fileno()) or
+                                     ('127.0.0.1', 9))) + \
+            nla(SP['FD'], struct.pack('=I', a.fileno()))
+        if tsid is not None:
+            nest += nla(SP['TSID'], struct.pack('=Q', tsid))
+        if inner:
+            nest += nla(SP['IP4'], socket.inet_aton(inner))
+        if fast is not None:
+            nest += nla(SP['FAST'], bytes([fast]))
+        if superf:
+            nest += nla(SP['SUPER_FRAMES'], struct.pack('=H', superf))
+        if rest is not None:
+            nest += nla(SP['RX_REST'], rest)
+        return self.ifx() + nla(A['SRV_PEER'] | 0x8000, nest)
+
+    def set(self, a, **kw):
+        return self.g.do(CMD['SRV_PEER_SET'], self.peer(a, **kw))
+
+    def send(self, a, frame):
+        return self.g.do(CMD['SRV_PEER_SEND'], self.peer(a) + nla(A['FRAME'], frame))
+
+    def counters(self, a, cmd='SRV_PEER_GET'):
+        at = self.g.do(CMD[cmd], self.peer(a))[0][1]
+        p = parse_attrs(at[A['SRV_PEER']])
+        return {k: struct.unpack('=Q', p[SP[k]])[0]
+                for k in ('RX_PACKETS', 'RX_BYTES', 'TX_PACKETS', 'TX_BYTES')}
+
+    def event(self, timeout=3):
+        """The next srv-frame event: (fd, tsid, frame), or None."""
+        r, _, _ = select.select([self.ev.s], [], [], timeout)
+        if not r:
+            return None
+        data = self.ev.s.recv(1 << 20)
+        ln, typ, _, seq, _ = struct.unpack_from('=IHHII', data)
+        cmd = data[16]
+        at = parse_attrs(data[20:ln])
+        if cmd != CMD['SRV_FRAME'] or seq != 0:
+            return ('unexpected', cmd, seq)
+        p = parse_attrs(at[A['SRV_PEER']])
+        return (struct.unpack('=I', p[SP['FD']])[0],
+                struct.unpack('=Q', p[SP['TSID']])[0], at[A['FRAME']])
+
+
+def expect_errno(fn, want, what):
+    try:
+        fn()
+    except NlError as e:
+        check(e.errno == want, f'{what}: {errno.errorcode.get(e.errno)} ({e.msg})')
+        return
+    check(False, f'{what}: accepted, want {errno.errorcode[want]}')
+
+
+def read_frame(c, timeout=3):
+    c.settimeout(timeout)
+    try:
+        head = c.recv(4, socket.MSG_PEEK | socket.MSG_WAITALL)
+        if len(head) < 4:
+            return head
+        n = struct.unpack('!H', head[2:4])[0] if head[0] >> 4 == 4 else 16
+        return c.recv(n, socket.MSG_WAITALL)
+    except socket.timeout:
+        return None
+
+
+def eof_within(c, secs):
+    c.settimeout(secs)
+    try:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                return True
+    except (socket.timeout, ConnectionResetError) as e:
+        return isinstance(e, ConnectionResetError)
+
+
+def hup_within(a, secs):
+    p = select.poll()
+    p.register(a.fileno(), select.POLLRDHUP)
+    for _fd, ev in p.poll(secs * 1000):
+        if ev & (select.POLLHUP | select.POLLRDHUP):
+            return True
+    return False
+
+
+def main():
+    punt = sys.argv[1]
+    svc = sys.argv[2] if len(sys.argv) > 2 else None
+    s = Server('sst0', punt, '10.99.0.1')
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(('10.99.0.1', 7000))
+    u.settimeout(3)
+
+    # --- one fast peer ------------------------------------------------------
+    c, a = s.connect()
+    f1 = ctrl(0x20, 1)
+    d1 = udp4('10.99.0.2', '10.99.0.1', 5000, 7000, b'one')
+    c.sendall(f1 + d1[:10])
+    got = a.recv(len(f1) + 10, socket.MSG_WAITALL)
+    s.set(a, fast=1, inner='10.99.0.2', tsid=7, rest=got[len(f1):])
+    c.sendall(d1[10:])
+    try:
+        check(u.recvfrom(100) == (b'one', ('10.99.0.2', 5000)),
+              'rx-rest and the rest of the frame make one packet, delivered')
+    except socket.timeout:
+        check(False, 'rx-rest and the rest of the frame make one packet, delivered')
+    f2 = ctrl(0x21, 2, b'\x00\x05\x00\x01\x07')
+    f2 = f2[:2] + b'\x00\x01' + f2[4:]        # one TLV
+    c.sendall(f2)
+    check(s.event() == (a.fileno(), 7, f2), 'a control frame is an srv-frame event, whole')
+    forged = udp4('10.99.0.9', '10.99.0.1', 5000, 7000, b'forged')
+    c.sendall(forged)
+    check(s.event() == (a.fileno(), 7, forged), 'a forged source goes to tscfd')
+    u.settimeout(0.5)
+    try:
+        check(False, f'forged packet delivered: {u.recvfrom(100)}')
+    except socket.timeout:
+        check(True, 'the forged packet is not delivered')
+    u.settimeout(3)
+
+    u.sendto(b'back', ('10.99.0.2', 6000))
+    fr = read_frame(c)
+    ok = fr is not None and len(fr) == 32 and fr.endswith(b'back') and \
+        fr[12:20] == socket.inet_aton('10.99.0.1') + socket.inet_aton('10.99.0.2')
+    check(ok, f'a reply comes out of the connection as one frame: {fr!r}')
+    if ok:
+        ph = fr[12:20] + struct.pack('!BBH', 0, 17, len(fr) - 20)
+        check(csum(ph + fr[20:]) == 0 and csum(fr[:20]) == 0,
+              'its IP and UDP checksums are complete')
+    f3 = ctrl(0x22, 3)
+    s.send(a, f3)
+    check(read_frame(c) == f3, 'srv-peer-send: the frame arrives whole')
+    expect_errno(lambda: s.send(a, f3 + f3), errno.EINVAL, 'srv-peer-send of two frames')
+    expect_errno(lambda: s.send(a, f3[:10]), errno.EINVAL, 'srv-peer-send of half a frame')
+    expect_errno(lambda: s.send(a, b'\xff' * 20), errno.EINVAL, 'srv-peer-send of garbage')
+    cnt = s.counters(a)
+    check(cnt['RX_PACKETS'] == 1 and cnt['TX_PACKETS'] == 1,
+          f'counters: only what the kernel carried: {cnt}')
+
+    # --- slow -------------------------------------------------------------
+    s.set(a, fast=0)
+    d2 = udp4('10.99.0.2', '10.99.0.1', 5000, 7000, b'slow')
+    c.sendall(d2)
+    check(s.event() == (a.fileno(), 7, d2), 'a slow peer\'s packet goes to tscfd')
+    u.sendto(b'punt', ('10.99.0.2', 6000))
+    check(read_frame(c, 0.5) is None, 'a slow peer\'s reply is not sent by the kernel')
+
+    # --- refused ------------------------------------------------------------
+    expect_errno(lambda: s.g.do(CMD['SRV_PEER_SET'],
+                                s.peer(s.ls, fast=1, inner='10.99.0.5',
+                                       remote=('127.0.0.1', 9))),
+                 errno.ENOTCONN, 'a listening socket')
+    c2, a2 = s.connect()
+    expect_errno(lambda: s.set(a2, fast=1, inner='10.99.0.3',
+                               remote=('127.0.0.1', 9)),
+                 errno.EINVAL, 'a remote that is not the far end')
+    expect_errno(lambda: s.set(a2, fast=1, inner='10.99.0.3', rest=ctrl(0x20, 9)),
+                 errno.EINVAL, 'an rx-rest that is a whole frame')
+    expect_errno(lambda: s.set(a2, fast=1, inner='10.99.0.3', rest=b'\xff' * 8),
+                 errno.EINVAL, 'an rx-rest that is not a frame\'s start')
+    c2.sendall(b'still mine')
+    a2.settimeout(2)
+    check(a2.recv(100) == b'still mine', 'a refused socket is still the caller\'s')
+    uu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    uu.bind(('127.0.0.1', 0))
+    expect_errno(lambda: s.g.do(CMD['SRV_PEER_SET'],
+                                s.peer(uu, fast=1, inner='10.99.0.6',
+                                       remote=('127.0.0.1', 9))),
+                 errno.ENOENT, 'a UDP socket that is not attached')
+    s.set(a2, fast=1, inner='10.99.0.3', tsid=8)
+    other = Server('sst1', punt, '10.97.0.1')
+    expect_errno(lambda: other.set(a2, fast=1, inner='10.97.0.3'),
+                 errno.EBUSY, 'the same connection on a second device')
+
+    # --- the ends of a stream -----------------------------------------------
+    c.shutdown(socket.SHUT_WR)
+    check(hup_within(a, 3), 'the client\'s FIN: tscfd\'s fd sees the hang-up')
+    cnt = s.counters(a, 'SRV_PEER_DEL')
+    check(cnt['RX_PACKETS'] == 1, f'srv-peer-del answers with the counters: {cnt}')
+    a.close()
+    c.close()
+
+    c2.sendall(b'\xff' * 64)
+    check(eof_within(c2, 3), 'bytes that are not frames: the connection is shut')
+    s.g.do(CMD['SRV_PEER_DEL'], s.peer(a2))
+
+    c3, a3 = s.connect()
+    s.set(a3, fast=1, inner='10.99.0.4', tsid=9)
+    s.ev.s.close()
+    time.sleep(0.2)
+    c3.sendall(ctrl(0x20, 4))
+    check(eof_within(c3, 3), 'no listener: a control frame shuts the connection')
+    s.g.do(CMD['SRV_PEER_DEL'], s.peer(a3))
+
+    # --- super-frames, forwarded (the caller counts the segments) -----------
+    if svc:
+        s.ev = Genl()
+        s.ev.do(CMD['SRV_LISTEN'], s.ifx())
+        c4, a4 = s.connect()
+        s.set(a4, fast=1, inner='10.99.0.2', tsid=10, superf=65535)
+        payload = bytes(range(256)) * 20          # 5120 bytes
+        th = struct.pack('!HHIIBBHHH', 4000, 4001, 1000, 1, 5 << 4, 0x18,
+                         65535, 0xbeef, 0)
+        c4.sendall(ip4('10.99.0.2', svc, 6, th + payload, ident=77))
+        time.sleep(1)
+        ev = s.event(0.2)
+        check(ev is None, f'the super-frame was taken, not handed to tscfd: {ev!r}')
+        print('super sent', flush=True)
+        # The same frame from a peer not offered them goes to tscfd.
+        c5, a5 = s.connect()
+        s.set(a5, fast=1, inner='10.99.0.7', tsid=11)
+        big = ip4('10.99.0.7', svc, 6, th + payload, ident=78)
+        c5.sendall(big)
+        check(s.event() == (a5.fileno(), 11, big),
+              'a super-frame from a peer not offered them goes to tscfd')
+
+    # --- the device goes with a stream attached ------------------------------
+    c6, a6 = s.connect()
+    s.set(a6, fast=1, inner='10.99.0.8', tsid=12)
+    os.system('ip link del sst0')
+    check(eof_within(c6, 3), 'the device deleted: its streams\' connections are shut')
+
+    print('%d checks failed' % len(FAILED))
+    sys.exit(1 if FAILED else 0)
+
+
+if __name__ == '__main__':
+    main()
