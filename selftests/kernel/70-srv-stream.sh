@@ -15,7 +15,7 @@ TMPD=$(mktemp -d)
 at_exit "rm -rf $TMPD"
 SST=$(tscf_netns sst)
 SVC=$(tscf_netns svc)
-ip -n "$SST" link add sstpunt type dummy
+ip -n "$SST" tuntap add dev sstpunt mode tun
 ip -n "$SST" link set sstpunt up
 ip -n "$SST" link add vA type veth peer name vB netns "$SVC"
 ip -n "$SST" addr add 10.98.0.1/24 dev vA

@@ -4,7 +4,7 @@
 
   srv_stream.py PUNT [SVC_ADDR]
 
-Run as root in a netns of its own with lo up and PUNT (a dummy device) in
+Run as root in a netns of its own with lo up and PUNT (a TUN device) in
 it.  Plays tscfd: creates the server device "sst0" (10.99.0.1/24), listens
 for srv-frame events on a second genl socket (srv-listen), accepts TCP
 connections on 127.0.0.1 and hands them to the kernel as stream peers with
