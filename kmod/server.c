@@ -754,13 +754,13 @@ static int tscf_srv_peer_set(struct tscf_srv *srv,
 	ASSERT_RTNL();
 	if (!c->ss)
 		return tscf_srv_stream_peer_add(srv, c, extack);
-	p = tscf_srv_peer_by_outer(srv, c->ss, &c->remote, c->port);
-	if (!p)
-		return tscf_srv_peer_add(srv, c, &p, extack);
 	if (c->rx_rest) {
 		NL_SET_ERR_MSG_MOD(extack, "rx-rest is for a new stream peer only");
 		return -EINVAL;
 	}
+	p = tscf_srv_peer_by_outer(srv, c->ss, &c->remote, c->port);
+	if (!p)
+		return tscf_srv_peer_add(srv, c, &p, extack);
 	if ((c->has_ip4 || c->has_ip6) && !tscf_srv_peer_same_inner(p, c)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "the peer exists with other internal addresses: delete it first");

@@ -11,7 +11,10 @@
  * Receive, clear TCP: sk_data_ready reads the socket with tcp_read_sock()
  * in the softirq that queued the bytes, as strparser does: no worker hop
  * on the round trip.  A socket that a task holds (rx_work itself, or
- * tx_work's sendmsg) gets rx_work instead, which reads under lock_sock.
+ * tx_work's sendmsg) gets rx_work instead, which reads under lock_sock;
+ * so does every read of a stream whose owner set rx_in_worker (a server
+ * device's stream peers: the worker, on another CPU, takes many frames
+ * at a time where the softirq would take each on the sender's CPU).
  * Receive, kTLS: only recvmsg() sees plaintext, and it sleeps, so
  * sk_data_ready queues rx_work, which reads into the same kind of buffer.
  * Either way one reader at a time cuts a per-stream buffer into frames:
@@ -55,6 +58,13 @@
 /* s->tx_busy: a writer (tx_work or a direct send) owns the socket. */
 #define TSCF_TX_BUSY	0
 /*
+ * s->rx_active (rx_in_worker streams): rx_work reads, and looks at the
+ * queue again before it stops, so bytes that arrive meanwhile need no
+ * work queued: a busy stream costs the sender's CPU no wake-up per
+ * segment.
+ */
+#define TSCF_RX_ACTIVE	0
+/*
  * The lockdep subclass of a stream socket's bh lock taken on transmit:
  * the sender may hold its own socket's (TCP takes SINGLE_DEPTH_NESTING
  * in its receive path, whose ACKs can come through the stream).
@@ -77,9 +87,11 @@ static void tscf_stream_data_ready(struct sock *sk)
 		 * bh_lock_sock (TCP's receive softirq), read here.
 		 */
 		if (!READ_ONCE(s->dead)) {
-			if (!s->tls && !sock_owned_by_user_nocheck(sk))
+			if (!s->tls && !s->rx_in_worker &&
+			    !sock_owned_by_user_nocheck(sk))
 				tscf_stream_read_frames(s, true);
-			else
+			else if (!s->rx_in_worker ||
+				 !test_bit(TSCF_RX_ACTIVE, &s->rx_active))
 				queue_work(tscf_wq, &s->rx_work);
 		}
 	}
@@ -174,6 +186,45 @@ static int tscf_stream_recv(struct tscf_stream *s)
 }
 
 /*
+ * One frame's bytes as an skb.  A frame that fits a page is linear; a
+ * larger one (a super-frame, up to 64 KiB) has its headers linear and the
+ * rest in pages of at most PAGE_ALLOC_COSTLY_ORDER: no high-order
+ * allocation in atomic context, and no 128 KiB block zeroed for 64 KiB.
+ */
+#define TSCF_FRAME_LINEAR_MAX	(SKB_WITH_OVERHEAD(PAGE_SIZE) - NET_SKB_PAD)
+#define TSCF_FRAME_HEAD		128	/* IPv4 with options, TCP with options */
+
+static struct sk_buff *tscf_stream_frame_skb(const u8 *data, size_t flen,
+					     gfp_t gfp)
+{
+	size_t rest = flen - TSCF_FRAME_HEAD;
+	struct sk_buff *skb;
+	int err;
+
+	if (flen <= TSCF_FRAME_LINEAR_MAX) {
+		skb = alloc_skb(flen + NET_SKB_PAD, gfp);
+		if (!skb)
+			return NULL;
+		skb_reserve(skb, NET_SKB_PAD);
+		skb_put_data(skb, data, flen);
+		return skb;
+	}
+	skb = alloc_skb_with_frags(NET_SKB_PAD + TSCF_FRAME_HEAD, rest,
+				   PAGE_ALLOC_COSTLY_ORDER, &err, gfp);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, NET_SKB_PAD);
+	skb_put_data(skb, data, TSCF_FRAME_HEAD);
+	skb->data_len = rest;
+	skb->len += rest;
+	if (skb_store_bits(skb, TSCF_FRAME_HEAD, data + TSCF_FRAME_HEAD, rest)) {
+		kfree_skb(skb);
+		return NULL;
+	}
+	return skb;
+}
+
+/*
  * Cut the receive buffer into frames; keep an incomplete tail.  The
  * number of frames cut, or a negative error for an unparsable stream.
  */
@@ -192,10 +243,8 @@ static int tscf_stream_parse(struct tscf_stream *s, gfp_t gfp)
 		if (err)
 			break;
 
-		skb = alloc_skb(flen + NET_SKB_PAD, gfp);
+		skb = tscf_stream_frame_skb(s->rxbuf + off, flen, gfp);
 		if (skb) {
-			skb_reserve(skb, NET_SKB_PAD);
-			skb_put_data(skb, s->rxbuf + off, flen);
 			/* TCP checked each segment; kTLS also its tag. */
 			tscf_rx_mark_verified(skb);
 			/* A work item is preemptible: per-CPU state needs BHs off. */
@@ -288,8 +337,13 @@ static void tscf_stream_rx_work_clear(struct work_struct *work)
 {
 	struct tscf_stream *s = container_of(work, struct tscf_stream, rx_work);
 	struct sock *sk = s->sock->sk;
-	u8 reason = 0;
+	unsigned int rounds = 0;
+	u8 reason;
 
+again:
+	reason = 0;
+	if (s->rx_in_worker)
+		set_bit(TSCF_RX_ACTIVE, &s->rx_active);
 	lock_sock(sk);
 	if (!READ_ONCE(s->dead)) {
 		tscf_stream_read_frames(s, false);
@@ -299,7 +353,18 @@ static void tscf_stream_rx_work_clear(struct work_struct *work)
 			 skb_queue_empty(&sk->sk_receive_queue))
 			reason = TSCF_DOWN_PEER_CLOSED;
 	}
-	release_sock(sk);
+	release_sock(sk);	/* the backlog's bytes: in the queue now */
+	if (s->rx_in_worker) {
+		clear_bit(TSCF_RX_ACTIVE, &s->rx_active);
+		smp_mb__after_atomic();
+		/* What sk_data_ready left to us while we were active. */
+		if (!reason && !READ_ONCE(s->dead) &&
+		    !skb_queue_empty_lockless(&sk->sk_receive_queue)) {
+			if (++rounds < TSCF_RX_BUDGET)
+				goto again;
+			queue_work(tscf_wq, &s->rx_work);	/* yield first */
+		}
+	}
 	if (reason)
 		s->ops->down(s, reason);
 }

@@ -52,6 +52,14 @@ struct tscf_stream {
 	struct socket *sock;
 	const struct tscf_stream_ops *ops;
 	bool tls;			/* kTLS: recvmsg/sendmsg from workers */
+	/*
+	 * Clear TCP too is read by rx_work only, never in the softirq that
+	 * queued the bytes: set by an owner whose frames cost more to take
+	 * than to queue (a server's), so that the work moves off the
+	 * sender's CPU and is done for many frames at a time.
+	 */
+	bool rx_in_worker;
+	unsigned long rx_active;	/* bit 0: rx_work is reading (stream.c) */
 	bool dead;			/* READ_ONCE/WRITE_ONCE */
 	struct sk_buff_head txq;
 	atomic_t txq_bytes;		/* sum of skb->len over txq */

@@ -89,14 +89,15 @@ kver612=$(ls -1 /lib/modules 2>/dev/null | grep '^6\.12\..*-amd64$' | sort -rV |
 # rmmod under tscfd), the DTLS record layer
 # against a peer written from the RFC, TCP super-frames (a GSO packet sent
 # whole over TCP and kTLS), a clear TCP tunnel's direct send and softirq
-# receive under load and its softirq read's budget, and the
+# receive under load and its softirq read's budget, the server device's
+# stream peers (clear TCP sessions in the kernel), and the
 # netlink/setsockopt fuzzer.
 TSCF_DEBUG_TESTS=${TSCF_DEBUG_TESTS:-"01-link-pair 04-teardown 10-tunnel-datapath
 	11-tunnel-hostile 13-xmit-validate 14-netns-release 17-modload-race
 	20-enclevel-sockopt 24-enclevel-rx-frag 26-enclevel-rmmod 58-srv-kdp
 	59-srv-kdp-expiry 64-srv-kdp-rmmod
 	62-dtls-records 65-e2e-super-frames 67-e2e-tcp-stream-order
-	68-tcp-rx-burst 55-nl-fuzz"}
+	68-tcp-rx-burst 70-srv-stream 55-nl-fuzz"}
 dbg_tests=""
 for t in $TSCF_DEBUG_TESTS; do dbg_tests="$dbg_tests selftests/kernel/$t.sh"; done
 
@@ -108,11 +109,12 @@ for t in $TSCF_DEBUG_TESTS; do dbg_tests="$dbg_tests selftests/kernel/$t.sh"; do
 # the TCP super-frames (GSO types), GSO packets from a TAP (the UDP
 # layer's handling of GSO on an encap socket), and a clear TCP tunnel
 # under load (tcp_read_sock, tcp_sendmsg_locked) and stalled (its queue's
-# byte bound).
+# byte bound), and the server device's stream peers (the same on tscfd's
+# accepted connections, GSO of their super-frames).
 TSCF_612_TESTS=${TSCF_612_TESTS:-"01-link-pair 10-tunnel-datapath 14-netns-release
 	20-enclevel-sockopt 30-e2e-tscfctl 35-e2e-rtp-move 57-ynl-cli 58-srv-kdp
 	62-dtls-records 65-e2e-super-frames 66-srv-kdp-gso-inject
-	67-e2e-tcp-stream-order 68-tcp-rx-burst 69-tcp-txq-bytes"}
+	67-e2e-tcp-stream-order 68-tcp-rx-burst 69-tcp-txq-bytes 70-srv-stream"}
 k612_tests=""
 for t in $TSCF_612_TESTS; do k612_tests="$k612_tests selftests/kernel/$t.sh"; done
 

@@ -1,21 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The kernel data path: tscf.ko's server device carries the inner packets
- * of clear UDP sessions between tscfd's UDP sockets and the service
- * network, and hands everything else to tscfd (docs/SERVER.md, "Kernel
- * data path").  tscfd keeps every decision: which sessions the kernel may
- * carry (fast), when it must stop (before a flow binding above level 0),
- * and all control traffic.
+ * of clear UDP and clear TCP sessions between their sockets and the
+ * service network, and hands everything else to tscfd (docs/SERVER.md,
+ * "Kernel data path").  tscfd keeps every decision: which sessions the
+ * kernel may carry (fast), when it must stop (before a flow binding above
+ * level 0), and all control traffic.
  *
- * One generic netlink socket, opened before privileges are dropped; it
- * owns the server device, so the device and its peers go when tscfd
- * exits, however it exits.  Requests are synchronous: clearing fast
- * returns only once the kernel has stopped using it.
+ * Two generic netlink sockets, opened before privileges are dropped.  The
+ * first owns the server device, so the device and its peers go when tscfd
+ * exits, however it exits; its requests are synchronous: clearing fast
+ * returns only once the kernel has stopped using it.  The second only
+ * receives: the frames of TCP sessions that the kernel does not carry
+ * (srv-frame events, after srv-listen), read from the event loop.
+ *
+ * A TCP session is handed over once configured (tscfd_kdp_stream(), from
+ * net.c when nothing of tscfd's waits to be written): from then on the
+ * kernel owns its byte stream, tscfd gets its other frames as events and
+ * sends its own with srv-peer-send, and watches the fd only for the end.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
@@ -25,9 +35,16 @@
 #include "tscfd.h"
 
 static struct nl_sock *kdp_sk;
+static struct nl_sock *kdp_ev;		/* srv-frame events only */
+static struct tscfd_handle kdp_ev_handle = { .type = EV_KDP, .fd = -1 };
 static int kdp_family;
 static int kdp_ifindex;
 static char kdp_name[IFNAMSIZ];
+/* Handed-over TCP tunnels by their fd, which srv-frame events name. */
+static struct tscfd_tunnel **kdp_by_fd;
+static size_t kdp_by_fd_len;
+/* What the event socket may hold: a burst of frames of slow sessions. */
+#define KDP_EV_RCVBUF	(8 << 20)
 
 bool tscfd_kdp_on(void)
 {
@@ -56,7 +73,8 @@ static int kdp_acked(struct nl_msg *msg, void *arg)
  * request's own ACK: a reply comes before it, in another read, and an ACK
  * left behind would answer the next request.
  */
-static int kdp_request(struct nl_msg *msg, nl_recvmsg_msg_cb_t cb, void *arg)
+static int kdp_request_on(struct nl_sock *sk, struct nl_msg *msg,
+			  nl_recvmsg_msg_cb_t cb, void *arg)
 {
 	struct nl_cb *ncb = nl_cb_alloc(NL_CB_DEFAULT);
 	bool acked = false;
@@ -68,11 +86,11 @@ static int kdp_request(struct nl_msg *msg, nl_recvmsg_msg_cb_t cb, void *arg)
 	}
 	nl_cb_set(ncb, NL_CB_VALID, NL_CB_CUSTOM, cb, arg);
 	nl_cb_set(ncb, NL_CB_ACK, NL_CB_CUSTOM, kdp_acked, &acked);
-	rc = nl_send_auto(kdp_sk, msg);
+	rc = nl_send_auto(sk, msg);
 	nlmsg_free(msg);
 	/* nl_recvmsgs() returns 0 after each read that did not fail. */
 	while (rc >= 0 && !acked && reads++ < 64)
-		rc = nl_recvmsgs(kdp_sk, ncb);
+		rc = nl_recvmsgs(sk, ncb);
 	nl_cb_put(ncb);
 	if (rc >= 0 && !acked)
 		rc = -NLE_FAILURE;
@@ -80,8 +98,14 @@ static int kdp_request(struct nl_msg *msg, nl_recvmsg_msg_cb_t cb, void *arg)
 		return rc == -NLE_OBJ_NOTFOUND ? -ENOENT :
 		       rc == -NLE_EXIST ? -EEXIST :
 		       rc == -NLE_PERM ? -EPERM :
-		       rc == -NLE_NOMEM ? -ENOMEM : -EIO;
+		       rc == -NLE_NOMEM ? -ENOMEM :
+		       rc == -NLE_INVAL ? -EINVAL : -EIO;
 	return 0;
+}
+
+static int kdp_request(struct nl_msg *msg, nl_recvmsg_msg_cb_t cb, void *arg)
+{
+	return kdp_request_on(kdp_sk, msg, cb, arg);
 }
 
 static int kdp_ignore(struct nl_msg *msg, void *arg)
@@ -135,6 +159,11 @@ static int kdp_create(const struct tscfd_config *conf)
 
 static void kdp_close(void)
 {
+	if (kdp_ev) {
+		epoll_ctl(tscfd_epfd, EPOLL_CTL_DEL, nl_socket_get_fd(kdp_ev), NULL);
+		nl_socket_free(kdp_ev);
+	}
+	kdp_ev = NULL;
 	if (kdp_sk)
 		nl_socket_free(kdp_sk);	/* the device goes with its owner */
 	kdp_sk = NULL;
@@ -159,6 +188,44 @@ static int kdp_connect(void)
 	return 0;
 }
 
+static int kdp_on_frame(struct nl_msg *msg, void *arg);
+
+/*
+ * The event socket: srv-listen on it, a receive buffer that a burst of
+ * frames fits in (SO_RCVBUFFORCE while tscfd may), nonblocking, in epoll.
+ * A frame the kernel could not queue here ends its session (the kernel
+ * shuts the connection), so the buffer is generous.
+ */
+static int kdp_listen(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &kdp_ev_handle };
+	int size = KDP_EV_RCVBUF, fd, rc;
+	struct nl_msg *msg;
+
+	kdp_ev = nl_socket_alloc();
+	if (!kdp_ev || genl_connect(kdp_ev))
+		return -EIO;
+	fd = nl_socket_get_fd(kdp_ev);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	msg = kdp_msg(TSCF_CMD_SRV_LISTEN);
+	if (!msg || nla_put_u32(msg, TSCF_A_IFINDEX, (uint32_t)kdp_ifindex)) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	rc = kdp_request_on(kdp_ev, msg, kdp_ignore, NULL);
+	if (rc)
+		return rc;
+	/* Events have no sequence number; only they come here now. */
+	nl_socket_disable_seq_check(kdp_ev);
+	nl_socket_modify_cb(kdp_ev, NL_CB_VALID, NL_CB_CUSTOM, kdp_on_frame, NULL);
+	if (nl_socket_set_nonblocking(kdp_ev) ||
+	    epoll_ctl(tscfd_epfd, EPOLL_CTL_ADD, fd, &ev))
+		return -EIO;
+	kdp_ev_handle.fd = fd;
+	return 0;
+}
+
 /*
  * Before the TUN is configured and before privileges go.  auto: the
  * module's path if it can be had, else userspace; yes: it or nothing;
@@ -173,8 +240,10 @@ int tscfd_kdp_open(const struct tscfd_config *conf)
 	rc = kdp_connect();
 	if (!rc)
 		rc = kdp_create(conf);
+	if (!rc && kdp_ifindex > 0)
+		rc = kdp_listen();
 	if (!rc && kdp_ifindex > 0) {
-		tscfd_log("kernel data path: server device %s for clear UDP tunnels",
+		tscfd_log("kernel data path: server device %s for clear UDP and TCP tunnels",
 			  kdp_name);
 		return 0;
 	}
@@ -225,8 +294,14 @@ static bool kdp_fast_ok(const struct tscfd_session *s)
 	return !tscfd_flow_encrypted_bindings(s);
 }
 
+/* A UDP tunnel's peer is on the interface's socket, a TCP one on its own. */
+static int kdp_peer_fd(const struct tscfd_tunnel *t)
+{
+	return t->kind == TK_TCP ? t->fd : t->iface->udp_fd;
+}
+
 static int kdp_put_peer(struct nl_msg *msg, const struct tscfd_tunnel *t,
-			bool full, int fast)
+			bool full, int fast, const uint8_t *rest, size_t restlen)
 {
 	const struct tscfd_session *s = t->session;
 	struct nlattr *nest;
@@ -235,7 +310,7 @@ static int kdp_put_peer(struct nl_msg *msg, const struct tscfd_tunnel *t,
 		return -1;
 	nest = nla_nest_start(msg, TSCF_A_SRV_PEER);
 	if (!nest || nla_put(msg, TSCF_SRV_PEER_A_REMOTE, (int)t->peerlen, &t->peer) ||
-	    nla_put_u32(msg, TSCF_SRV_PEER_A_FD, (uint32_t)t->iface->udp_fd))
+	    nla_put_u32(msg, TSCF_SRV_PEER_A_FD, (uint32_t)kdp_peer_fd(t)))
 		return -1;
 	if (full && (nla_put_u64(msg, TSCF_SRV_PEER_A_TSID, t->tsid) ||
 		     (s->ip4.family &&
@@ -248,6 +323,8 @@ static int kdp_put_peer(struct nl_msg *msg, const struct tscfd_tunnel *t,
 		return -1;
 	if (fast >= 0 && nla_put_u8(msg, TSCF_SRV_PEER_A_FAST, (uint8_t)fast))
 		return -1;
+	if (restlen && nla_put(msg, TSCF_SRV_PEER_A_RX_REST, (int)restlen, rest))
+		return -1;
 	nla_nest_end(msg, nest);
 	return 0;
 }
@@ -257,21 +334,52 @@ static int kdp_peer_cmd(const struct tscfd_tunnel *t, uint8_t cmd, bool full,
 {
 	struct nl_msg *msg = kdp_msg(cmd);
 
-	if (!msg || kdp_put_peer(msg, t, full, fast)) {
+	if (!msg || kdp_put_peer(msg, t, full, fast, NULL, 0)) {
 		nlmsg_free(msg);
 		return -ENOMEM;
 	}
 	return kdp_request(msg, cb ? cb : kdp_ignore, arg);
 }
 
-/* A configured clear UDP tunnel (new or resumed): to the kernel. */
+static void kdp_index(struct tscfd_tunnel *t, bool add)
+{
+	size_t fd = (size_t)t->fd, n;
+	struct tscfd_tunnel **nb;
+
+	if (!add) {
+		if (fd < kdp_by_fd_len && kdp_by_fd[fd] == t)
+			kdp_by_fd[fd] = NULL;
+		return;
+	}
+	if (fd >= kdp_by_fd_len) {
+		n = fd < 1024 ? 1024 : fd * 2;
+		nb = realloc(kdp_by_fd, n * sizeof(*nb));
+		if (!nb)
+			return;		/* its events are dropped: logged there */
+		memset(nb + kdp_by_fd_len, 0, (n - kdp_by_fd_len) * sizeof(*nb));
+		kdp_by_fd = nb;
+		kdp_by_fd_len = n;
+	}
+	kdp_by_fd[fd] = t;
+}
+
+/*
+ * A configured clear UDP tunnel (new or resumed): to the kernel.  A clear
+ * TCP tunnel is marked: net.c hands its connection over with
+ * tscfd_kdp_stream() once nothing of tscfd's waits to be written.
+ */
 void tscfd_kdp_push(struct tscfd_tunnel *t)
 {
 	bool fast;
 	int rc;
 
-	if (!tscfd_kdp_on() || t->kind != TK_UDP || t->encrypted || !t->session ||
-	    t->kdp_pushed)
+	if (!tscfd_kdp_on() || t->encrypted || !t->session || t->kdp_pushed)
+		return;
+	if (t->kind == TK_TCP) {
+		t->kdp_want = true;
+		return;
+	}
+	if (t->kind != TK_UDP)
 		return;
 	fast = kdp_fast_ok(t->session);
 	rc = kdp_peer_cmd(t, TSCF_CMD_SRV_PEER_SET, true, fast, NULL, NULL);
@@ -351,6 +459,8 @@ void tscfd_kdp_forget(struct tscfd_tunnel *t)
 {
 	int rc;
 
+	if (t->kdp_stream)
+		kdp_index(t, false);
 	if (!t->kdp_pushed)
 		return;
 	rc = kdp_peer_cmd(t, TSCF_CMD_SRV_PEER_DEL, false, -1, kdp_counters, t);
@@ -421,4 +531,121 @@ void tscfd_kdp_counts(uint64_t *peers, uint64_t *fast)
 		*peers += t->kdp_pushed;
 		*fast += t->kdp_fast;
 	}
+}
+
+/*
+ * Hand a configured clear TCP tunnel's connection to the kernel.  rest:
+ * the start of a frame tscfd read past its last whole one, which the
+ * kernel cuts first.  false: the kernel refused it (logged), tscfd goes
+ * on reading and writing the connection itself, as without the module.
+ */
+bool tscfd_kdp_stream(struct tscfd_tunnel *t, const uint8_t *rest, size_t len)
+{
+	struct nl_msg *msg = kdp_msg(TSCF_CMD_SRV_PEER_SET);
+	bool fast = kdp_fast_ok(t->session);
+	int rc;
+
+	t->kdp_want = false;
+	if (!tscfd_kdp_on() || !msg || kdp_put_peer(msg, t, true, fast, rest, len)) {
+		nlmsg_free(msg);
+		return false;
+	}
+	rc = kdp_request(msg, kdp_ignore, NULL);
+	if (rc) {
+		tscfd_tlog(LOG_WARNING, "tunnel %016llx: kernel data path refused the TCP peer: %s",
+			   (unsigned long long)t->tsid, strerror(-rc));
+		return false;
+	}
+	t->kdp_pushed = t->kdp_stream = true;
+	t->kdp_fast = fast;
+	kdp_index(t, true);
+	tscfd_tlog(LOG_DEBUG, "tunnel %016llx: its connection is the kernel's now",
+		   (unsigned long long)t->tsid);
+	return true;
+}
+
+/* A frame of tscfd's on a handed-over connection, in order with the kernel's. */
+int tscfd_kdp_stream_send(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
+{
+	struct nl_msg *msg;
+	int rc;
+
+	if (!t->kdp_pushed)
+		return -1;	/* the device went: the connection is cut */
+	msg = kdp_msg(TSCF_CMD_SRV_PEER_SEND);
+	if (!msg || kdp_put_peer(msg, t, false, -1, NULL, 0) ||
+	    nla_put(msg, TSCF_A_FRAME, (int)len, buf)) {
+		nlmsg_free(msg);
+		return -1;
+	}
+	rc = kdp_request(msg, kdp_ignore, NULL);
+	if (rc == -ENOMEM) {		/* ENOBUFS: the peer's queue is full */
+		tscfd_stats.drop_backlog++;
+		return -1;
+	}
+	if (rc) {
+		tscfd_tlog(LOG_WARNING, "tunnel %016llx: kernel data path: cannot send a frame: %s",
+			   (unsigned long long)t->tsid, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* Is a (the kernel's REMOTE) t's peer: family, address and port? */
+static bool kdp_same_peer(const struct nlattr *a, const struct tscfd_tunnel *t)
+{
+	const union tscfd_sockaddr *r = nla_data(a);
+	size_t len = (size_t)nla_len(a);
+
+	if (len < sizeof(sa_family_t) || r->ss_family != t->peer.ss_family)
+		return false;
+	if (r->ss_family == AF_INET)
+		return len == sizeof(r->in) && r->in.sin_port == t->peer.in.sin_port &&
+		       r->in.sin_addr.s_addr == t->peer.in.sin_addr.s_addr;
+	return len == sizeof(r->in6) && r->in6.sin6_port == t->peer.in6.sin6_port &&
+	       !memcmp(&r->in6.sin6_addr, &t->peer.in6.sin6_addr, 16);
+}
+
+/*
+ * An srv-frame event: a frame of a handed-over connection, for tscfd to
+ * judge.  Named by fd, TSID and remote: an event still queued for a
+ * closed tunnel is never taken for the next one on the same fd.
+ */
+static int kdp_on_frame(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[TSCF_A_MAX + 1], *pb[TSCF_SRV_PEER_A_MAX + 1];
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	struct tscfd_tunnel *t = NULL;
+	uint32_t fd;
+
+	(void)arg;
+	if (gh->cmd != TSCF_CMD_SRV_FRAME ||
+	    genlmsg_parse(nlmsg_hdr(msg), 0, tb, TSCF_A_MAX, NULL) ||
+	    !tb[TSCF_A_SRV_PEER] || !tb[TSCF_A_FRAME] ||
+	    nla_parse_nested(pb, TSCF_SRV_PEER_A_MAX, tb[TSCF_A_SRV_PEER], NULL) ||
+	    !pb[TSCF_SRV_PEER_A_FD] || !pb[TSCF_SRV_PEER_A_TSID] ||
+	    !pb[TSCF_SRV_PEER_A_REMOTE])
+		return NL_SKIP;
+	fd = nla_get_u32(pb[TSCF_SRV_PEER_A_FD]);
+	if (fd < kdp_by_fd_len)
+		t = kdp_by_fd[fd];
+	/* Closed meanwhile (its events may still be queued): nothing to do. */
+	if (!t || t->dead || !t->kdp_stream ||
+	    nla_get_u64(pb[TSCF_SRV_PEER_A_TSID]) != t->tsid ||
+	    !kdp_same_peer(pb[TSCF_SRV_PEER_A_REMOTE], t))
+		return NL_SKIP;
+	tscfd_tunnel_frame(t, nla_data(tb[TSCF_A_FRAME]),
+			   (size_t)nla_len(tb[TSCF_A_FRAME]));
+	return NL_OK;
+}
+
+/* The event socket is readable: every event it holds, a bounded number of reads. */
+void tscfd_kdp_events(void)
+{
+	int rc = 0, reads = 0;
+
+	while (kdp_ev && reads++ < 64 && (rc = nl_recvmsgs_default(kdp_ev)) >= 0)
+		;
+	if (rc == -NLE_NOMEM)	/* ENOBUFS: the kernel shut what it could not queue */
+		tscfd_logp(LOG_WARNING, "kernel data path: the event socket overflowed: TCP sessions whose frames were lost were closed");
 }

@@ -347,6 +347,9 @@ static int run(const char *path)
 				tscfd_log("exiting on signal %u", si.ssi_signo);
 				unlink(tscfd_conf.ctl_path);
 				return 0;
+			case EV_KDP:
+				tscfd_kdp_events();
+				break;
 			default:
 				tscfd_event(h, evs[i].events);
 			}

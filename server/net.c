@@ -262,6 +262,7 @@ int tscfd_listen_all(struct tscfd_config *conf)
 
 /* A closing tunnel: no more events, no handshake slot, no backlog share. */
 static ssize_t stream_write(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
+static bool stream_handoff(struct tscfd_tunnel *t);
 
 void tscfd_net_forget(struct tscfd_tunnel *t)
 {
@@ -466,6 +467,8 @@ static void flush_backlog(struct tscfd_tunnel *t)
 	free(t->txbuf);
 	t->txbuf = NULL;
 	epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN, t);
+	if (t->kdp_want)
+		stream_handoff(t);
 }
 
 /*
@@ -570,6 +573,8 @@ static int cork_append(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
 
 int tscfd_send_inner(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
 {
+	if (t->kdp_stream && !t->dead)
+		return tscfd_kdp_stream_send(t, buf, len);
 	if (t->dead || t->handshaking || (t->kind != TK_TCP && t->kind != TK_TLS))
 		return tscfd_send_frame(t, buf, len);
 	if (t->txlen && !t->corked)	/* waiting for EPOLLOUT: behind that */
@@ -624,6 +629,8 @@ int tscfd_send_frame(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
 
 	if (t->dead)
 		return -1;
+	if (t->kdp_stream)
+		return tscfd_kdp_stream_send(t, buf, len);
 	if (t->kind == TK_UDP)
 		return tscfd_dgram_queue(t->iface->udp_fd, &t->peer, t->peerlen, buf, len);
 	if (t->handshaking)
@@ -907,7 +914,43 @@ static void on_stream(struct tscfd_tunnel *t)
 		}
 		if (stream_frames(t, buf, have + n))
 			return;
+		if (t->kdp_want && stream_handoff(t))
+			return;		/* the kernel reads it from here on */
 	}
+}
+
+/*
+ * A configured clear TCP tunnel's connection to the kernel (kdp.c), once
+ * nothing of tscfd's waits to be written: the kernel's frames would pass
+ * it.  The start of a frame tscfd holds goes with it.  true: handed over;
+ * tscfd watches the fd for its end only.  false: not now (tried again
+ * when the backlog is written) or refused (tscfd carries it, as before).
+ */
+static bool stream_handoff(struct tscfd_tunnel *t)
+{
+	ssize_t n;
+
+	if (t->dead)
+		return false;
+	if (t->txlen) {
+		n = stream_write(t, t->txbuf, t->txlen);
+		if (n < 0)
+			return false;	/* the read side sees the error */
+		memmove(t->txbuf, t->txbuf + n, t->txlen - n);
+		t->txlen -= n;
+		backlog_bytes -= n;
+		if (t->txlen) {
+			epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLIN | EPOLLOUT, t);
+			return false;
+		}
+		free(t->txbuf);
+		t->txbuf = NULL;
+	}
+	if (!tscfd_kdp_stream(t, t->rxbuf, t->rxlen))
+		return false;
+	rx_free(t);
+	epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLRDHUP, t);
+	return true;
 }
 
 void tscfd_tunnel_watch(struct tscfd_tunnel *t)
@@ -959,6 +1002,11 @@ static void on_tunnel(struct tscfd_tunnel *t, uint32_t events)
 {
 	if (t->dead)	/* closed earlier in this epoll batch */
 		return;
+	if (t->kdp_stream) {	/* the kernel's: only its end is ours */
+		if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			tscfd_tunnel_close(t, "closed (kernel data path)");
+		return;
+	}
 	if (t->handshaking) {
 		on_handshake(t);
 		return;

@@ -161,7 +161,7 @@ struct tscfd_session;
 enum tscfd_ev_type {
 	EV_TCP_LISTEN = 1, EV_UDP, EV_TLS_LISTEN, EV_DTLS_LISTEN, EV_TUN, EV_CTL,
 	EV_SIGNAL,
-	EV_TIMER, EV_TUNNEL, EV_METRICS_LISTEN, EV_METRICS_CONN,
+	EV_TIMER, EV_TUNNEL, EV_METRICS_LISTEN, EV_METRICS_CONN, EV_KDP,
 };
 
 struct tscfd_handle {
@@ -224,6 +224,12 @@ struct tscfd_tunnel {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	/* kernel data path (kdp.c): a peer there, carried fast, its counters seen */
 	bool kdp_pushed, kdp_fast;
+	/*
+	 * A clear TCP tunnel: kdp_want once configured, until net.c hands
+	 * the connection over (kdp_stream: the kernel reads and writes it,
+	 * tscfd watches its fd for the end only).
+	 */
+	bool kdp_want, kdp_stream;
 	uint64_t kdp_seen[4];		/* rx packets, rx bytes, tx packets, tx bytes */
 };
 
@@ -319,6 +325,9 @@ void tscfd_kdp_forget(struct tscfd_tunnel *t);
 bool tscfd_kdp_slow(struct tscfd_session *s);
 void tscfd_kdp_counts(uint64_t *peers, uint64_t *fast);
 void tscfd_kdp_check(const struct tscfd_config *conf);
+bool tscfd_kdp_stream(struct tscfd_tunnel *t, const uint8_t *rest, size_t len);
+int tscfd_kdp_stream_send(struct tscfd_tunnel *t, const uint8_t *buf, size_t len);
+void tscfd_kdp_events(void);
 
 /* net.c */
 extern int tscfd_epfd, tscfd_tunfd;

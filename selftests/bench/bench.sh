@@ -9,7 +9,8 @@
 #   openvpn-udp-aes  the same with TLS and AES-256-GCM
 #   tscf0-udp        clear tunnel over UDP, tscfd's kernel data path
 #   tscf0-udp-user   the same through tscfd itself (kernel-datapath no)
-#   tscf0-tcp        clear tunnel over TCP
+#   tscf0-tcp        clear tunnel over TCP, tscfd's kernel data path
+#   tscf0-tcp-user   the same through tscfd itself (kernel-datapath no)
 #   tscf0s-ktls      encrypted twin (kTLS) beside the UDP clear tunnel
 #   tscf0s-dtls      encrypted twin (the module's DTLS 1.2 records) beside
 #                    the UDP clear tunnel ("tscfctl up ... enc dtls")
@@ -33,7 +34,7 @@ RR_PORT=11111
 # No client may hang the run: each gets its measurement time and a margin.
 LIMIT=$((SECS + 40))
 # BENCH_ROWS: only these rows (names as in results.json), for a quick look.
-ROWS=${BENCH_ROWS:-veth wireguard openvpn-udp openvpn-udp-aes tscf0-udp tscf0-udp-user tscf0s-ktls tscf0s-dtls tscf0-tcp}
+ROWS=${BENCH_ROWS:-veth wireguard openvpn-udp openvpn-udp-aes tscf0-udp tscf0-udp-user tscf0s-ktls tscf0s-dtls tscf0-tcp tscf0-tcp-user}
 RTP_PORT=5004
 [ -x "$RTP" ] || fail "$RTP not built (make bench builds it)"
 for t in iperf3 sockperf openvpn wg; do
@@ -350,13 +351,14 @@ tscfd_datapath() {
 	tscfd_start
 }
 
-# user_round ROUND: tscf0 over UDP through tscfd's userspace path.
+# user_round ROUND TRANSPORT: tscf0 over TRANSPORT through tscfd's
+# userspace path.
 user_round() {
 	tscfd_datapath no
-	if tscf_up udp; then
-		measure $1 tscf0-udp-user 10.100.0.1 ip netns exec "$UE"
+	if tscf_up $2; then
+		measure $1 tscf0-$2-user 10.100.0.1 ip netns exec "$UE"
 	else
-		fail_row $1 tscf0-udp-user "tscfctl up udp: $(tail -n 3 "$TMPD/ctl-udp.log" | tr '\n' ' ')"
+		fail_row $1 tscf0-$2-user "tscfctl up $2: $(tail -n 3 "$TMPD/ctl-$2.log" | tr '\n' ' ')"
 	fi
 	tscf_down
 	tscfd_datapath auto
@@ -372,8 +374,9 @@ while [ $round -le "$ROUNDS" ]; do
 		tscf_round $round udp tscf0-udp tscf0s-ktls
 	fi
 	! wanted tscf0s-dtls || dtls_round $round
-	! wanted tscf0-udp-user || user_round $round
+	! wanted tscf0-udp-user || user_round $round udp
 	! wanted tscf0-tcp || tscf_round $round tcp tscf0-tcp
+	! wanted tscf0-tcp-user || user_round $round tcp
 	round=$((round + 1))
 done
 

@@ -27,6 +27,7 @@ ROWS = [
     ("tscf0-udp", "tscf0 over UDP"),
     ("tscf0-udp-user", "tscf0 over UDP, userspace tscfd"),
     ("tscf0-tcp", "tscf0 over TCP"),
+    ("tscf0-tcp-user", "tscf0 over TCP, userspace tscfd"),
     ("tscf0s-ktls", "tscf0s kTLS"),
     ("tscf0s-dtls", "tscf0s DTLS"),
 ]

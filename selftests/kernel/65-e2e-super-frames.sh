@@ -2,8 +2,9 @@
 # TCP super-frames (PROTOCOL.md 1.3): over a TCP clear tunnel, a kTLS
 # encrypted one and a clear UDP one whose server offers SUPER_FRAMES, the
 # client sends each TSO packet whole, and tscfd has the TUN cut it (or,
-# for the UDP tunnel on tscfd's kernel data path, tscf.ko's server device
-# hands it on whole; the UDP tunnel runs once on each path).  The bytes go on to a
+# for the clear tunnels on tscfd's kernel data path, tscf.ko's server
+# device hands it on whole; the clear tunnels run once on each path).
+# The bytes go on to a
 # host behind the server over a link without checksum or segmentation
 # offload, so every segment's TCP checksum is computed there from what
 # tscfd handed over and checked by the receiving host: a wrong one stalls
@@ -127,8 +128,21 @@ clear_stage() {
 	[ "$(tscfd_stat drop_too_big)" = 0 ] || fail "$3: tscfd dropped $(tscfd_stat drop_too_big) frames as too big"
 }
 
-clear_stage tcp 65535 "clear TCP"
-[ "$(tscfd_stat rx_super_frames)" -gt 0 ] || fail "tscfd counted no super-frame"
+peer_of() { srv_peer_field "$SRV" "$1"; }
+# whole_in_kernel WHAT: the fast peer took the super-frames, tscfd none.
+whole_in_kernel() {
+	ip netns exec "$SRV" $TSCF_NL srv-peers > "$TMPD/peers" || fail "srv-peers dump"
+	log "kernel peer: $(cat "$TMPD/peers")"
+	[ "$(peer_of super_frames)" = 65535 ] || fail "$1: the kernel peer has no super-frames limit: $(peer_of super_frames)"
+	[ $(( $(peer_of rx_bytes) / $(peer_of rx_packets) )) -gt 1399 ] ||
+		fail "$1: the kernel path took $(peer_of rx_packets) frames for $(peer_of rx_bytes) bytes: not whole"
+	[ "$(tscfd_stat rx_super_frames)" = "$rx0" ] || fail "$1: super-frames of a fast peer went through tscfd"
+}
+
+rx0=$(tscfd_stat rx_super_frames)
+clear_stage tcp 65535 "clear TCP, kernel data path"
+[ "$(tscfd_stat kernel_fast_peers)" = 1 ] || fail "the TCP tunnel is not on the kernel data path"
+whole_in_kernel "clear TCP"
 
 # The same through kTLS: an encrypted-only socket, tscf0s up on demand.
 transfer 1 "kTLS"
@@ -147,14 +161,7 @@ wait $CTL_PID
 rx0=$(tscfd_stat rx_super_frames)
 clear_stage udp 65487 "clear UDP, kernel data path"
 [ "$(tscfd_stat kernel_fast_peers)" = 1 ] || fail "the UDP tunnel is not on the kernel data path"
-ip netns exec "$SRV" $TSCF_NL srv-peers > "$TMPD/peers" || fail "srv-peers dump"
-log "kernel peer: $(cat "$TMPD/peers")"
-peer_of() { srv_peer_field "$SRV" "$1"; }
-[ "$(peer_of super_frames)" = 65535 ] || fail "the kernel peer has no super-frames limit: $(peer_of super_frames)"
-# The same on the server's side.
-[ $(( $(peer_of rx_bytes) / $(peer_of rx_packets) )) -gt 1399 ] ||
-	fail "the kernel path took $(peer_of rx_packets) frames for $(peer_of rx_bytes) bytes: not whole"
-[ "$(tscfd_stat rx_super_frames)" = "$rx0" ] || fail "super-frames of a fast peer went through tscfd"
+whole_in_kernel "clear UDP"
 
 # tscfd's userspace path: it reads the datagram whole and has its TUN cut it.
 ip netns exec "$UE" "$CTL" down tscf0
@@ -170,6 +177,11 @@ tscfd_start
 rx0=$(tscfd_stat rx_super_frames)
 clear_stage udp 65487 "clear UDP, tscfd"
 [ "$(tscfd_stat rx_super_frames)" -gt "$rx0" ] || fail "tscfd counted no super-frame from the UDP tunnel"
+ip netns exec "$UE" "$CTL" down tscf0
+wait $CTL_PID
+rx0=$(tscfd_stat rx_super_frames)
+clear_stage tcp 65535 "clear TCP, tscfd"
+[ "$(tscfd_stat rx_super_frames)" -gt "$rx0" ] || fail "tscfd counted no super-frame from the TCP tunnel"
 
 # Not offered: every frame fits the MTU, and the transfer still works.
 ip netns exec "$UE" "$CTL" down tscf0

@@ -48,9 +48,9 @@ SOL_IP, SOL_IPV6 = 0, 41
 LEVEL, PATH = 0x5453, 0x5454
 # DEV_SET, TUNNEL_ATTACH/DETACH, CTRL_SEND, SRV_NEW, SRV_SOCK_ADD,
 # SRV_PEER_SET/DEL
-CONFIG_CMDS = (2, 3, 4, 5, 11, 12, 13, 14)
-SERVED_CMDS = (1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15)
-DO_CMDS = (1, 2, 3, 4, 5, 11, 12, 13, 14, 15)     # docs/netlink/tscf.yaml
+CONFIG_CMDS = (2, 3, 4, 5, 11, 12, 13, 14, 16, 17)
+SERVED_CMDS = (1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16, 17)
+DO_CMDS = (1, 2, 3, 4, 5, 11, 12, 13, 14, 15, 16, 17)     # docs/netlink/tscf.yaml
 DUMP_CMDS = (1, 6, 15)
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -193,7 +193,7 @@ class Fuzz:
               9: 'raw', 10: 'flag', 11: 'key', 12: 'key', 13: 'salt', 14: 'salt', 15: 'u16',
               16: 'u64', 17: 'u64'}
     P_KIND = {1: 'sockaddr', 2: 'fd', 3: 'u64', 4: 'ipv4', 5: 'ipv6', 6: 'u8', 7: 'u64',
-              8: 'u64', 9: 'u64', 10: 'u64', 11: 'u32'}
+              8: 'u64', 9: 'u64', 10: 'u64', 11: 'u32', 13: 'u16', 14: 'frame'}
 
     def attr(self, kinds, depth):
         r = self.rnd
@@ -218,7 +218,7 @@ class Fuzz:
 
     def genl_message(self):
         r = self.rnd
-        cmd = r.choice(list(range(0, 17)) + [r.randrange(0, 256)])
+        cmd = r.choice(list(range(0, 19)) + [r.randrange(0, 256)])
         if r.random() < 0.5:
             cmd = r.choice(SERVED_CMDS)
         well_formed = r.random() < 0.3
@@ -241,6 +241,9 @@ class Fuzz:
                 attrs += nla(18, struct.pack('=I', self.fd_value()))
             elif cmd in (13, 14):
                 attrs += nla(19 | NLA_F_NESTED, self.srv_peer())
+            elif cmd == 17:
+                attrs += nla(19 | NLA_F_NESTED, self.srv_peer()) + \
+                    nla(6, self.payload('frame'))
         else:
             attrs = b''.join(self.attr(self.A_KIND, 0) for _ in range(r.randrange(0, 9)))
         flags = tscf_nl.NLM_F_REQUEST | tscf_nl.NLM_F_ACK
