@@ -806,23 +806,6 @@ static int tscf_srv_sock_check(struct tscf_srv *srv, struct socket *sock,
 	return 0;
 }
 
-/* Claim sk_user_data atomically with the test that it is free. */
-static int tscf_srv_sock_claim(struct sock *sk, struct tscf_srv_sock *ss,
-			       struct netlink_ext_ack *extack)
-{
-	int err = 0;
-
-	write_lock_bh(&sk->sk_callback_lock);
-	if (sk->sk_user_data) {
-		NL_SET_ERR_MSG_MOD(extack, "socket is already used by a kernel tunnel");
-		err = -EBUSY;
-	} else {
-		rcu_assign_sk_user_data(sk, ss);
-	}
-	write_unlock_bh(&sk->sk_callback_lock);
-	return err;
-}
-
 static int tscf_srv_sock_add(struct tscf_srv *srv, int fd,
 			     struct netlink_ext_ack *extack)
 {
@@ -849,7 +832,7 @@ static int tscf_srv_sock_add(struct tscf_srv *srv, int fd,
 		goto err_put;
 	ss->srv = srv;
 	ss->sock = sock;
-	err = tscf_srv_sock_claim(sock->sk, ss, extack);
+	err = tscf_sock_claim(sock->sk, ss, extack);
 	if (err) {
 		kfree(ss);
 		goto err_put;

@@ -400,22 +400,6 @@ static int tscf_srv_stream_check_locked(struct sock *sk,
 	return 0;
 }
 
-/* Claim sk_user_data atomically with the test that it is free. */
-static int tscf_srv_stream_claim(struct sock *sk, struct tscf_stream *s,
-				 struct netlink_ext_ack *extack)
-{
-	int err = 0;
-
-	write_lock_bh(&sk->sk_callback_lock);
-	if (sk->sk_user_data) {
-		NL_SET_ERR_MSG_MOD(extack, "socket is already used by a kernel tunnel");
-		err = -EBUSY;
-	} else {
-		rcu_assign_sk_user_data(sk, s);
-	}
-	write_unlock_bh(&sk->sk_callback_lock);
-	return err;
-}
 
 /* Is it the start of a frame, and no more than that? */
 static bool tscf_srv_stream_rest_ok(const u8 *rest, size_t len)
@@ -450,7 +434,7 @@ int tscf_srv_stream_start(struct tscf_srv_sock *ss, struct tscf_srv_peer *p,
 	lock_sock(sk);
 	err = tscf_srv_stream_check_locked(sk, extack);
 	if (!err)
-		err = tscf_srv_stream_claim(sk, &st->stream, extack);
+		err = tscf_sock_claim(sk, &st->stream, extack);
 	if (!err) {
 		err = tscf_stream_attach(&st->stream, ss->sock, false, rx_rest,
 					 rest_len);

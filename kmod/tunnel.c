@@ -460,10 +460,11 @@ static int tscf_sock_check_locked(struct tscf_tunnel *t,
 }
 
 /*
- * Make t the socket's user, atomically with the test that it has none,
+ * Make user the socket's user, atomically with the test that it has none,
  * under the lock every other kernel user of sk_user_data writes it with.
+ * Client tunnels and server devices' sockets alike.
  */
-static int tscf_sock_claim(struct sock *sk, void *user,
+int tscf_sock_claim(struct sock *sk, void *user,
 			   struct netlink_ext_ack *extack)
 {
 	int err = 0;

@@ -117,6 +117,7 @@ void tscf_tunnel_owner_gone(struct net *net, u32 portid);
 void tscf_tunnel_detach(struct net_device *dev, u8 reason);
 void tscf_tunnel_schedule_down(struct tscf_tunnel *t, u8 reason);
 void tscf_tunnel_put(struct tscf_tunnel *t);
+int tscf_sock_claim(struct sock *sk, void *user, struct netlink_ext_ack *extack);
 
 /* Data path, called under RCU. */
 void tscf_tunnel_xmit(struct tscf_tunnel *t, struct sk_buff *skb);

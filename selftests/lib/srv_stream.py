@@ -49,6 +49,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tscf_nl import A, CMD, Genl, NlError, ifindex, nla, parse_attrs  # noqa: E402
+from tunnel_peer import csum, udp4_packet as udp4  # noqa: E402
 
 SP = dict(REMOTE=1, FD=2, TSID=3, IP4=4, FAST=6, RX_PACKETS=7, RX_BYTES=8,
           TX_PACKETS=9, TX_BYTES=10, SUPER_FRAMES=13, RX_REST=14)
@@ -61,27 +62,10 @@ def check(ok, what):
         FAILED.append(what)
 
 
-def csum(data):
-    if len(data) % 2:
-        data += b'\0'
-    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
 def ip4(src, dst, proto, l4, ident=1):
     hdr = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(l4), ident, 0, 64,
                       proto, 0, socket.inet_aton(src), socket.inet_aton(dst))
     return hdr[:10] + struct.pack('!H', csum(hdr)) + hdr[12:] + l4
-
-
-def udp4(src, dst, sport, dport, payload):
-    u = struct.pack('!HHHH', sport, dport, 8 + len(payload), 0) + payload
-    ph = socket.inet_aton(src) + socket.inet_aton(dst) + \
-        struct.pack('!BBH', 0, 17, len(u))
-    c = csum(ph + u) or 0xffff
-    return ip4(src, dst, 17, u[:6] + struct.pack('!H', c) + u[8:])
 
 
 def ctrl(msg_type, seq, tlvs=b''):
