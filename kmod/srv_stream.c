@@ -16,8 +16,8 @@
  *   refuse) goes to tscfd whole, as an srv-frame event to the netlink
  *   socket that sent srv-listen, and tscfd judges it as if it had read it
  *   itself.  If it cannot go (no listener, the listener's buffer full),
- *   the connection is shut: a stream never loses a frame silently, and
- *   nothing tscfd has not seen is carried instead.
+ *   the connection is shut, and no frame after it is carried or handed
+ *   on meanwhile: a stream never loses a frame silently.
  * - tscfd's own frames (control answers, a slow peer's packets) go with
  *   srv-peer-send, queued with the kernel's: the stream stays in order.
  * - The end of the stream (a FIN, a reset, an error, bytes that are not
@@ -49,6 +49,7 @@ struct tscf_srv_stream {
 	struct tscf_srv_peer *peer;	/* set before the stream starts */
 	u32 fd;				/* tscfd's number for it, in events */
 	bool attached;
+	bool broken;			/* a frame was lost: nothing after it */
 	struct work_struct shut_work;
 };
 
@@ -184,6 +185,7 @@ static void tscf_srv_stream_to_tscfd(struct tscf_srv_stream *st,
 fail:
 	nlmsg_free(msg);
 	kfree_skb(frame);
+	WRITE_ONCE(st->broken, true);
 	atomic64_inc(&srv->events_failed);
 	net_warn_ratelimited("%s: a stream peer's frame cannot reach tscfd (%d): closing its connection\n",
 			     srv->dev->name, err);
@@ -198,6 +200,12 @@ static void tscf_srv_stream_rx_frame(struct tscf_stream *s, struct sk_buff *skb)
 	unsigned int mtu = READ_ONCE(srv->dev->mtu);
 	__be16 proto = 0;
 
+	/* After a hole, until the connection is shut: none of it counts. */
+	if (unlikely(READ_ONCE(st->broken))) {
+		dev_core_stats_rx_dropped_inc(srv->dev);
+		kfree_skb(skb);
+		return;
+	}
 	if (READ_ONCE(p->fast) && netif_running(srv->dev))
 		proto = tscf_srv_rx_proto(p, skb, 0);
 	if (proto) {

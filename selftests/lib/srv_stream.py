@@ -26,7 +26,8 @@ exits 1 after the rest):
 - the client's FIN: the kernel shuts the connection, "tscfd" sees EPOLLHUP
   on its fd; srv-peer-del answers with the counters;
 - no listener (its socket closed): a control frame cannot reach tscfd, so
-  the connection is shut (the client reads EOF);
+  the connection is shut (the client reads EOF), and a fast packet
+  behind it in the same write is not delivered;
 - bytes that are not frames: the connection is shut;
 - refused: a listening socket (ENOTCONN), a remote that is not the far
   end (EINVAL), an rx-rest that is a whole frame or not a frame's start
@@ -297,8 +298,15 @@ def main():
     s.set(a3, fast=1, inner='10.99.0.4', tsid=9)
     s.ev.s.close()
     time.sleep(0.2)
-    c3.sendall(ctrl(0x20, 4))
+    # One write: the packet behind the lost control frame must not go on.
+    c3.sendall(ctrl(0x20, 4) + udp4('10.99.0.4', '10.99.0.1', 5000, 7000, b'after'))
     check(eof_within(c3, 3), 'no listener: a control frame shuts the connection')
+    u.settimeout(0.5)
+    try:
+        check(False, f'a packet behind a lost frame was delivered: {u.recvfrom(100)}')
+    except socket.timeout:
+        check(True, 'nothing behind the lost frame is carried')
+    u.settimeout(3)
     s.g.do(CMD['SRV_PEER_DEL'], s.peer(a3))
 
     # --- super-frames, forwarded (the caller counts the segments) -----------
