@@ -27,9 +27,10 @@
  * Locking and lifetime:
  * - Every change (genl commands, the netdevice notifier, teardown) runs
  *   under RTNL; the data path reads peers, sockets and the punt device
- *   under RCU.  A peer is unhashed, then freed by call_rcu(); teardown
- *   waits once for every peer and socket.  Module exit waits for the
- *   pending frees (rcu_barrier()).
+ *   under RCU.  A peer is unhashed, then freed by call_rcu() (a stream
+ *   peer by a reaper after a grace period, srv_stream.c); teardown waits
+ *   once for every peer and socket, and for the reapers.  Module exit
+ *   waits for the pending frees (rcu_barrier()).
  * - The device belongs to the netlink socket that created it: when that
  *   socket closes, owner_work unregisters it.  ndo_uninit detaches the
  *   sockets (waiting for receivers), frees the peers and drops the punt
@@ -572,7 +573,7 @@ static void tscf_srv_peer_unhash(struct tscf_srv *srv, struct tscf_srv_peer *p)
 }
 
 /* No reader still sees p: after a grace period, or from an RCU callback. */
-static void tscf_srv_peer_free(struct tscf_srv_peer *p)
+void tscf_srv_peer_free(struct tscf_srv_peer *p)
 {
 	dst_cache_destroy(&p->dst_cache);
 	kfree(p);
@@ -597,14 +598,12 @@ static void tscf_srv_peer_free_rcu(struct rcu_head *head)
 static void tscf_srv_peer_del(struct tscf_srv *srv, struct tscf_srv_peer *p)
 {
 	tscf_srv_peer_unhash(srv, p);
-	if (p->ss->stream) {
-		/* Waits for every reader of the stream, so of p. */
-		tscf_srv_stream_free(p->ss);
-		tscf_srv_peer_free(p);
-		return;
-	}
+	/* A stream's reader takes nothing once it is dead (srv_stream.c). */
+	if (p->ss->stream)
+		tscf_srv_stream_del(p->ss, p);
+	else
+		call_rcu(&p->rcu, tscf_srv_peer_free_rcu);
 	srv->del_gp = get_state_synchronize_rcu();
-	call_rcu(&p->rcu, tscf_srv_peer_free_rcu);
 }
 
 /*
@@ -889,6 +888,8 @@ static void tscf_srv_release_all(struct tscf_srv *srv)
 		kfree(ss);
 	}
 	srv->nsocks = 0;
+	/* Their workers still run on srv: it must outlive them. */
+	tscf_srv_stream_wait_reaped(srv);
 }
 
 /* --- the device --------------------------------------------------------- */
@@ -947,9 +948,50 @@ static void tscf_srv_get_drvinfo(struct net_device *dev,
 	strscpy(info->version, TSCF_DRV_VERSION, sizeof(info->version));
 }
 
+/*
+ * ethtool -S: what the device did that its netdev counters do not say.
+ * The order of the names is the order of the values.
+ */
+static const char tscf_srv_stat_names[][ETH_GSTRING_LEN] = {
+	"peers",		/* now */
+	"streams_reaping",	/* stream peers deleted, not yet freed */
+	"tx_punted",		/* routed in, sent to the punt device */
+	"rx_fast_dropped",	/* fast-path packets the device could not take */
+	"srv_frames_lost",	/* frames that could not reach tscfd */
+};
+
+static int tscf_srv_get_sset_count(struct net_device *dev, int sset)
+{
+	return sset == ETH_SS_STATS ? ARRAY_SIZE(tscf_srv_stat_names) :
+				      -EOPNOTSUPP;
+}
+
+static void tscf_srv_get_strings(struct net_device *dev, u32 sset, u8 *buf)
+{
+	if (sset == ETH_SS_STATS)
+		memcpy(buf, tscf_srv_stat_names, sizeof(tscf_srv_stat_names));
+}
+
+/* Under RTNL (ethtool's ioctl and netlink), which npeers changes under. */
+static void tscf_srv_get_ethtool_stats(struct net_device *dev,
+				       struct ethtool_stats *stats, u64 *data)
+{
+	struct tscf_srv *srv = netdev_priv(dev);
+	unsigned int i = 0;
+
+	data[i++] = srv->npeers;
+	data[i++] = atomic_read(&srv->reaping);
+	data[i++] = atomic64_read(&srv->tx_punted);
+	data[i++] = atomic64_read(&srv->rx_fast_dropped);
+	data[i++] = atomic64_read(&srv->events_failed);
+}
+
 static const struct ethtool_ops tscf_srv_ethtool_ops = {
 	.get_drvinfo		= tscf_srv_get_drvinfo,
 	.get_link		= ethtool_op_get_link,
+	.get_sset_count		= tscf_srv_get_sset_count,
+	.get_strings		= tscf_srv_get_strings,
+	.get_ethtool_stats	= tscf_srv_get_ethtool_stats,
 };
 
 static const struct net_device_ops tscf_srv_netdev_ops = {

@@ -57,6 +57,7 @@ struct tscf_srv {
 	struct work_struct owner_work;
 	unsigned long del_gp;		/* RCU state at the last peer delete */
 	atomic64_t tx_punted, rx_fast_dropped, events_failed;
+	atomic_t reaping;		/* stream peers deleted, not yet freed */
 };
 
 /* server.c, for srv_stream.c */
@@ -66,6 +67,7 @@ void tscf_srv_rx_deliver(struct tscf_srv *srv, struct tscf_srv_peer *p,
 			 struct sk_buff *skb, __be16 proto);
 void tscf_srv_tx_drop(struct tscf_srv *srv, struct sk_buff *skb);
 int tscf_srv_put_remote(struct sk_buff *msg, const struct tscf_srv_peer *p);
+void tscf_srv_peer_free(struct tscf_srv_peer *p);
 
 /* srv_stream.c */
 bool tscf_srv_sock_is_tcp(const struct socket *sock);
@@ -80,6 +82,8 @@ int tscf_srv_stream_start(struct tscf_srv_sock *ss, struct tscf_srv_peer *p,
 			  const void *rx_rest, size_t rest_len,
 			  struct netlink_ext_ack *extack);
 void tscf_srv_stream_free(struct tscf_srv_sock *ss);
+void tscf_srv_stream_del(struct tscf_srv_sock *ss, struct tscf_srv_peer *p);
+void tscf_srv_stream_wait_reaped(struct tscf_srv *srv);
 void tscf_srv_stream_xmit(struct tscf_srv_peer *p, struct sk_buff *skb);
 int tscf_srv_stream_send(struct tscf_srv_peer *p, const void *frame,
 			 size_t len, struct netlink_ext_ack *extack);

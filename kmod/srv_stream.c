@@ -26,13 +26,20 @@
  *   was attached shuts its connection as well: the kernel may hold part
  *   of a frame, and nobody can go on from there.
  *
- * Lifetime: the stream is allocated with its peer and freed with it, under
- * RTNL (srv-peer-del, device teardown); tscf_stream_detach() waits for its
- * callbacks, work items and direct sends, after which the peer goes too.
- * The stream holds the file reference sockfd_lookup() took until then.
+ * Lifetime: the stream is allocated with its peer, under RTNL.  A delete
+ * (srv-peer-del) unhashes the peer and unhooks the stream (dead: no new
+ * callback reaches it, no frame is taken from then on) and waits for
+ * nothing: a reaper, after a grace period, stops the workers, shuts the
+ * connection and frees both, so a mass expiry holds RTNL for no grace
+ * period per stream.  Device teardown frees its streams itself and waits
+ * for the reapers of earlier deletes (srv->reaping) before the device
+ * goes.  The stream holds the file reference sockfd_lookup() took until
+ * it is freed.
  */
 #include <linux/file.h>
 #include <linux/tcp.h>
+#include <linux/wait_bit.h>
+#include <linux/workqueue.h>
 #include <net/genetlink.h>
 #include <net/ip6_checksum.h>
 #include <net/sock.h>
@@ -51,6 +58,7 @@ struct tscf_srv_stream {
 	bool attached;
 	bool broken;			/* a frame was lost: nothing after it */
 	struct work_struct shut_work;
+	struct rcu_work reap_rwork;	/* the rest of a delete */
 };
 
 static const struct tscf_stream_ops tscf_srv_stream_ops;
@@ -200,8 +208,12 @@ static void tscf_srv_stream_rx_frame(struct tscf_stream *s, struct sk_buff *skb)
 	unsigned int mtu = READ_ONCE(srv->dev->mtu);
 	__be16 proto = 0;
 
-	/* After a hole, until the connection is shut: none of it counts. */
-	if (unlikely(READ_ONCE(st->broken))) {
+	/*
+	 * After a hole, until the connection is shut, or after a delete,
+	 * until the reaper stops this reader: none of it counts.  BHs are
+	 * off: a delete's grace period waits for a frame that passed here.
+	 */
+	if (unlikely(READ_ONCE(st->broken) || READ_ONCE(s->dead))) {
 		dev_core_stats_rx_dropped_inc(srv->dev);
 		kfree_skb(skb);
 		return;
@@ -461,17 +473,64 @@ int tscf_srv_stream_start(struct tscf_srv_sock *ss, struct tscf_srv_peer *p,
 	return 0;
 }
 
+/* Once no callback or direct send runs: stop, shut, free. */
+static void tscf_srv_stream_release(struct tscf_srv_stream *st)
+{
+	if (st->attached) {
+		tscf_stream_release(&st->stream);
+		cancel_work_sync(&st->shut_work);
+		/* Cut somewhere in a frame, maybe: nobody can go on. */
+		kernel_sock_shutdown(st->ss.sock, SHUT_RDWR);
+	}
+	sockfd_put(st->ss.sock);
+	kfree(st);
+}
+
 /* After its peer is unhashed; RTNL held.  Waits for every user of it. */
 void tscf_srv_stream_free(struct tscf_srv_sock *ss)
 {
 	struct tscf_srv_stream *st = tscf_srv_ss_stream(ss);
 
 	if (st->attached) {
-		tscf_stream_detach(&st->stream);
-		cancel_work_sync(&st->shut_work);
-		/* Cut somewhere in a frame, maybe: nobody can go on. */
-		kernel_sock_shutdown(ss->sock, SHUT_RDWR);
+		tscf_stream_unhook(&st->stream);
+		synchronize_net();
 	}
-	sockfd_put(ss->sock);
-	kfree(st);
+	tscf_srv_stream_release(st);
+}
+
+static void tscf_srv_stream_reap(struct work_struct *work)
+{
+	struct tscf_srv_stream *st = container_of(to_rcu_work(work),
+						  struct tscf_srv_stream,
+						  reap_rwork);
+	struct tscf_srv_peer *p = st->peer;
+	struct tscf_srv *srv = st->ss.srv;
+
+	tscf_srv_stream_release(st);
+	tscf_srv_peer_free(p);
+	/* The device waits for this count before it goes. */
+	if (atomic_dec_and_test(&srv->reaping))
+		wake_up_var(&srv->reaping);
+}
+
+/*
+ * Delete the stream peer p, already unhashed, without waiting: the reaper
+ * frees both after a grace period.  RTNL held.
+ */
+void tscf_srv_stream_del(struct tscf_srv_sock *ss, struct tscf_srv_peer *p)
+{
+	struct tscf_srv_stream *st = tscf_srv_ss_stream(ss);
+
+	st->peer = p;
+	if (st->attached)
+		tscf_stream_unhook(&st->stream);
+	atomic_inc(&ss->srv->reaping);
+	INIT_RCU_WORK(&st->reap_rwork, tscf_srv_stream_reap);
+	queue_rcu_work(tscf_wq, &st->reap_rwork);
+}
+
+/* Teardown, RTNL held: every reaper of an earlier delete is done. */
+void tscf_srv_stream_wait_reaped(struct tscf_srv *srv)
+{
+	wait_var_event(&srv->reaping, !atomic_read(&srv->reaping));
 }

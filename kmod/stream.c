@@ -152,6 +152,45 @@ static void tscf_stream_state_change(struct sock *sk)
 }
 
 /*
+ * A server has a stream per client, most of them idle most of the time:
+ * one that holds a whole receive buffer each would pin 128 KiB per
+ * session (2.5 GiB for 20,000).  So a lean stream, read in process
+ * context only (rx_in_worker, clear TCP), has a buffer only while part of
+ * a frame waits in it: TSCF_RXBUF_LEAN at first, the full size once a
+ * frame does not fit, freed when a read leaves nothing.
+ */
+static bool tscf_stream_rx_lean(const struct tscf_stream *s)
+{
+	return s->rx_in_worker && !s->tls;
+}
+
+/* A buffer with room for need bytes, what it held kept; process context. */
+static int tscf_stream_rxbuf_fit(struct tscf_stream *s, size_t need)
+{
+	size_t size = need <= TSCF_RXBUF_LEAN ? TSCF_RXBUF_LEAN : TSCF_RXBUF_SIZE;
+	u8 *buf;
+
+	if (need <= s->rxsize)
+		return 0;
+	buf = kvmalloc(size, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	if (s->rxlen)
+		memcpy(buf, s->rxbuf, s->rxlen);
+	kvfree(s->rxbuf);
+	s->rxbuf = buf;
+	s->rxsize = size;
+	return 0;
+}
+
+static void tscf_stream_rxbuf_free(struct tscf_stream *s)
+{
+	kvfree(s->rxbuf);
+	s->rxbuf = NULL;
+	s->rxsize = 0;
+}
+
+/*
  * Read what the socket has into the receive buffer: bytes read, 0 at the
  * end of the stream, -EAGAIN when empty, -EPROTO for a TLS record that is
  * not application data (an alert), else the socket's error.
@@ -161,7 +200,7 @@ static int tscf_stream_recv(struct tscf_stream *s)
 	u8 cbuf[CMSG_SPACE(sizeof(u8))] __aligned(sizeof(size_t));
 	struct kvec iov = {
 		.iov_base = s->rxbuf + s->rxlen,
-		.iov_len = TSCF_RXBUF_SIZE - s->rxlen,
+		.iov_len = s->rxsize - s->rxlen,
 	};
 	struct msghdr msg = {};
 	int n;
@@ -288,7 +327,13 @@ static int tscf_stream_read_actor(read_descriptor_t *desc, struct sk_buff *skb,
 		return 0;
 	while (taken < len && desc->count) {
 		n = min_t(size_t, min_t(size_t, len - taken, TSCF_RX_CHUNK),
-			  TSCF_RXBUF_SIZE - s->rxlen);
+			  s->rxsize - s->rxlen);
+		if (!n && tscf_stream_rx_lean(s) && s->rxsize < TSCF_RXBUF_SIZE) {
+			/* The reader grows it (it may sleep) and reads on. */
+			s->rx_grow = true;
+			desc->count = 0;
+			break;
+		}
 		/* Two largest frames fit: a full buffer always parses. */
 		if (!n || skb_copy_bits(skb, offset + taken, s->rxbuf + s->rxlen, n)) {
 			desc->error = -EPROTO;
@@ -321,11 +366,22 @@ static void tscf_stream_read_frames(struct tscf_stream *s, bool softirq)
 		.count = softirq ? TSCF_RX_SOFTIRQ_FRAMES : SIZE_MAX,
 	};
 
+again:
 	tcp_read_sock(s->sock->sk, &desc, tscf_stream_read_actor);
-	if (desc.error)
+	if (desc.error) {
 		tscf_stream_rx_unparsable(s);
-	else if (!desc.count)
+	} else if (s->rx_grow) {
+		/* A lean stream, in process context: room for one more frame. */
+		s->rx_grow = false;
+		if (!tscf_stream_rxbuf_fit(s, s->rxsize ? TSCF_RXBUF_SIZE : 1)) {
+			desc.count = SIZE_MAX;
+			goto again;
+		}
+		net_warn_ratelimited("tscf: no memory for a stream's receive buffer: closing it\n");
+		s->ops->down(s, TSCF_DOWN_SOCK_ERROR);
+	} else if (!desc.count) {
 		queue_work(tscf_wq, &s->rx_work);
+	}
 }
 
 /*
@@ -353,6 +409,8 @@ again:
 			 skb_queue_empty(&sk->sk_receive_queue))
 			reason = TSCF_DOWN_PEER_CLOSED;
 	}
+	if (!s->rxlen && tscf_stream_rx_lean(s))
+		tscf_stream_rxbuf_free(s);
 	release_sock(sk);	/* the backlog's bytes: in the queue now */
 	if (s->rx_in_worker) {
 		clear_bit(TSCF_RX_ACTIVE, &s->rx_active);
@@ -660,8 +718,9 @@ int tscf_stream_attach(struct tscf_stream *s, struct socket *sock, bool tls,
 		return -EINVAL;
 	s->sock = sock;
 	s->tls = tls;
-	s->rxbuf = kvmalloc(TSCF_RXBUF_SIZE, GFP_KERNEL);
-	if (!s->rxbuf)
+	s->rxlen = 0;
+	if (tscf_stream_rxbuf_fit(s, tscf_stream_rx_lean(s) ? rest_len :
+				  TSCF_RXBUF_SIZE))
 		return -ENOMEM;
 	if (rest_len)
 		memcpy(s->rxbuf, rest, rest_len);
@@ -706,8 +765,12 @@ void tscf_stream_start(struct tscf_stream *s)
 	queue_work(tscf_wq, &s->rx_work);
 }
 
-/* Process context; the owner has unpublished s (no new sends). */
-void tscf_stream_detach(struct tscf_stream *s)
+/*
+ * The first half of a detach: the socket's callbacks are its own again,
+ * and s is dead, so no callback that starts from now on reaches s.
+ * Process context; the owner has unpublished s (no new sends).
+ */
+void tscf_stream_unhook(struct tscf_stream *s)
 {
 	struct sock *sk = s->sock->sk;
 
@@ -718,18 +781,34 @@ void tscf_stream_detach(struct tscf_stream *s)
 	sk->sk_state_change = s->saved_state_change;
 	rcu_assign_sk_user_data(sk, NULL);
 	write_unlock_bh(&sk->sk_callback_lock);
+}
 
+/* Process context; the owner has unpublished s (no new sends). */
+void tscf_stream_detach(struct tscf_stream *s)
+{
+	tscf_stream_unhook(s);
 	synchronize_net();
+	tscf_stream_release(s);
+}
+
+/*
+ * The second half, once a grace period has passed since the unhook (no
+ * callback or direct send is still running): stop the workers, drop the
+ * queue, give the socket its own settings back.  Process context.
+ */
+void tscf_stream_release(struct tscf_stream *s)
+{
+	struct sock *sk = s->sock->sk;
+
 	cancel_work_sync(&s->rx_work);
 	cancel_work_sync(&s->tx_work);
 	skb_queue_purge(&s->txq);
 	atomic_set(&s->txq_bytes, 0);
-	/* No direct send is left (synchronize_net): the socket's own again. */
+	/* No direct send is left (a grace period): the socket's own again. */
 	lock_sock(sk);
 	sk->sk_allocation = s->saved_allocation;
 	sk->sk_use_task_frag = s->saved_use_task_frag;
 	WRITE_ONCE(sk->sk_rcvlowat, s->saved_rcvlowat);
 	release_sock(sk);
-	kvfree(s->rxbuf);
-	s->rxbuf = NULL;
+	tscf_stream_rxbuf_free(s);
 }

@@ -11,6 +11,7 @@
 #define _TSCF_STREAM_H
 
 #include <linux/net.h>
+#include <linux/sizes.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
 #include <linux/tscf_frame.h>
@@ -27,6 +28,12 @@
 #define TSCF_TXQ_WAKE_BYTES	(128 * 1024)
 /* A stream receive buffer holds at least one largest frame. */
 #define TSCF_RXBUF_SIZE		(2 * TSCF_MAX_FRAME_LEN)
+/*
+ * A lean stream's (rx_in_worker, clear) buffer while no frame larger than
+ * an MTU-sized packet is pending: it grows to TSCF_RXBUF_SIZE for one that
+ * is, and is freed whenever it holds nothing (stream.c).
+ */
+#define TSCF_RXBUF_LEAN		SZ_8K
 
 struct tscf_stream;
 
@@ -70,8 +77,10 @@ struct tscf_stream {
 	int saved_rcvlowat;		/* and sk_rcvlowat */
 	struct work_struct tx_work;
 	struct work_struct rx_work;
-	u8 *rxbuf;
-	size_t rxlen;
+	u8 *rxbuf;			/* NULL: a lean stream holding nothing */
+	size_t rxsize;			/* rxbuf's size */
+	size_t rxlen;			/* bytes of an incomplete frame in it */
+	bool rx_grow;			/* the read stopped: rxbuf is full */
 	void (*saved_data_ready)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
 	void (*saved_state_change)(struct sock *sk);
@@ -84,6 +93,8 @@ int tscf_stream_attach(struct tscf_stream *s, struct socket *sock, bool tls,
 		       const void *rest, size_t rest_len);
 void tscf_stream_start(struct tscf_stream *s);
 void tscf_stream_detach(struct tscf_stream *s);
+void tscf_stream_unhook(struct tscf_stream *s);
+void tscf_stream_release(struct tscf_stream *s);
 bool tscf_stream_xmit(struct tscf_stream *s, struct sk_buff *skb);
 bool tscf_stream_txq_low(struct tscf_stream *s);
 bool tscf_stream_txq_full(struct tscf_stream *s);

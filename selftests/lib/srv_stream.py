@@ -27,7 +27,8 @@ exits 1 after the rest):
   on its fd; srv-peer-del answers with the counters;
 - no listener (its socket closed): a control frame cannot reach tscfd, so
   the connection is shut (the client reads EOF), and a fast packet
-  behind it in the same write is not delivered;
+  behind it in the same write is not delivered; `ethtool -S` counts the
+  frame as srv_frames_lost, and the slow peer's reply as tx_punted;
 - bytes that are not frames: the connection is shut;
 - refused: a listening socket (ENOTCONN), a remote that is not the far
   end (EINVAL), an rx-rest that is a whole frame or not a frame's start
@@ -152,6 +153,13 @@ class Server:
                 struct.unpack('=Q', p[SP['TSID']])[0], at[A['FRAME']])
 
 
+def ethtool_stats(dev):
+    """The device's `ethtool -S` counters, by name."""
+    out = os.popen(f'ethtool -S {dev}').read()
+    return {k.strip(): int(v) for k, v in
+            (line.split(':') for line in out.splitlines()[1:] if ':' in line)}
+
+
 def expect_errno(fn, want, what):
     try:
         fn()
@@ -259,6 +267,10 @@ def main():
     check(s.event() == (a.fileno(), 7, d2), 'a slow peer\'s packet goes to tscfd')
     u.sendto(b'punt', ('10.99.0.2', 6000))
     check(read_frame(c, 0.5) is None, 'a slow peer\'s reply is not sent by the kernel')
+    st = ethtool_stats('sst0')
+    check(st.get('tx_punted', 0) >= 1 and st.get('peers') == 1 and
+          st.get('srv_frames_lost') == 0,
+          f'ethtool -S: the reply punted, one peer, no frame lost: {st}')
 
     # --- refused ------------------------------------------------------------
     expect_errno(lambda: s.g.do(CMD['SRV_PEER_SET'],
@@ -307,6 +319,8 @@ def main():
     c3.sendall(ctrl(0x20, 4) + udp4('10.99.0.4', '10.99.0.1', 5000, 7000, b'after'))
     check(eof_within(c3, 3), 'no listener: a control frame shuts the connection')
     nothing_arrives(u, 'nothing behind the lost frame is carried')
+    lost = ethtool_stats('sst0').get('srv_frames_lost')
+    check(lost == 1, f'ethtool -S counts the lost frame: srv_frames_lost {lost}')
     s.g.do(CMD['SRV_PEER_DEL'], s.peer(a3))
 
     # --- super-frames, forwarded (the caller counts the segments) -----------

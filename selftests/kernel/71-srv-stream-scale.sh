@@ -1,0 +1,25 @@
+#!/bin/sh
+# Many stream peers on one server device (clear TCP sessions in the
+# kernel), through the genl API alone (selftests/lib/srv_stream_scale.py):
+# what an idle one costs the kernel (no receive buffer once its frames are
+# cut: at most 16 KiB each, where a whole buffer is 128 KiB), a frame
+# larger than the lean buffer in two writes, deletes that wait for no
+# grace period each (counted with kprobes, as 59 does for UDP peers) and
+# still end each connection, and the device deleted under its peers.
+# 2,000 peers, 200 on the debug kernel, where KASAN and kmemleak judge the
+# reaper that frees them.
+. "$TSCF_TOP/selftests/lib.sh"
+require_module tscf
+N=$(scaled 2000)
+TMPD=$(mktemp -d)
+at_exit "rm -rf $TMPD"
+NS=$(tscf_netns ssc)
+ip -n "$NS" tuntap add dev sscpunt mode tun
+ip -n "$NS" link set sscpunt up
+ip netns exec "$NS" sysctl -qw net.ipv4.conf.all.rp_filter=0
+rc=0
+ip netns exec "$NS" python3 "$TSCF_TOP/selftests/lib/srv_stream_scale.py" sscpunt "$N" > "$TMPD/out" 2>&1 || rc=$?
+log "$(cat "$TMPD/out")"
+[ $rc -eq 0 ] || fail "srv_stream_scale.py: $(grep -c FAIL "$TMPD/out") checks failed"
+grep -q '"kib_per_peer"' "$TMPD/out" || fail "srv_stream_scale.py printed no figures"
+echo ok
