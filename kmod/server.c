@@ -872,23 +872,23 @@ static void tscf_srv_release_all(struct tscf_srv *srv)
 		tscf_srv_sock_unhook(ss);
 	list_for_each_entry_safe(p, pn, &srv->peers, node) {
 		tscf_srv_peer_unhash(srv, p);
-		list_add(&p->node, &gone);
+		/* As a delete: the reapers wait for the grace period at once. */
+		if (p->ss->stream)
+			tscf_srv_stream_del(p->ss, p);
+		else
+			list_add(&p->node, &gone);
 	}
 	/* No receive or transmit looks at a peer or UDP socket now. */
 	synchronize_net();
-	list_for_each_entry_safe(p, pn, &gone, node) {
-		/* A stream's callbacks may still run until it is freed. */
-		if (p->ss->stream)
-			tscf_srv_stream_free(p->ss);
+	list_for_each_entry_safe(p, pn, &gone, node)
 		tscf_srv_peer_free(p);
-	}
 	list_for_each_entry_safe(ss, sn, &srv->socks, node) {
 		list_del(&ss->node);
 		sockfd_put(ss->sock);
 		kfree(ss);
 	}
 	srv->nsocks = 0;
-	/* Their workers still run on srv: it must outlive them. */
+	/* The streams' workers may still run on srv: it outlives them. */
 	tscf_srv_stream_wait_reaped(srv);
 }
 

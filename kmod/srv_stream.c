@@ -31,10 +31,9 @@
  * callback reaches it, no frame is taken from then on) and waits for
  * nothing: a reaper, after a grace period, stops the workers, shuts the
  * connection and frees both, so a mass expiry holds RTNL for no grace
- * period per stream.  Device teardown frees its streams itself and waits
- * for the reapers of earlier deletes (srv->reaping) before the device
- * goes.  The stream holds the file reference sockfd_lookup() took until
- * it is freed.
+ * period per stream.  Device teardown deletes its streams the same way
+ * and waits for every reaper (srv->reaping) before the device goes.  The
+ * stream holds the file reference sockfd_lookup() took until it is freed.
  */
 #include <linux/file.h>
 #include <linux/tcp.h>
@@ -486,15 +485,12 @@ static void tscf_srv_stream_release(struct tscf_srv_stream *st)
 	kfree(st);
 }
 
-/* After its peer is unhashed; RTNL held.  Waits for every user of it. */
+/* A stream never attached (its peer could not be added); RTNL held. */
 void tscf_srv_stream_free(struct tscf_srv_sock *ss)
 {
 	struct tscf_srv_stream *st = tscf_srv_ss_stream(ss);
 
-	if (st->attached) {
-		tscf_stream_unhook(&st->stream);
-		synchronize_net();
-	}
+	WARN_ON_ONCE(st->attached);
 	tscf_srv_stream_release(st);
 }
 

@@ -365,14 +365,16 @@ static void tscf_stream_read_frames(struct tscf_stream *s, bool softirq)
 		.arg.data = s,
 		.count = softirq ? TSCF_RX_SOFTIRQ_FRAMES : SIZE_MAX,
 	};
+	bool grow;
 
 again:
 	tcp_read_sock(s->sock->sk, &desc, tscf_stream_read_actor);
+	grow = s->rx_grow;
+	s->rx_grow = false;
 	if (desc.error) {
 		tscf_stream_rx_unparsable(s);
-	} else if (s->rx_grow) {
+	} else if (grow) {
 		/* A lean stream, in process context: room for one more frame. */
-		s->rx_grow = false;
 		if (!tscf_stream_rxbuf_fit(s, s->rxsize ? TSCF_RXBUF_SIZE : 1)) {
 			desc.count = SIZE_MAX;
 			goto again;

@@ -7,10 +7,14 @@
 # grace period each (counted with kprobes, as 59 does for UDP peers) and
 # still end each connection, and the device deleted under its peers.
 # 2,000 peers, 200 on the debug kernel, where KASAN and kmemleak judge the
-# reaper that frees them.
+# reaper that frees them.  There the bound is 64 KiB: KASAN's quarantine
+# keeps what the traffic freed (skbs, the buffers themselves) out of
+# MemFree, about 27 KiB per peer here; a whole buffer still fails it.
 . "$TSCF_TOP/selftests/lib.sh"
 require_module tscf
 N=$(scaled 2000)
+MAX_KIB=16
+if [ "$TSCF_SCALE" -gt 1 ]; then MAX_KIB=64; fi
 TMPD=$(mktemp -d)
 at_exit "rm -rf $TMPD"
 NS=$(tscf_netns ssc)
@@ -18,7 +22,7 @@ ip -n "$NS" tuntap add dev sscpunt mode tun
 ip -n "$NS" link set sscpunt up
 ip netns exec "$NS" sysctl -qw net.ipv4.conf.all.rp_filter=0
 rc=0
-ip netns exec "$NS" python3 "$TSCF_TOP/selftests/lib/srv_stream_scale.py" sscpunt "$N" > "$TMPD/out" 2>&1 || rc=$?
+ip netns exec "$NS" python3 "$TSCF_TOP/selftests/lib/srv_stream_scale.py" sscpunt "$N" "$MAX_KIB" > "$TMPD/out" 2>&1 || rc=$?
 log "$(cat "$TMPD/out")"
 [ $rc -eq 0 ] || fail "srv_stream_scale.py: $(grep -c FAIL "$TMPD/out") checks failed"
 grep -q '"kib_per_peer"' "$TMPD/out" || fail "srv_stream_scale.py printed no figures"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Many stream peers on one server device: what each costs the kernel.
 
-  srv_stream_scale.py PUNT N
+  srv_stream_scale.py PUNT N [MAX_KIB_PER_PEER]
 
 Run as root in a netns of its own with lo up and PUNT (a TUN device) in
 it.  Plays tscfd (as srv_stream.py does) with N clear TCP sessions handed
@@ -13,8 +13,9 @@ exit 1 after the rest):
   receive buffer, written in two halves, reaches the listener whole (an
   srv-frame event), on a few of them;
 - once the traffic is over, the peers cost the kernel at most
-  MAX_KIB_PER_PEER each (MemFree before the adds, after the traffic): an
-  idle stream holds no receive buffer (a whole one is 128 KiB);
+  MAX_KIB_PER_PEER each (default 16; MemFree before the adds, after the
+  traffic): an idle stream holds no receive buffer (a whole one is
+  128 KiB);
 - deleting them, one genl request each as tscfd's sweep does, waits for
   no grace period (kprobes, counted as srv_churn.py does, not timed),
   and every client then sees its connection end;
@@ -33,7 +34,6 @@ from srv_stream import Server, check, eof_within, FAILED  # noqa: E402
 from tscf_nl import CMD  # noqa: E402
 from tunnel_peer import udp4_packet as udp4  # noqa: E402
 
-MAX_KIB_PER_PEER = 16
 SO_RCVBUFFORCE = 33      # not in the socket module
 BIG = 3          # peers that also send a frame larger than the lean buffer
 
@@ -63,6 +63,7 @@ def connect_all(s, n):
 
 def main():
     punt, n = sys.argv[1], int(sys.argv[2])
+    max_kib = int(sys.argv[3]) if len(sys.argv) > 3 else 16
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = 3 * n + 64
     if soft < want:
@@ -117,9 +118,9 @@ def main():
 
     free1 = mem_free_kib()
     kib_per_peer = (free0 - free1) / n
-    check(kib_per_peer <= MAX_KIB_PER_PEER,
+    check(kib_per_peer <= max_kib,
           f'{n} idle stream peers cost {kib_per_peer:.1f} KiB each '
-          f'(at most {MAX_KIB_PER_PEER})')
+          f'(at most {max_kib})')
 
     # The deletes, counted: no grace period each.
     keep = 20 if n > 40 else n // 2
