@@ -61,6 +61,15 @@ stat() {
 	ip netns exec "$NS" "$TSCFD" --stats -s "$TMPD/tscfd.sock" | awk -v k="$1:" '$1 == k { print $2 }'
 }
 heap0=$(stat heap_bytes)
+# The whole machine's share: MemFree with the page cache dropped (where
+# it may be), so the kernel's memory per tunnel (sockets at both ends,
+# the server device's peers) is seen with tscfd's and tscf-load's.
+mem_free_kib() {
+	sync
+	echo 3 2> /dev/null > /proc/sys/vm/drop_caches || true
+	awk '$1 == "MemFree:" { print $2 }' /proc/meminfo
+}
+free0=$(mem_free_kib)
 
 # tscf-load reports, then holds its sockets open (silent) until "linger"
 # is removed: the server is measured with the tunnels, then they expire.
@@ -76,10 +85,15 @@ while [ ! -e "$TMPD/linger" ] && kill -0 $LOAD_PID 2>/dev/null; do
 done
 up=$(awk '$1 == "tunnels_up:" { print $2 }' "$TMPD/load")
 heap1=$(stat heap_bytes)
+free1=$(mem_free_kib)
 echo "server_heap_bytes: $heap0 $heap1"
 if [ "${up:-0}" -gt 0 ] && [ -n "$heap0" ] && [ -n "$heap1" ]; then
 	echo "heap_bytes_per_tunnel: $(( (heap1 - heap0) / up ))"
+	echo "system_mem_free_kib: $free0 $free1"
+	echo "system_kib_per_tunnel: $(echo "scale=1; ($free0 - $free1) / $up" | bc)"
 fi
+echo "kernel_peers: $(stat kernel_peers)"
+echo "kernel_fast_peers: $(stat kernel_fast_peers)
 echo "hold_timer_tick_max_us: $(stat timer_tick_max_us)"
 echo "hold_timer_tick_max_cpu_us: $(stat timer_tick_max_cpu_us)"
 echo "hold_timer_tunnels_visited: $(stat timer_tunnels)"
