@@ -9,6 +9,7 @@
 #include "enclevel.h"
 #include "netlink.h"
 #include "server.h"
+#include "stream.h"
 #include "tunnel.h"
 
 /*
@@ -70,6 +71,7 @@ static void __exit tscf_exit(void)
 	tscf_enclevel_exit();
 	/* Pending down_work only finds detached tunnels now; let it finish. */
 	destroy_workqueue(tscf_wq);
+	tscf_stream_exit();	/* no stream is left to send */
 }
 
 module_init(tscf_init);

@@ -89,6 +89,7 @@ struct tscf_stream {
 extern struct workqueue_struct *tscf_wq;
 
 void tscf_stream_init(struct tscf_stream *s, const struct tscf_stream_ops *ops);
+void tscf_stream_exit(void);
 int tscf_stream_attach(struct tscf_stream *s, struct socket *sock, bool tls,
 		       const void *rest, size_t rest_len);
 void tscf_stream_start(struct tscf_stream *s);

@@ -10,7 +10,11 @@
 # were kept alive and while they all expired, and the time that took.
 # Env: SCALE_HOLD (seconds of keepalives after the setup, default 50), SCALE_EXPIRE (1:
 # wait for every tunnel to time out and report it; default 1),
-# SCALE_FLOWS (share of tunnels, %, that bind a flow; default 100).
+# SCALE_FLOWS (share of tunnels, %, that bind a flow; default 100),
+# SCALE_KERNEL_DATAPATH (tscfd's kernel-datapath: auto, the default, hands
+# TCP sessions to tscf.ko where it is loaded; no keeps them in tscfd).
+# Also printed: the machine's MemFree drop per tunnel (sockets at both
+# ends, tscfd, tscf-load and the kernel's peers together).
 # Exit status: tscf-load's (non-zero if fewer tunnels came up than asked,
 # or over --max-bytes-per-tunnel), or 1 if the expiry did not finish.
 : "${TSCF_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -39,6 +43,7 @@ NS=tscf-scale-$$
 # tscfd raises its own descriptor limit as far as it may; tscf-load too.
 cat > "$TMPD/tscfd.conf" <<CONF
 tun-name tscfs0
+kernel-datapath ${SCALE_KERNEL_DATAPATH:-auto}
 control-socket $TMPD/tscfd.sock
 user root
 log-level notice
@@ -93,7 +98,7 @@ if [ "${up:-0}" -gt 0 ] && [ -n "$heap0" ] && [ -n "$heap1" ]; then
 	echo "system_kib_per_tunnel: $(echo "scale=1; ($free0 - $free1) / $up" | bc)"
 fi
 echo "kernel_peers: $(stat kernel_peers)"
-echo "kernel_fast_peers: $(stat kernel_fast_peers)
+echo "kernel_fast_peers: $(stat kernel_fast_peers)"
 echo "hold_timer_tick_max_us: $(stat timer_tick_max_us)"
 echo "hold_timer_tick_max_cpu_us: $(stat timer_tick_max_cpu_us)"
 echo "hold_timer_tunnels_visited: $(stat timer_tunnels)"

@@ -9,13 +9,15 @@ it.  Plays tscfd (as srv_stream.py does) with N clear TCP sessions handed
 to the kernel as fast stream peers (inner 10.100.x.y), and prints one
 JSON line of what it measured.  What must hold, each checked (FAIL and
 exit 1 after the rest):
-- every peer's packet is delivered, and a frame larger than the lean
+- every peer's packet is delivered, a reply to each comes out of its
+  connection (the kernel's send), and a frame larger than the lean
   receive buffer, written in two halves, reaches the listener whole (an
   srv-frame event), on a few of them;
 - once the traffic is over, the peers cost the kernel at most
   MAX_KIB_PER_PEER each (default 16; MemFree before the adds, after the
   traffic): an idle stream holds no receive buffer (a whole one is
-  128 KiB);
+  128 KiB) and its connection no page of its own for what it sent (up to
+  32 KiB);
 - deleting them, one genl request each as tscfd's sweep does, waits for
   no grace period (kprobes, counted as srv_churn.py does, not timed),
   and every client then sees its connection end;
@@ -30,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from srv_churn import GpWaits  # noqa: E402
-from srv_stream import Server, check, eof_within, FAILED  # noqa: E402
+from srv_stream import Server, check, ctrl, eof_within, FAILED  # noqa: E402
 from tscf_nl import CMD  # noqa: E402
 from tunnel_peer import udp4_packet as udp4  # noqa: E402
 
@@ -43,10 +45,13 @@ def inner(i):
 
 
 def mem_free_kib():
-    """MemFree once the page cache is dropped and the workers are idle."""
+    """MemFree once the page cache is dropped and the workers are idle.
+    Twice: what the first drop frees after a grace period is counted."""
+    for _ in range(2):
+        time.sleep(1)
+        with open('/proc/sys/vm/drop_caches', 'w') as f:
+            f.write('3\n')
     time.sleep(1)
-    with open('/proc/sys/vm/drop_caches', 'w') as f:
-        f.write('3\n')
     with open('/proc/meminfo') as f:
         for line in f:
             if line.startswith('MemFree:'):
@@ -96,6 +101,33 @@ def main():
         pass
     want_got = {(b'p%d' % i, inner(i)) for i in range(n)}
     check(got == want_got, f'each of {n} peers\' packets delivered: {len(got & want_got)}')
+    # And one back to each, sent on its connection by the kernel: 1,300
+    # bytes, past what TCP copies into an skb's head, so into a page
+    # fragment (one the connection kept would be up to 32 KiB).
+    pad = b'.' * 1300
+    for i in range(n):
+        u.sendto(pad + b'r%d' % i, (inner(i), 5000))
+    back = 0
+    for i, (c, _a) in enumerate(pairs):
+        c.settimeout(5)
+        try:
+            fr = c.recv(28 + len(pad + b'r%d' % i), socket.MSG_WAITALL)
+        except socket.timeout:
+            fr = b''
+        back += fr.endswith(pad + b'r%d' % i)
+    check(back == n, f'a reply to each of {n} peers comes out of its connection: {back}')
+    # And a frame of tscfd's to each (srv-peer-send), as its keepalive
+    # answers go.
+    for i, (_c, a) in enumerate(pairs):
+        s.send(a, ctrl(0x20, i))
+    back = 0
+    for i, (c, _a) in enumerate(pairs):
+        try:
+            fr = c.recv(100)
+        except socket.timeout:
+            fr = b''
+        back += fr == ctrl(0x20, i)
+    check(back == n, f'srv-peer-send to each of {n} peers: {back} frames arrive')
 
     # A packet of 20 KB (above the MTU, not a super-frame: tscfd's) in two
     # writes: the buffer grows while half of it waits, then goes.
