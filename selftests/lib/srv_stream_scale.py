@@ -59,13 +59,6 @@ def mem_free_kib():
     raise RuntimeError('no MemFree in /proc/meminfo')
 
 
-def connect_all(s, n):
-    pairs = []
-    for _ in range(n):
-        pairs.append(s.connect())
-    return pairs
-
-
 def main():
     punt, n = sys.argv[1], int(sys.argv[2])
     max_kib = int(sys.argv[3]) if len(sys.argv) > 3 else 16
@@ -82,7 +75,7 @@ def main():
     u.bind(('10.99.0.1', 7000))
     u.settimeout(5)
 
-    pairs = connect_all(s, n)
+    pairs = [s.connect() for _ in range(n)]
     free0 = mem_free_kib()
     t0 = time.monotonic()
     for i, (_c, a) in enumerate(pairs):

@@ -185,17 +185,17 @@ status=$(cat "$run/out/rc")
 # where no code of ours has run (the debug kernel under TCG has tripped
 # KASAN once in an early interrupt, in get_cpu_cap): shown, not counted.
 loaded=$(grep -n -m 1 'tscf: TSCF tunnel driver .* loaded' "$run/out/dmesg" | cut -d: -f1)
+boot=""
 if [ -n "$loaded" ]; then
-	boot=$(head -n "$loaded" "$run/out/dmesg" | grep -E "$report_re" || true)
+	boot=$(head -n "$loaded" "$run/out/dmesg" | grep -n -A 30 -E "$report_re" | head -n 200 || true)
 	bad=$(tail -n "+$loaded" "$run/out/dmesg" | grep -E "$report_re" || true)
 else
-	boot=""
 	bad=$(grep -E "$report_re" "$run/out/dmesg" || true)
 fi
 keep_logs "$run/out/dmesg" "$console"
 if [ -n "$boot" ]; then
 	echo "vm-run: reports during the boot, before tscf.ko was loaded (not counted):" >&2
-	head -n "$loaded" "$run/out/dmesg" | grep -n -A 30 -E "$report_re" | head -n 200 >&2 || true
+	printf '%s\n' "$boot" >&2
 fi
 if [ -n "$bad" ]; then
 	# The log's tail first, then each report with the lines after it:
