@@ -694,8 +694,10 @@ static bool tscf_stream_xmit_direct(struct tscf_stream *s, struct sk_buff *skb)
 		tscf_txq_head(s, skb);
 	} else {
 		/* Part of a frame on the wire: the stream is cut. */
-		if (err != -ENOMEM || s->tx_off)
+		if (err != -ENOMEM || s->tx_off) {
+			s->tx_cut = true;
 			s->ops->down(s, TSCF_DOWN_SOCK_ERROR);
+		}
 		s->tx_off = 0;
 		s->ops->tx_done(s, skb, false);
 	}
@@ -799,6 +801,49 @@ void tscf_stream_start(struct tscf_stream *s)
 }
 
 /*
+ * The queue, once nothing else sends on the socket (the workers stopped,
+ * a grace period since the unhook), handed to TCP whole and in order, as
+ * close() leaves a send buffer to TCP: a delete must not eat the frames
+ * sent just before it (tscfd answers a RELEASE_REQ, then deletes the
+ * peer).  The send buffer is raised for them, as SO_SNDBUFFORCE would:
+ * the queue is bounded (TSCF_TXQ_STOP_BYTES), and its memory is only
+ * moving to TCP.  Never waits: a client that reads nothing holds TCP's
+ * buffer, as any peer that stops reading does, not the reaper.  Nothing
+ * follows a frame that could not be finished (cut); what does not go is
+ * dropped and counted.
+ */
+static void tscf_stream_tx_flush(struct tscf_stream *s)
+{
+	struct sock *sk = s->sock->sk;
+	bool go = !s->tx_cut;
+	struct sk_buff *skb;
+	int sndbuf;
+	bool more;
+
+	if (skb_queue_empty(&s->txq))
+		return;
+	lock_sock(sk);
+	sndbuf = sk->sk_sndbuf;
+	WRITE_ONCE(sk->sk_sndbuf,
+		   sk->sk_wmem_queued + 2 * atomic_read(&s->txq_bytes) +
+		   skb_queue_len(&s->txq) * SKB_TRUESIZE(MAX_TCP_HEADER));
+	release_sock(sk);
+	/* Each frame pushed (no MSG_MORE): the last may be the last sent. */
+	while ((skb = tscf_txq_peek(s, &more))) {
+		if (go)
+			go = !tscf_stream_send_skb(s, skb, false, false);
+		tscf_txq_unlink(s, skb);
+		local_bh_disable();	/* per-CPU stats, from a work item */
+		s->ops->tx_done(s, skb, go);
+		local_bh_enable();
+	}
+	s->tx_off = 0;
+	lock_sock(sk);
+	WRITE_ONCE(sk->sk_sndbuf, sndbuf);
+	release_sock(sk);
+}
+
+/*
  * The first half of a detach: the socket's callbacks are its own again,
  * and s is dead, so no callback that starts from now on reaches s.
  * Process context; the owner has unpublished s (no new sends).
@@ -835,13 +880,12 @@ void tscf_stream_release(struct tscf_stream *s)
 
 	cancel_work_sync(&s->rx_work);
 	cancel_work_sync(&s->tx_work);
-	skb_queue_purge(&s->txq);
-	atomic_set(&s->txq_bytes, 0);
 	/* No direct send is left (a grace period): the socket's own again. */
 	lock_sock(sk);
 	sk->sk_allocation = s->saved_allocation;
 	sk->sk_use_task_frag = s->saved_use_task_frag;
 	WRITE_ONCE(sk->sk_rcvlowat, s->saved_rcvlowat);
 	release_sock(sk);
+	tscf_stream_tx_flush(s);
 	tscf_stream_rxbuf_free(s);
 }

@@ -71,6 +71,7 @@ struct tscf_stream {
 	struct sk_buff_head txq;
 	atomic_t txq_bytes;		/* sum of skb->len over txq */
 	unsigned int tx_off;		/* bytes of txq's head already sent */
+	bool tx_cut;			/* a frame was cut short: send no more */
 	unsigned long tx_busy;		/* bit 0: a sender owns the socket */
 	gfp_t saved_allocation;		/* the socket's own sk_allocation */
 	bool saved_use_task_frag;	/* and sk_use_task_frag */

@@ -5,7 +5,9 @@
 # path"): rx-rest, the fast path both ways, control frames and forged
 # sources to tscfd as srv-frame events, srv-peer-send in order, a slow
 # peer, the ends of a stream (FIN, garbage, no listener, delete, device
-# gone) and the refusals.  Here the super-frame it sends is forwarded to
+# gone), 200 frames sent just before a delete that must all arrive
+# (a delete once dropped what was still queued: a RELEASE_RESP lost in
+# CI) and the refusals.  Here the super-frame it sends is forwarded to
 # SVC through a veth without offloads, where a packet socket checks that
 # it left as MTU-sized segments with valid TCP checksums and consecutive
 # sequence numbers, the payload whole.

@@ -39,6 +39,10 @@ exits 1 after the rest):
   as MTU-sized segments with valid TCP checksums and consecutive
   sequence numbers (the SVC side counts them with a packet socket run by
   the caller; this script only sends and prints "super sent").
+- frames sent with srv-peer-send just before srv-peer-del (200 of 1,332
+  bytes, then a RELEASE_RESP, small buffers at both ends and the client
+  not reading yet): all of them reach the client in order, then the end,
+  and none counts as dropped;
 - deleting the device with a peer attached shuts its connection.
 """
 import errno
@@ -56,6 +60,7 @@ from tunnel_peer import csum, udp4_packet as udp4  # noqa: E402
 SP = dict(REMOTE=1, FD=2, TSID=3, IP4=4, FAST=6, RX_PACKETS=7, RX_BYTES=8,
           TX_PACKETS=9, TX_BYTES=10, SUPER_FRAMES=13, RX_REST=14)
 FAILED = []
+DELETE_BURST = 200  # frames of 1,332 bytes sent just before a delete
 
 
 def check(ok, what):
@@ -202,6 +207,27 @@ def eof_within(c, secs):
         return isinstance(e, ConnectionResetError)
 
 
+def tx_dropped(dev):
+    with open(f'/sys/class/net/{dev}/statistics/tx_dropped') as f:
+        return int(f.read())
+
+
+def read_to_end(c, secs):
+    """What c receives until its end (True) or secs of silence (False)."""
+    c.settimeout(secs)
+    got = b''
+    try:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                return got, True
+            got += d
+    except socket.timeout:
+        return got, False
+    except ConnectionResetError:
+        return got, True
+
+
 def hup_within(a, secs):
     p = select.poll()
     p.register(a.fileno(), select.POLLRDHUP)
@@ -344,6 +370,29 @@ def main():
         c5.sendall(big)
         check(s.event() == (a5.fileno(), 11, big),
               'a super-frame from a peer not offered them goes to tscfd')
+
+    # --- frames sent just before a delete --------------------------------------
+    # tscfd answers a RELEASE_REQ and deletes the peer at once.  With small
+    # buffers at both ends and a client that reads nothing yet, most of
+    # what was sent before the delete still waits in the stream's queue:
+    # all of it must reach the client, in order, ahead of the end.
+    c7, a7 = s.connect()
+    c7.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    a7.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    s.set(a7, fast=1, inner='10.99.0.9', tsid=13)
+    sent = [udp4('10.99.0.1', '10.99.0.9', 7000, 5000, b'%04d' % k + b'.' * 1300)
+            for k in range(DELETE_BURST)] + [ctrl(0x04, 13)]
+    for f in sent:
+        s.send(a7, f)
+    dropped0 = tx_dropped('sst0')
+    s.g.do(CMD['SRV_PEER_DEL'], s.peer(a7))
+    got, end = read_to_end(c7, 5)
+    check(end and got == b''.join(sent),
+          f'{len(sent)} frames sent before a delete all arrive, in order, then '
+          f'the end: {len(got)} of {sum(map(len, sent))} bytes, end {end}')
+    dropped = tx_dropped('sst0') - dropped0
+    check(dropped == 0, f'none of them dropped: tx_dropped +{dropped}')
+    a7.close()
 
     # --- the device goes with a stream attached ------------------------------
     c6, a6 = s.connect()
