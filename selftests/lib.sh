@@ -204,24 +204,80 @@ start_listener() {
 	wait_for 10 grep -q '"ready"' "$2" || fail "event listener did not start"
 }
 
-# capture_start NS IFACE FILE: tshark writes IFACE's TCP and UDP frames to
-# FILE in the background (pid in CAPTURE); returns once it captures.
+# capture_start NS IFACES FILE [FILTER]: dumpcap writes the frames of
+# IFACES (one, or several separated by commas) that match the capture
+# FILTER (default 'tcp or udp'; '' for all) to FILE in the background
+# (pid in CAPTURE); returns once the capture is live on each.  "Capturing
+# on" is printed before the capture has begun: a capture that began after
+# the traffic would let every "nothing on the wire" check pass on nothing
+# (CI once saw a clear payload missing from one that had).  An Ethernet
+# device is probed (capture_probe.py: a broadcast frame to the discard
+# port, until the file holds it); on another (tscf0, a TUN) nothing is
+# sent, and the capture counts as live once dumpcap's packet socket on it
+# has its filter.
 capture_start() {
-	ip netns exec "$1" tshark -q -i "$2" -w "$3" -f 'tcp or udp' 2>"$3.err" &
+	_cap_ifs=$(echo "$2" | tr ',' ' ')
+	_cap_args=
+	for _i in $_cap_ifs; do _cap_args="$_cap_args -i $_i"; done
+	_cap_filter=${4-tcp or udp}
+	# shellcheck disable=SC2086
+	if [ -n "$_cap_filter" ]; then
+		ip netns exec "$1" dumpcap $_cap_args -f "$_cap_filter" -w "$3" 2>"$3.err" &
+	else
+		ip netns exec "$1" dumpcap $_cap_args -w "$3" 2>"$3.err" &
+	fi
 	CAPTURE=$!
 	at_exit "kill $CAPTURE 2>/dev/null"
-	wait_for 20 grep -q Capturing "$3.err" || fail "tshark did not start on $2: $(cat "$3.err")"
+	eval "CAPTURE_OF_$CAPTURE=\"\$1 \$3 \$_cap_ifs\""
+	wait_for 60 grep -q Capturing "$3.err" || fail "dumpcap did not start on $2: $(cat "$3.err")"
+	for _i in $_cap_ifs; do
+		capture_live "$1" "$_i" "$3" "start-$CAPTURE" ||
+			fail "the capture on $_i sees nothing: $(tr '\r' '\n' < "$3.err")"
+	done
 }
 
-# capture_stop PID: end a capture and flush its file.
+# pid_gone PID: exited (a zombie not yet reaped counts as gone).
+pid_gone() {
+	[ ! -e "/proc/$1/stat" ] || awk '$3 == "Z" { z = 1 } END { exit !z }' "/proc/$1/stat" 2>/dev/null
+}
+
+# capture_live NS IFACE FILE TAG: see capture_start.
+capture_live() {
+	if [ "$(ip netns exec "$1" cat "/sys/class/net/$2/type")" = 1 ]; then
+		ip netns exec "$1" python3 "$TSCF_TOP/selftests/lib/capture_probe.py" "$2" "$3" "$4" 60
+	else
+		wait_for 60 sh -c "ip netns exec '$1' ss -0 -b -p | grep -A1 '\\*:$2 .*dumpcap' | grep -q 'bpf filter'"
+	fi
+}
+
+# capture_stop PID: end a capture once all that went before is in its
+# file (a probe sent now is in it), and flush it.
 capture_stop() {
+	eval "_cap_of=\${CAPTURE_OF_$1:-}"
+	if [ -n "$_cap_of" ] && ! pid_gone "$1"; then
+		# shellcheck disable=SC2086
+		set -- "$1" $_cap_of
+		_cap_pid=$1 _cap_ns=$2 _cap_file=$3
+		shift 3
+		for _i in "$@"; do
+			if [ "$(ip netns exec "$_cap_ns" cat "/sys/class/net/$_i/type" 2>/dev/null)" = 1 ]; then
+				capture_live "$_cap_ns" "$_i" "$_cap_file" "end-$_cap_pid" ||
+					fail "the capture on $_i stopped capturing: $(tr '\r' '\n' < "$_cap_file.err")"
+			else
+				sleep 2		# what the ring holds, read and written
+			fi
+		done
+		set -- "$_cap_pid"
+	fi
 	kill -INT "$1" 2>/dev/null
 	wait "$1" 2>/dev/null || true
 }
 
 # capture_count FILE FILTER: frames of FILE that match a display FILTER.
 capture_count() {
-	tshark -r "$1" -Y "$2" 2>/dev/null | wc -l
+	tshark -r "$1" -Y "$2" > "$1.count" 2> "$1.count.err" ||
+		fail "tshark -r $1 -Y '$2': $(cat "$1.count.err")"
+	wc -l < "$1.count"
 }
 
 CTL="$TSCF_TOP/tools/tscfctl"

@@ -12,11 +12,8 @@ t0=$(date +%s)
 tscfd_topology ws DTTE
 ue_tscf0
 log "tscfd up after $(( $(date +%s) - t0 )) s"
-# dumpcap, not tshark: it starts in a fraction of the time under TCG.
-ip netns exec "$SRV" dumpcap -q -i veth-srv -f 'tcp or udp' -w "$TMPD/cap.pcapng" 2>"$TMPD/cap.err" &
-cap=$!
-at_exit "kill $cap 2>/dev/null"
-wait_for 60 grep -q Capturing "$TMPD/cap.err" || fail "dumpcap did not start: $(cat "$TMPD/cap.err")"
+capture_start "$SRV" veth-srv "$TMPD/cap.pcapng"
+cap=$CAPTURE
 log "capturing after $(( $(date +%s) - t0 )) s"
 
 for tr in udp tcp; do

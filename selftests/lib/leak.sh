@@ -34,10 +34,8 @@ leak_topology() {
 	at_exit "kill $! 2>/dev/null"
 	wait_for 20 test -f "$TMPD/sink.json" || fail "canary sink: $(cat "$TMPD/sink.out")"
 	LEAK_PCAP="$TMPD/leak.pcapng"
-	ip netns exec "$SRV" tshark -q -i veth-srv -i veth-sink -w "$LEAK_PCAP" 2>"$LEAK_PCAP.err" &
-	LEAK_CAPTURE=$!
-	at_exit "kill $LEAK_CAPTURE 2>/dev/null"
-	wait_for 30 grep -q Capturing "$LEAK_PCAP.err" || fail "tshark: $(cat "$LEAK_PCAP.err")"
+	capture_start "$SRV" veth-srv,veth-sink "$LEAK_PCAP" ''   # every frame
+	LEAK_CAPTURE=$CAPTURE
 	ip -n "$UE" link add tscf0 type tscf
 	[ -z "${LEAK_WATCHDOG:-}" ] || leak_watchdog "$LEAK_WATCHDOG"
 	leak_up
@@ -83,11 +81,6 @@ leak_up() {
 		log "leak_up: DEV_SET (linger) failed or hung: ctl $(cat "$CTL_LOG" | tr '\n' ' ')"
 		LEAK_STUCK="$LEAK_STUCK DEV_SET"
 	fi
-}
-
-# pid_gone PID: exited (a zombie not yet reaped counts as gone).
-pid_gone() {
-	[ ! -e "/proc/$1/stat" ] || awk '$3 == "Z" { z = 1 } END { exit !z }' "/proc/$1/stat" 2>/dev/null
 }
 
 # stop_pid PID: SIGTERM, SIGKILL after 5 s, and reap it; a process that
