@@ -241,33 +241,42 @@ pid_gone() {
 	[ ! -e "/proc/$1/stat" ] || awk '$3 == "Z" { z = 1 } END { exit !z }' "/proc/$1/stat" 2>/dev/null
 }
 
+# iface_is_ether NS IFACE: an Ethernet device (ARPHRD_ETHER)?
+iface_is_ether() {
+	[ "$(ip netns exec "$1" cat "/sys/class/net/$2/type" 2>/dev/null)" = 1 ]
+}
+
 # capture_live NS IFACE FILE TAG: see capture_start.
 capture_live() {
-	if [ "$(ip netns exec "$1" cat "/sys/class/net/$2/type")" = 1 ]; then
+	if iface_is_ether "$1" "$2"; then
 		ip netns exec "$1" python3 "$TSCF_TOP/selftests/lib/capture_probe.py" "$2" "$3" "$4" 60
 	else
 		wait_for 60 sh -c "ip netns exec '$1' ss -0 -b -p | grep -A1 '\\*:$2 .*dumpcap' | grep -q 'bpf filter'"
 	fi
 }
 
+# capture_flushed PID NS FILE IFACE...: all that crossed each IFACE so far
+# is in FILE (a probe sent now is in it; on a TUN, the ring read out).
+capture_flushed() {
+	_cap_pid=$1 _cap_ns=$2 _cap_file=$3
+	shift 3
+	for _i; do
+		if iface_is_ether "$_cap_ns" "$_i"; then
+			capture_live "$_cap_ns" "$_i" "$_cap_file" "end-$_cap_pid" ||
+				fail "the capture on $_i stopped capturing: $(tr '\r' '\n' < "$_cap_file.err")"
+		else
+			sleep 2
+		fi
+	done
+}
+
 # capture_stop PID: end a capture once all that went before is in its
-# file (a probe sent now is in it), and flush it.
+# file, and flush it.
 capture_stop() {
 	eval "_cap_of=\${CAPTURE_OF_$1:-}"
+	# shellcheck disable=SC2086
 	if [ -n "$_cap_of" ] && ! pid_gone "$1"; then
-		# shellcheck disable=SC2086
-		set -- "$1" $_cap_of
-		_cap_pid=$1 _cap_ns=$2 _cap_file=$3
-		shift 3
-		for _i in "$@"; do
-			if [ "$(ip netns exec "$_cap_ns" cat "/sys/class/net/$_i/type" 2>/dev/null)" = 1 ]; then
-				capture_live "$_cap_ns" "$_i" "$_cap_file" "end-$_cap_pid" ||
-					fail "the capture on $_i stopped capturing: $(tr '\r' '\n' < "$_cap_file.err")"
-			else
-				sleep 2		# what the ring holds, read and written
-			fi
-		done
-		set -- "$_cap_pid"
+		capture_flushed "$1" $_cap_of
 	fi
 	kill -INT "$1" 2>/dev/null
 	wait "$1" 2>/dev/null || true

@@ -196,17 +196,6 @@ def nothing_arrives(u, what):
     u.settimeout(3)
 
 
-def eof_within(c, secs):
-    c.settimeout(secs)
-    try:
-        while True:
-            d = c.recv(65536)
-            if not d:
-                return True
-    except (socket.timeout, ConnectionResetError) as e:
-        return isinstance(e, ConnectionResetError)
-
-
 def tx_dropped(dev):
     with open(f'/sys/class/net/{dev}/statistics/tx_dropped') as f:
         return int(f.read())
@@ -226,6 +215,10 @@ def read_to_end(c, secs):
         return got, False
     except ConnectionResetError:
         return got, True
+
+
+def eof_within(c, secs):
+    return read_to_end(c, secs)[1]
 
 
 def hup_within(a, secs):
