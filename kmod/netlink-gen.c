@@ -18,7 +18,7 @@ static const struct netlink_range_validation tscf_a_enc_linger_ms_range = {
 };
 
 /* Common nested types */
-const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_RX_REST + 1] = {
+const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_FRAME_SEQ + 1] = {
 	[TSCF_SRV_PEER_A_REMOTE] = { .type = NLA_BINARY, },
 	[TSCF_SRV_PEER_A_FD] = { .type = NLA_U32, },
 	[TSCF_SRV_PEER_A_TSID] = { .type = NLA_U64, },
@@ -32,6 +32,9 @@ const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_RX_REST + 1] = {
 	[TSCF_SRV_PEER_A_RX_IDLE_MS] = { .type = NLA_U32, },
 	[TSCF_SRV_PEER_A_SUPER_FRAMES] = { .type = NLA_U16, },
 	[TSCF_SRV_PEER_A_RX_REST] = { .type = NLA_BINARY, },
+	[TSCF_SRV_PEER_A_ENCRYPTED] = { .type = NLA_FLAG, },
+	[TSCF_SRV_PEER_A_FLOWS] = { .type = NLA_BINARY, },
+	[TSCF_SRV_PEER_A_FRAME_SEQ] = { .type = NLA_U32, },
 };
 
 const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_TXQ_BYTES + 1] = {

@@ -14,7 +14,7 @@
 #include <linux/tscf_wire.h>
 
 /* Common nested types */
-extern const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_RX_REST + 1];
+extern const struct nla_policy tscf_srv_peer_nl_policy[TSCF_SRV_PEER_A_FRAME_SEQ + 1];
 extern const struct nla_policy tscf_stats_nl_policy[TSCF_STATS_A_TXQ_BYTES + 1];
 extern const struct nla_policy tscf_tunnel_nl_policy[TSCF_TUNNEL_A_SUPER_FRAMES + 1];
 

@@ -125,27 +125,33 @@ tscf_srv_peer_by_outer(struct tscf_srv *srv, const struct tscf_srv_sock *ss,
 	return NULL;
 }
 
-static struct tscf_srv_peer *tscf_srv_peer_by_ip4(struct tscf_srv *srv, __be32 a)
+/*
+ * An internal address has at most two peers, its session's clear one and
+ * its encrypted one: pp[0] and pp[1] (either NULL), in one walk.
+ */
+static void tscf_srv_peers_by_ip4(struct tscf_srv *srv, __be32 a,
+				  struct tscf_srv_peer **pp)
 {
 	struct hlist_head *h = &srv->by_inner4[tscf_srv_inner4_hash(srv, a)];
 	struct tscf_srv_peer *p;
 
+	pp[0] = pp[1] = NULL;
 	hlist_for_each_entry_rcu(p, h, inner4_node, lockdep_rtnl_is_held())
-		if (p->ip4 == a)
-			return p;
-	return NULL;
+		if (p->ip4 == a && !pp[p->encrypted])
+			pp[p->encrypted] = p;
 }
 
-static struct tscf_srv_peer *tscf_srv_peer_by_ip6(struct tscf_srv *srv,
-						  const struct in6_addr *a)
+static void tscf_srv_peers_by_ip6(struct tscf_srv *srv,
+				  const struct in6_addr *a,
+				  struct tscf_srv_peer **pp)
 {
 	struct hlist_head *h = &srv->by_inner6[tscf_srv_inner6_hash(srv, a)];
 	struct tscf_srv_peer *p;
 
+	pp[0] = pp[1] = NULL;
 	hlist_for_each_entry_rcu(p, h, inner6_node, lockdep_rtnl_is_held())
-		if (ipv6_addr_equal(&p->ip6, a))
-			return p;
-	return NULL;
+		if (ipv6_addr_equal(&p->ip6, a) && !pp[p->encrypted])
+			pp[p->encrypted] = p;
 }
 
 /* --- receive ------------------------------------------------------------ */
@@ -500,36 +506,39 @@ static void tscf_srv_xmit_peer(struct tscf_srv *srv, struct tscf_srv_peer *p,
 }
 
 /*
- * The peer a packet is for, if it is a well-formed IPv4/IPv6 packet (its
- * length the skb's) to a peer's internal address.
+ * The peers a packet is for (clear, encrypted: see tscf_srv_peers_by_ip4),
+ * if it is a well-formed IPv4/IPv6 packet (its length the skb's) to an
+ * internal address; false if it is not.
  */
-static struct tscf_srv_peer *tscf_srv_tx_peer(struct tscf_srv *srv,
-					      struct sk_buff *skb)
+static bool tscf_srv_tx_peers(struct tscf_srv *srv, struct sk_buff *skb,
+			      struct tscf_srv_peer **pp)
 {
 	skb_reset_network_header(skb);
 	if (skb->protocol == htons(ETH_P_IP)) {
 		const struct iphdr *iph;
 
 		if (!pskb_may_pull(skb, sizeof(*iph)))
-			return NULL;
+			return false;
 		iph = ip_hdr(skb);
 		if (iph->version != 4 || iph->ihl < 5 ||
 		    ntohs(iph->tot_len) != skb->len)
-			return NULL;
-		return tscf_srv_peer_by_ip4(srv, iph->daddr);
+			return false;
+		tscf_srv_peers_by_ip4(srv, iph->daddr, pp);
+		return true;
 	}
 	if (skb->protocol == htons(ETH_P_IPV6)) {
 		const struct ipv6hdr *ip6h;
 
 		if (!pskb_may_pull(skb, sizeof(*ip6h)))
-			return NULL;
+			return false;
 		ip6h = ipv6_hdr(skb);
 		if (ip6h->version != 6 ||
 		    ntohs(ip6h->payload_len) + sizeof(*ip6h) != skb->len)
-			return NULL;
-		return tscf_srv_peer_by_ip6(srv, &ip6h->daddr);
+			return false;
+		tscf_srv_peers_by_ip6(srv, &ip6h->daddr, pp);
+		return true;
 	}
-	return NULL;
+	return false;
 }
 
 /*
@@ -549,13 +558,24 @@ static netdev_tx_t tscf_srv_start_xmit(struct sk_buff *skb,
 				       struct net_device *dev)
 {
 	struct tscf_srv *srv = netdev_priv(dev);
-	struct tscf_srv_peer *p;
+	struct tscf_srv_peer *pp[2];
 
-	p = tscf_srv_tx_peer(srv, skb);
-	if (p && READ_ONCE(p->fast) && tscf_srv_peer_can_xmit(p))
-		tscf_srv_xmit_peer(srv, p, skb);
-	else
-		tscf_srv_punt(srv, skb);
+	if (!tscf_srv_tx_peers(srv, skb, pp))
+		goto punt;
+	/*
+	 * A flow bound to the encrypted tunnel goes there, whatever the
+	 * clear peer's fast flag says: looked at first.
+	 */
+	if (pp[1] && tscf_srv_flows_match(pp[1], skb)) {
+		tscf_srv_xmit_peer(srv, pp[1], skb);
+		return NETDEV_TX_OK;
+	}
+	if (pp[0] && READ_ONCE(pp[0]->fast) && tscf_srv_peer_can_xmit(pp[0])) {
+		tscf_srv_xmit_peer(srv, pp[0], skb);
+		return NETDEV_TX_OK;
+	}
+punt:
+	tscf_srv_punt(srv, skb);
 	return NETDEV_TX_OK;
 }
 
@@ -575,6 +595,7 @@ static void tscf_srv_peer_unhash(struct tscf_srv *srv, struct tscf_srv_peer *p)
 /* No reader still sees p: after a grace period, or from an RCU callback. */
 void tscf_srv_peer_free(struct tscf_srv_peer *p)
 {
+	tscf_srv_flows_free(p);
 	dst_cache_destroy(&p->dst_cache);
 	kfree(p);
 }
@@ -624,12 +645,14 @@ struct tscf_srv_peer_cfg {
 	u32 fd;
 	struct in6_addr remote;
 	__be16 port;
-	bool has_ip4, has_ip6, has_fast, fast, has_super;
+	bool has_ip4, has_ip6, has_fast, fast, has_super, encrypted;
 	u16 super_frames;
 	__be32 ip4;
 	struct in6_addr ip6;
 	u64 tsid;
 	const struct nlattr *rx_rest;
+	const struct nlattr *flows;
+	const struct nlattr *frame_seq;
 };
 
 static bool tscf_srv_peer_same_inner(const struct tscf_srv_peer *p,
@@ -659,15 +682,19 @@ static int tscf_srv_peer_add(struct tscf_srv *srv,
 			     struct tscf_srv_peer **pp,
 			     struct netlink_ext_ack *extack)
 {
-	struct tscf_srv_peer *p;
+	struct tscf_srv_peer *p, *pp4[2] = {}, *pp6[2] = {};
 	int err;
 
 	if (srv->npeers >= TSCF_SRV_MAX_PEERS) {
 		NL_SET_ERR_MSG_MOD(extack, "the server device's peer table is full");
 		return -ENOSPC;
 	}
-	if ((c->has_ip4 && tscf_srv_peer_by_ip4(srv, c->ip4)) ||
-	    (c->has_ip6 && tscf_srv_peer_by_ip6(srv, &c->ip6))) {
+	if (c->has_ip4)
+		tscf_srv_peers_by_ip4(srv, c->ip4, pp4);
+	if (c->has_ip6)
+		tscf_srv_peers_by_ip6(srv, &c->ip6, pp6);
+	/* One clear and one encrypted peer per address: a session's two. */
+	if (pp4[c->encrypted] || pp6[c->encrypted]) {
 		NL_SET_ERR_MSG_MOD(extack, "another peer has this internal address");
 		return -EEXIST;
 	}
@@ -687,6 +714,7 @@ static int tscf_srv_peer_add(struct tscf_srv *srv,
 	p->ip4 = c->ip4;
 	p->ip6 = c->ip6;
 	p->tsid = c->tsid;
+	p->encrypted = c->encrypted;
 	p->fast = c->has_fast && c->fast;
 	p->super_frames = c->super_frames;
 	if (!p->fast)
@@ -718,6 +746,7 @@ static int tscf_srv_stream_peer_add(struct tscf_srv *srv,
 				    struct netlink_ext_ack *extack)
 {
 	bool fast = c->has_fast && c->fast;
+	struct tscf_srv_flows *fl = NULL;
 	struct tscf_srv_peer *p;
 	struct tscf_srv_sock *ss;
 	int err;
@@ -734,13 +763,54 @@ static int tscf_srv_stream_peer_add(struct tscf_srv *srv,
 		tscf_srv_stream_free(ss);
 		return err;
 	}
+	if (c->flows) {
+		fl = tscf_srv_flows_parse(c->flows, p, extack);
+		if (IS_ERR(fl)) {
+			tscf_srv_peer_del(srv, p);	/* frees the stream too */
+			return PTR_ERR(fl);
+		}
+	}
 	err = tscf_srv_stream_start(ss, p, c->rx_rest ? nla_data(c->rx_rest) : NULL,
 				    c->rx_rest ? nla_len(c->rx_rest) : 0, extack);
 	if (err) {
-		tscf_srv_peer_del(srv, p);	/* frees the stream too */
+		kfree(fl);
+		tscf_srv_peer_del(srv, p);
 		return err;
 	}
+	/* Attached: now the transmit path may send on it. */
+	if (fl)
+		tscf_srv_flows_set(p, fl);
 	WRITE_ONCE(p->fast, fast);
+	return 0;
+}
+
+/* What srv-peer-set may not ask of this kind of peer; RTNL held. */
+static int tscf_srv_peer_cfg_check(const struct tscf_srv_peer_cfg *c,
+				   const struct tscf_srv_peer *p,
+				   struct netlink_ext_ack *extack)
+{
+	bool encrypted = p ? p->encrypted : c->encrypted;
+
+	if (c->encrypted && (p ? !p->encrypted : c->ss && !c->ss->stream)) {
+		NL_SET_ERR_MSG_MOD(extack, "only a new stream peer can be encrypted");
+		return -EINVAL;
+	}
+	if (encrypted && c->has_fast && c->fast) {
+		NL_SET_ERR_MSG_MOD(extack, "an encrypted peer is never fast: its flows say what it carries");
+		return -EINVAL;
+	}
+	if (!encrypted && c->flows) {
+		NL_SET_ERR_MSG_MOD(extack, "flows are for an encrypted peer only");
+		return -EINVAL;
+	}
+	if (c->frame_seq && !p) {
+		NL_SET_ERR_MSG_MOD(extack, "frame-seq is for an encrypted peer that exists");
+		return -EINVAL;
+	}
+	if (c->frame_seq && !encrypted) {
+		NL_SET_ERR_MSG_MOD(extack, "frame-seq is for an encrypted peer only");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -748,16 +818,21 @@ static int tscf_srv_peer_set(struct tscf_srv *srv,
 			     struct tscf_srv_peer_cfg *c,
 			     struct netlink_ext_ack *extack)
 {
+	struct tscf_srv_flows *fl;
 	struct tscf_srv_peer *p;
+	int err;
 
 	ASSERT_RTNL();
+	p = c->ss ? tscf_srv_peer_by_outer(srv, c->ss, &c->remote, c->port) : NULL;
+	err = tscf_srv_peer_cfg_check(c, p, extack);
+	if (err)
+		return err;
 	if (!c->ss)
 		return tscf_srv_stream_peer_add(srv, c, extack);
 	if (c->rx_rest) {
 		NL_SET_ERR_MSG_MOD(extack, "rx-rest is for a new stream peer only");
 		return -EINVAL;
 	}
-	p = tscf_srv_peer_by_outer(srv, c->ss, &c->remote, c->port);
 	if (!p)
 		return tscf_srv_peer_add(srv, c, &p, extack);
 	if ((c->has_ip4 || c->has_ip6) && !tscf_srv_peer_same_inner(p, c)) {
@@ -765,6 +840,15 @@ static int tscf_srv_peer_set(struct tscf_srv *srv,
 				   "the peer exists with other internal addresses: delete it first");
 		return -EBUSY;
 	}
+	if (c->flows) {
+		fl = tscf_srv_flows_parse(c->flows, p, extack);
+		if (IS_ERR(fl))
+			return PTR_ERR(fl);
+		tscf_srv_flows_set(p, fl);
+	}
+	/* After the flows: what tscfd handled may have changed them. */
+	if (c->frame_seq)
+		tscf_srv_stream_frames_done(p, nla_get_u32(c->frame_seq));
 	if (c->has_super)
 		WRITE_ONCE(p->super_frames, c->super_frames);
 	if (c->has_fast)
@@ -1363,6 +1447,9 @@ static int tscf_srv_nl_peer(struct tscf_srv *srv, struct genl_info *info,
 	if (err)
 		return err;
 	c->rx_rest = tb[TSCF_SRV_PEER_A_RX_REST];
+	c->encrypted = nla_get_flag(tb[TSCF_SRV_PEER_A_ENCRYPTED]);
+	c->flows = tb[TSCF_SRV_PEER_A_FLOWS];
+	c->frame_seq = tb[TSCF_SRV_PEER_A_FRAME_SEQ];
 	if (tb[TSCF_SRV_PEER_A_TSID])
 		c->tsid = nla_get_u64(tb[TSCF_SRV_PEER_A_TSID]);
 	if (tb[TSCF_SRV_PEER_A_INTERNAL_IPV4]) {
@@ -1471,6 +1558,7 @@ static int tscf_srv_put_peer(struct sk_buff *msg, const struct tscf_srv *srv,
 	    (p->has_ip4 && nla_put_in_addr(msg, TSCF_SRV_PEER_A_INTERNAL_IPV4, p->ip4)) ||
 	    (p->has_ip6 && nla_put_in6_addr(msg, TSCF_SRV_PEER_A_INTERNAL_IPV6, &p->ip6)) ||
 	    nla_put_u8(msg, TSCF_SRV_PEER_A_FAST, READ_ONCE(p->fast)) ||
+	    (p->encrypted && nla_put_flag(msg, TSCF_SRV_PEER_A_ENCRYPTED)) ||
 	    (READ_ONCE(p->super_frames) &&
 	     nla_put_u16(msg, TSCF_SRV_PEER_A_SUPER_FRAMES, READ_ONCE(p->super_frames))) ||
 	    tscf_srv_put_counters(msg, p))

@@ -13,6 +13,7 @@
 #include <net/gro_cells.h>
 
 struct tscf_srv;
+struct tscf_srv_flows;
 struct genl_info;
 
 /* A socket the device reads: a UDP socket of tscfd's, or a stream's. */
@@ -34,6 +35,8 @@ struct tscf_srv_peer {
 	__be32 ip4;
 	struct in6_addr ip6;
 	u64 tsid;
+	bool encrypted;			/* a session's kTLS tunnel (stream) */
+	struct tscf_srv_flows __rcu *flows;	/* encrypted only; srv_flow.c */
 	bool fast;			/* READ_ONCE/WRITE_ONCE */
 	u16 super_frames;		/* READ_ONCE/WRITE_ONCE; 0: none */
 	unsigned long last_rx;		/* jiffies; 0: never */
@@ -69,6 +72,15 @@ void tscf_srv_tx_drop(struct tscf_srv *srv, struct sk_buff *skb);
 int tscf_srv_put_remote(struct sk_buff *msg, const struct tscf_srv_peer *p);
 void tscf_srv_peer_free(struct tscf_srv_peer *p);
 
+/* srv_flow.c */
+struct tscf_srv_flows *tscf_srv_flows_parse(const struct nlattr *a,
+					    const struct tscf_srv_peer *p,
+					    struct netlink_ext_ack *extack);
+void tscf_srv_flows_set(struct tscf_srv_peer *p, struct tscf_srv_flows *fl);
+void tscf_srv_flows_free(struct tscf_srv_peer *p);
+bool tscf_srv_flows_match(const struct tscf_srv_peer *p,
+			  const struct sk_buff *skb);
+
 /* srv_stream.c */
 bool tscf_srv_sock_is_tcp(const struct socket *sock);
 struct tscf_srv_sock *tscf_srv_stream_find(struct tscf_srv *srv,
@@ -85,6 +97,7 @@ void tscf_srv_stream_free(struct tscf_srv_sock *ss);
 void tscf_srv_stream_del(struct tscf_srv_sock *ss, struct tscf_srv_peer *p);
 void tscf_srv_stream_wait_reaped(struct tscf_srv *srv);
 void tscf_srv_stream_xmit(struct tscf_srv_peer *p, struct sk_buff *skb);
+void tscf_srv_stream_frames_done(struct tscf_srv_peer *p, u32 seq);
 int tscf_srv_stream_send(struct tscf_srv_peer *p, const void *frame,
 			 size_t len, struct netlink_ext_ack *extack);
 

@@ -43,6 +43,7 @@
 #include <net/ip6_checksum.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+#include <net/tls.h>
 
 #include "netlink.h"
 #include "srv.h"
@@ -56,6 +57,13 @@ struct tscf_srv_stream {
 	u32 fd;				/* tscfd's number for it, in events */
 	bool attached;
 	bool broken;			/* a frame was lost: nothing after it */
+	/*
+	 * srv-frame events sent (the reader alone writes it) and handled by
+	 * tscfd (srv-peer-set frame-seq).  While they differ, an encrypted
+	 * peer hands tscfd every frame: see tscf_srv_stream_rx_frame().
+	 */
+	u32 events_sent;
+	u32 events_done;		/* READ_ONCE/WRITE_ONCE */
 	struct work_struct shut_work;
 	struct rcu_work reap_rwork;	/* the rest of a delete */
 };
@@ -146,6 +154,7 @@ static int tscf_srv_stream_put_peer(struct sk_buff *msg,
 	nest = nla_nest_start(msg, TSCF_A_SRV_PEER);
 	if (!nest || tscf_srv_put_remote(msg, p) ||
 	    nla_put_u32(msg, TSCF_SRV_PEER_A_FD, st->fd) ||
+	    nla_put_u32(msg, TSCF_SRV_PEER_A_FRAME_SEQ, st->events_sent + 1) ||
 	    nla_put_u64_64bit(msg, TSCF_SRV_PEER_A_TSID, p->tsid,
 			      TSCF_SRV_PEER_A_PAD))
 		return -EMSGSIZE;
@@ -186,6 +195,7 @@ static void tscf_srv_stream_to_tscfd(struct tscf_srv_stream *st,
 	msg = NULL;		/* freed, sent or not */
 	if (err)
 		goto fail;
+	WRITE_ONCE(st->events_sent, st->events_sent + 1);
 	consume_skb(frame);
 	return;
 
@@ -217,8 +227,16 @@ static void tscf_srv_stream_rx_frame(struct tscf_stream *s, struct sk_buff *skb)
 		kfree_skb(skb);
 		return;
 	}
-	if (READ_ONCE(p->fast) && netif_running(srv->dev))
-		proto = tscf_srv_rx_proto(p, skb, 0);
+	/*
+	 * An encrypted peer's packets are the kernel's to carry, except
+	 * behind a frame tscfd has not handled yet: a client sends its
+	 * FLOW_BIND ahead of the flow's first packet on the same stream, so
+	 * that the binding exists before anything can answer that packet
+	 * (kmod/flow.c).  tscfd gets them too, in order, until it catches up.
+	 */
+	if (p->encrypted ? READ_ONCE(st->events_done) == st->events_sent :
+			   READ_ONCE(p->fast))
+		proto = netif_running(srv->dev) ? tscf_srv_rx_proto(p, skb, 0) : 0;
 	if (proto) {
 		skb_reset_network_header(skb);
 		if (skb->len > mtu && !tscf_srv_stream_super(p, skb, proto, mtu))
@@ -286,6 +304,12 @@ static void tscf_srv_stream_tx_wake(struct tscf_stream *s)
 void tscf_srv_stream_xmit(struct tscf_srv_peer *p, struct sk_buff *skb)
 {
 	tscf_stream_xmit(&tscf_srv_ss_stream(p->ss)->stream, skb);
+}
+
+/* tscfd has handled the events up to seq (srv-peer-set); RTNL held. */
+void tscf_srv_stream_frames_done(struct tscf_srv_peer *p, u32 seq)
+{
+	WRITE_ONCE(tscf_srv_ss_stream(p->ss)->events_done, seq);
 }
 
 /* A frame of tscfd's (srv-peer-send); RTNL held. */
@@ -403,18 +427,30 @@ struct tscf_srv_sock *tscf_srv_stream_new(struct tscf_srv *srv,
 	return &st->ss;
 }
 
-/* What the kernel cannot take over; under lock_sock. */
-static int tscf_srv_stream_check_locked(struct sock *sk,
+/*
+ * What the kernel cannot take over; under lock_sock.  A clear peer's
+ * connection is plain TCP; an encrypted peer's has kTLS both ways, so the
+ * kernel only ever reads and writes it through TLS.
+ */
+static int tscf_srv_stream_check_locked(struct sock *sk, bool encrypted,
 					struct netlink_ext_ack *extack)
 {
+	const struct tcp_ulp_ops *ulp = inet_csk(sk)->icsk_ulp_ops;
+
 	if (sk->sk_state != TCP_ESTABLISHED) {
 		NL_SET_ERR_MSG_MOD(extack, "the TCP connection is not established");
 		return -ENOTCONN;
 	}
-	if (inet_csk(sk)->icsk_ulp_ops) {
+	if (!encrypted && ulp) {
 		NL_SET_ERR_MSG_MOD(extack,
-				   "the socket has an upper layer (kTLS): only clear TCP peers are carried");
+				   "the socket has an upper layer (kTLS) and the peer is not encrypted");
 		return -EOPNOTSUPP;
+	}
+	if (encrypted && (!ulp || strcmp(ulp->name, "tls") ||
+			  !tls_sw_has_ctx_tx(sk) || !tls_sw_has_ctx_rx(sk))) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "an encrypted peer needs kTLS installed for both TX and RX");
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -451,12 +487,12 @@ int tscf_srv_stream_start(struct tscf_srv_sock *ss, struct tscf_srv_peer *p,
 	}
 	st->peer = p;
 	lock_sock(sk);
-	err = tscf_srv_stream_check_locked(sk, extack);
+	err = tscf_srv_stream_check_locked(sk, p->encrypted, extack);
 	if (!err)
 		err = tscf_sock_claim(sk, &st->stream, extack);
 	if (!err) {
-		err = tscf_stream_attach(&st->stream, ss->sock, false, rx_rest,
-					 rest_len);
+		err = tscf_stream_attach(&st->stream, ss->sock, p->encrypted,
+					 rx_rest, rest_len);
 		if (err) {
 			write_lock_bh(&sk->sk_callback_lock);
 			rcu_assign_sk_user_data(sk, NULL);

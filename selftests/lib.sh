@@ -144,11 +144,12 @@ tunnel_stat() {
 		python3 -c "import json,sys; print(json.load(sys.stdin)['tunnel']['stats']['$3'])"
 }
 
-# srv_peer_field NS FIELD: a field of the first peer of the namespace's
-# server device (genl srv-peers, tscfd's kernel data path).
+# srv_peer_field NS FIELD: a field of the first clear peer of the
+# namespace's server device (genl srv-peers, tscfd's kernel data path);
+# a session's encrypted peer, if any, is passed over.
 srv_peer_field() {
 	ip netns exec "$1" $TSCF_NL srv-peers |
-		python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['$2'])"
+		python3 -c "import json,sys; print([p for p in map(json.loads, sys.stdin) if not p['encrypted']][0]['$2'])"
 }
 
 # has_tunnel NS DEV

@@ -21,6 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <linux/tscf.h>
 
 #include "siphash.h"
 #include "tscfd.h"
@@ -300,7 +304,7 @@ static bool lowers_encrypted(const struct tscfd_flowtab *tab,
 	return cur && cur->by_enc && level_rank(level) < level_rank(cur->level);
 }
 
-uint16_t tscfd_flow_bind(struct tscfd_tunnel *t, const struct tscf_msg *m)
+static uint16_t flow_bind(struct tscfd_tunnel *t, const struct tscf_msg *m)
 {
 	struct tscfd_session *s = t->session;
 	struct tscfd_flowtab *tab = s->flows;
@@ -345,6 +349,45 @@ uint16_t tscfd_flow_bind(struct tscfd_tunnel *t, const struct tscf_msg *m)
 	tab->buckets[flow_bucket(tab, f)] = (uint16_t)(++tab->n);
 	tab->at_level[level]++;
 	return TSCF_RESP_SUCCESS;
+}
+
+/* A binding changed: so does the encrypted peer's set in the kernel. */
+uint16_t tscfd_flow_bind(struct tscfd_tunnel *t, const struct tscf_msg *m)
+{
+	uint16_t code = flow_bind(t, m);
+
+	if (code == TSCF_RESP_SUCCESS)
+		tscfd_kdp_flows(t->session);
+	return code;
+}
+
+/*
+ * The session's bindings as a server device's encrypted peer takes them
+ * (struct tscf_srv_flow), at most max of them.  Every binding is above
+ * level 0: each one the kernel has goes to the encrypted tunnel, as here.
+ * Those past max are left to tscfd, which is always right.
+ */
+size_t tscfd_flow_export(const struct tscfd_session *s,
+			 struct tscf_srv_flow *out, size_t max)
+{
+	const struct tscfd_flowtab *tab = s->flows;
+	const struct flow *f;
+	size_t i, n = 0;
+
+	for (i = 0; tab && i < tab->n && n < max; i++) {
+		f = &tab->slots[i];
+		if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP)
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].proto = f->proto;
+		out[n].family = f->family == 4 ? AF_INET : AF_INET6;
+		out[n].lport = htons(f->lport);
+		out[n].rport = htons(f->rport);
+		memcpy(out[n].local, f->local, sizeof(out[n].local));
+		memcpy(out[n].remote, f->remote, sizeof(out[n].remote));
+		n++;
+	}
+	return n;
 }
 
 void tscfd_flows_free(struct tscfd_session *s)

@@ -29,7 +29,10 @@
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
 
+#include <linux/tscf.h>
 #include <linux/tscf_genl.h>
 
 #include "tscfd.h"
@@ -40,6 +43,14 @@ static struct tscfd_handle kdp_ev_handle = { .type = EV_KDP, .fd = -1 };
 static int kdp_family;
 static int kdp_ifindex;
 static char kdp_name[IFNAMSIZ];
+/*
+ * Encrypted peers whose events this read handled: each is told how far
+ * tscfd got (frame-seq) once the read is done, so that it carries its
+ * packets itself again.  A tunnel is listed once (kdp_seq_pending).
+ */
+#define KDP_DONE_MAX	256
+static struct tscfd_tunnel *kdp_done[KDP_DONE_MAX];
+static unsigned int kdp_ndone;
 /* Handed-over TCP tunnels by their fd, which srv-frame events name. */
 static struct tscfd_tunnel **kdp_by_fd;
 static size_t kdp_by_fd_len;
@@ -61,6 +72,43 @@ const char *tscfd_kdp_name(void)
 	return kdp_name;
 }
 
+/* The kernel's reason for the last refusal (its extended ACK), or "". */
+static char kdp_why[160];
+
+/* ": reason" for a log line, when the kernel gave one. */
+static const char *kdp_reason(void)
+{
+	static char buf[sizeof(kdp_why) + 2];
+
+	if (!kdp_why[0])
+		return "";
+	snprintf(buf, sizeof(buf), ": %s", kdp_why);
+	return buf;
+}
+
+/* A refusal: its errno as it is (libnl's mapping loses most), its message. */
+static int kdp_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	const struct nlmsghdr *h = (const void *)((const char *)e - NLMSG_HDRLEN);
+	const struct nlattr *a;
+	size_t off = sizeof(*e), len;
+	int rem;
+
+	(void)who;
+	*(int *)arg = e->error;
+	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	if (!(h->nlmsg_flags & NLM_F_CAPPED))
+		off += NLMSG_ALIGN(e->msg.nlmsg_len) - NLMSG_HDRLEN;
+	len = h->nlmsg_len - NLMSG_HDRLEN;
+	if (off >= len)
+		return NL_STOP;
+	nla_for_each_attr(a, (struct nlattr *)((char *)e + off), (int)(len - off), rem)
+		if (nla_type(a) == NLMSGERR_ATTR_MSG && nla_len(a) > 0)
+			snprintf(kdp_why, sizeof(kdp_why), "%.*s", nla_len(a), (const char *)nla_data(a));
+	return NL_STOP;
+}
+
 static int kdp_acked(struct nl_msg *msg, void *arg)
 {
 	(void)msg;
@@ -78,20 +126,24 @@ static int kdp_request_on(struct nl_sock *sk, struct nl_msg *msg,
 {
 	struct nl_cb *ncb = nl_cb_alloc(NL_CB_DEFAULT);
 	bool acked = false;
-	int rc, reads = 0;
+	int rc, reads = 0, error = 0;
 
+	kdp_why[0] = '\0';
 	if (!ncb) {
 		nlmsg_free(msg);
 		return -ENOMEM;
 	}
 	nl_cb_set(ncb, NL_CB_VALID, NL_CB_CUSTOM, cb, arg);
 	nl_cb_set(ncb, NL_CB_ACK, NL_CB_CUSTOM, kdp_acked, &acked);
+	nl_cb_err(ncb, NL_CB_CUSTOM, kdp_error, &error);
 	rc = nl_send_auto(sk, msg);
 	nlmsg_free(msg);
 	/* nl_recvmsgs() returns 0 after each read that did not fail. */
 	while (rc >= 0 && !acked && reads++ < 64)
 		rc = nl_recvmsgs(sk, ncb);
 	nl_cb_put(ncb);
+	if (error < 0)
+		return error;
 	if (rc >= 0 && !acked)
 		rc = -NLE_FAILURE;
 	if (rc < 0)
@@ -173,6 +225,8 @@ static void kdp_close(void)
 /* The "tscf" family, or a negative errno (-ENOENT: no module). */
 static int kdp_connect(void)
 {
+	int one = 1;
+
 	kdp_sk = nl_socket_alloc();
 	if (!kdp_sk)
 		return -ENOMEM;
@@ -180,6 +234,8 @@ static int kdp_connect(void)
 		kdp_close();
 		return -EIO;
 	}
+	/* The kernel says why it refuses (logged); without it, errno only. */
+	setsockopt(nl_socket_get_fd(kdp_sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
 	kdp_family = genl_ctrl_resolve(kdp_sk, TSCF_GENL_NAME);
 	if (kdp_family < 0) {
 		kdp_close();
@@ -294,14 +350,32 @@ static bool kdp_fast_ok(const struct tscfd_session *s)
 	return !tscfd_flow_encrypted_bindings(s);
 }
 
-/* A UDP tunnel's peer is on the interface's socket, a TCP one on its own. */
+/* A UDP tunnel's peer is on the interface's socket, a TCP or TLS one on its own. */
 static int kdp_peer_fd(const struct tscfd_tunnel *t)
 {
-	return t->kind == TK_TCP ? t->fd : t->iface->udp_fd;
+	return t->kind == TK_TCP || t->kind == TK_TLS ? t->fd : t->iface->udp_fd;
 }
 
+/* An encrypted tunnel's bindings, as the kernel takes them (at most its maximum). */
+static int kdp_put_flows(struct nl_msg *msg, const struct tscfd_tunnel *t)
+{
+	struct tscf_srv_flow flows[TSCF_SRV_MAX_FLOWS];
+	size_t n = tscfd_flow_export(t->session, flows, TSCF_SRV_MAX_FLOWS);
+
+	return nla_put(msg, TSCF_SRV_PEER_A_FLOWS, (int)(n * sizeof(flows[0])), flows);
+}
+
+/* What else a request about an encrypted peer carries (kdp_put_peer). */
+#define KDP_FLOWS	1	/* its flows */
+#define KDP_SEQ		2	/* the events handled (frame-seq) */
+
+/*
+ * full: a new peer (its TSID, addresses and offer; encrypted, with its
+ * flows, for an encrypted tunnel).  extra: KDP_FLOWS, KDP_SEQ.
+ */
 static int kdp_put_peer(struct nl_msg *msg, const struct tscfd_tunnel *t,
-			bool full, int fast, const uint8_t *rest, size_t restlen)
+			bool full, int extra, int fast, const uint8_t *rest,
+			size_t restlen)
 {
 	const struct tscfd_session *s = t->session;
 	struct nlattr *nest;
@@ -319,7 +393,13 @@ static int kdp_put_peer(struct nl_msg *msg, const struct tscfd_tunnel *t,
 		      nla_put(msg, TSCF_SRV_PEER_A_INTERNAL_IPV6, 16, &s->ip6.v6)) ||
 		     /* The offer of its CONFIG_RESP: whole ones on the fast path. */
 		     (t->super_frames &&
-		      nla_put_u16(msg, TSCF_SRV_PEER_A_SUPER_FRAMES, TSCF_MAX_FRAME_LEN))))
+		      nla_put_u16(msg, TSCF_SRV_PEER_A_SUPER_FRAMES, TSCF_MAX_FRAME_LEN)) ||
+		     (t->encrypted && nla_put_flag(msg, TSCF_SRV_PEER_A_ENCRYPTED))))
+		return -1;
+	if (t->encrypted && (full || (extra & KDP_FLOWS)) && kdp_put_flows(msg, t))
+		return -1;
+	if ((extra & KDP_SEQ) &&
+	    nla_put_u32(msg, TSCF_SRV_PEER_A_FRAME_SEQ, t->kdp_frame_seq))
 		return -1;
 	if (fast >= 0 && nla_put_u8(msg, TSCF_SRV_PEER_A_FAST, (uint8_t)fast))
 		return -1;
@@ -334,7 +414,7 @@ static int kdp_peer_cmd(const struct tscfd_tunnel *t, uint8_t cmd, bool full,
 {
 	struct nl_msg *msg = kdp_msg(cmd);
 
-	if (!msg || kdp_put_peer(msg, t, full, fast, NULL, 0)) {
+	if (!msg || kdp_put_peer(msg, t, full, 0, fast, NULL, 0)) {
 		nlmsg_free(msg);
 		return -ENOMEM;
 	}
@@ -364,17 +444,33 @@ static void kdp_index(struct tscfd_tunnel *t, bool add)
 }
 
 /*
+ * kTLS in both directions on a TLS tunnel's socket (OpenSSL installs it
+ * after the handshake, for TLS 1.2 AES-GCM): the kernel can then read and
+ * write it through TLS.  TLS 1.3 gets TX only on the kernels this targets.
+ */
+static bool kdp_ktls_both(const struct tscfd_tunnel *t)
+{
+	return t->ssl && BIO_get_ktls_send(SSL_get_wbio(t->ssl)) > 0 &&
+	       BIO_get_ktls_recv(SSL_get_rbio(t->ssl)) > 0;
+}
+
+/*
  * A configured clear UDP tunnel (new or resumed): to the kernel.  A clear
- * TCP tunnel is marked: net.c hands its connection over with
- * tscfd_kdp_stream() once nothing of tscfd's waits to be written.
+ * TCP tunnel, or an encrypted TLS tunnel with kTLS both ways, is marked:
+ * net.c hands its connection over with tscfd_kdp_stream() once nothing of
+ * tscfd's waits to be written.
  */
 void tscfd_kdp_push(struct tscfd_tunnel *t)
 {
 	bool fast;
 	int rc;
 
-	if (!tscfd_kdp_on() || t->encrypted || !t->session || t->kdp_pushed)
+	if (!tscfd_kdp_on() || !t->session || t->kdp_pushed)
 		return;
+	if (t->encrypted) {
+		t->kdp_want = t->kind == TK_TLS && kdp_ktls_both(t);
+		return;
+	}
 	if (t->kind == TK_TCP) {
 		t->kdp_want = true;
 		return;
@@ -385,8 +481,8 @@ void tscfd_kdp_push(struct tscfd_tunnel *t)
 	rc = kdp_peer_cmd(t, TSCF_CMD_SRV_PEER_SET, true, fast, NULL, NULL);
 	if (rc) {
 		/* Not carried by the kernel: tscfd sees every packet, as without it. */
-		tscfd_tlog(LOG_WARNING, "tunnel %016llx: kernel data path refused the peer: %s",
-			   (unsigned long long)t->tsid, strerror(-rc));
+		tscfd_tlog(LOG_WARNING, "tunnel %016llx: kernel data path refused the peer: %s%s",
+			   (unsigned long long)t->tsid, strerror(-rc), kdp_reason());
 		return;
 	}
 	t->kdp_pushed = true;
@@ -542,18 +638,21 @@ void tscfd_kdp_counts(uint64_t *peers, uint64_t *fast)
 bool tscfd_kdp_stream(struct tscfd_tunnel *t, const uint8_t *rest, size_t len)
 {
 	struct nl_msg *msg = kdp_msg(TSCF_CMD_SRV_PEER_SET);
-	bool fast = kdp_fast_ok(t->session);
+	/* An encrypted peer is never fast: its flows say what it carries. */
+	bool fast = !t->encrypted && kdp_fast_ok(t->session);
 	int rc;
 
 	t->kdp_want = false;
-	if (!tscfd_kdp_on() || !msg || kdp_put_peer(msg, t, true, fast, rest, len)) {
+	if (!tscfd_kdp_on() || !msg ||
+	    kdp_put_peer(msg, t, true, 0, t->encrypted ? -1 : fast, rest, len)) {
 		nlmsg_free(msg);
 		return false;
 	}
 	rc = kdp_request(msg, kdp_ignore, NULL);
 	if (rc) {
-		tscfd_tlog(LOG_WARNING, "tunnel %016llx: kernel data path refused the TCP peer: %s",
-			   (unsigned long long)t->tsid, strerror(-rc));
+		tscfd_tlog(LOG_WARNING, "tunnel %016llx: kernel data path refused the %s peer: %s%s",
+			   (unsigned long long)t->tsid, t->encrypted ? "TLS" : "TCP", strerror(-rc),
+			   kdp_reason());
 		return false;
 	}
 	t->kdp_pushed = t->kdp_stream = true;
@@ -562,6 +661,31 @@ bool tscfd_kdp_stream(struct tscfd_tunnel *t, const uint8_t *rest, size_t len)
 	tscfd_tlog(LOG_DEBUG, "tunnel %016llx: its connection is the kernel's now",
 		   (unsigned long long)t->tsid);
 	return true;
+}
+
+/*
+ * The session's bindings changed: its encrypted peer in the kernel gets
+ * the new set.  If it cannot, the kernel's set is stale: a binding it
+ * lacks goes through tscfd, one it still has goes encrypted; never clear.
+ */
+void tscfd_kdp_flows(struct tscfd_session *s)
+{
+	struct tscfd_tunnel *t = s->enc;
+	struct nl_msg *msg;
+	int rc;
+
+	if (!t || t->dead || !t->kdp_pushed || !t->kdp_stream)
+		return;
+	msg = kdp_msg(TSCF_CMD_SRV_PEER_SET);
+	if (!msg || kdp_put_peer(msg, t, false, KDP_FLOWS, -1, NULL, 0)) {
+		nlmsg_free(msg);
+		rc = -ENOMEM;
+	} else {
+		rc = kdp_request(msg, kdp_ignore, NULL);
+	}
+	if (rc)
+		tscfd_logp(LOG_WARNING, "tunnel %016llx: kernel data path: cannot update the encrypted peer's flows: %s%s",
+			   (unsigned long long)t->tsid, strerror(-rc), kdp_reason());
 }
 
 /* A frame of tscfd's on a handed-over connection, in order with the kernel's. */
@@ -573,7 +697,7 @@ int tscfd_kdp_stream_send(struct tscfd_tunnel *t, const uint8_t *buf, size_t len
 	if (!t->kdp_pushed)
 		return -1;	/* the device went: the connection is cut */
 	msg = kdp_msg(TSCF_CMD_SRV_PEER_SEND);
-	if (!msg || kdp_put_peer(msg, t, false, -1, NULL, 0) ||
+	if (!msg || kdp_put_peer(msg, t, false, 0, -1, NULL, 0) ||
 	    nla_put(msg, TSCF_A_FRAME, (int)len, buf)) {
 		nlmsg_free(msg);
 		return -1;
@@ -606,6 +730,45 @@ static bool kdp_same_peer(const struct nlattr *a, const struct tscfd_tunnel *t)
 	       !memcmp(&r->in6.sin6_addr, &t->peer.in6.sin6_addr, 16);
 }
 
+/* Tell an encrypted peer that tscfd handled its events up to seq. */
+static void kdp_frames_done(struct tscfd_tunnel *t)
+{
+	struct nl_msg *msg;
+	int rc;
+
+	t->kdp_seq_pending = false;
+	if (t->dead || !t->kdp_pushed)
+		return;
+	msg = kdp_msg(TSCF_CMD_SRV_PEER_SET);
+	if (!msg || kdp_put_peer(msg, t, false, KDP_SEQ, -1, NULL, 0)) {
+		nlmsg_free(msg);
+		rc = -ENOMEM;
+	} else {
+		rc = kdp_request(msg, kdp_ignore, NULL);
+	}
+	if (rc)
+		tscfd_tlog(LOG_WARNING, "tunnel %016llx: kernel data path: cannot resume the encrypted peer: %s%s",
+			   (unsigned long long)t->tsid, strerror(-rc), kdp_reason());
+}
+
+/*
+ * The frames an encrypted peer handed over are handled up to seq: until
+ * the kernel hears so, it hands over every frame (in order behind a
+ * FLOW_BIND, say), so tscfd tells it after the read, once per peer.
+ */
+static void kdp_frames_handled(struct tscfd_tunnel *t, uint32_t seq)
+{
+	t->kdp_frame_seq = seq;
+	if (t->kdp_seq_pending)
+		return;
+	if (kdp_ndone == KDP_DONE_MAX) {
+		kdp_frames_done(t);
+		return;
+	}
+	t->kdp_seq_pending = true;
+	kdp_done[kdp_ndone++] = t;
+}
+
 /*
  * An srv-frame event: a frame of a handed-over connection, for tscfd to
  * judge.  Named by fd, TSID and remote: an event still queued for a
@@ -636,6 +799,8 @@ static int kdp_on_frame(struct nl_msg *msg, void *arg)
 		return NL_SKIP;
 	tscfd_tunnel_frame(t, nla_data(tb[TSCF_A_FRAME]),
 			   (size_t)nla_len(tb[TSCF_A_FRAME]));
+	if (t->encrypted && pb[TSCF_SRV_PEER_A_FRAME_SEQ])
+		kdp_frames_handled(t, nla_get_u32(pb[TSCF_SRV_PEER_A_FRAME_SEQ]));
 	return NL_OK;
 }
 
@@ -644,8 +809,14 @@ void tscfd_kdp_events(void)
 {
 	int rc = 0, reads = 0;
 
+	unsigned int i;
+
 	while (kdp_ev && reads++ < 64 && (rc = nl_recvmsgs_default(kdp_ev)) >= 0)
 		;
+	/* Tunnels closed meanwhile are still valid until the batch's reap. */
+	for (i = 0; i < kdp_ndone; i++)
+		kdp_frames_done(kdp_done[i]);
+	kdp_ndone = 0;
 	if (rc == -NLE_NOMEM)	/* ENOBUFS: the kernel shut what it could not queue */
 		tscfd_logp(LOG_WARNING, "kernel data path: the event socket overflowed: TCP sessions whose frames were lost were closed");
 }

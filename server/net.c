@@ -932,6 +932,9 @@ static bool stream_handoff(struct tscfd_tunnel *t)
 
 	if (t->dead)
 		return false;
+	/* Plaintext OpenSSL still holds would be skipped: read it first. */
+	if (t->ssl && (SSL_pending(t->ssl) || SSL_has_pending(t->ssl)))
+		return false;
 	if (t->txlen) {
 		n = stream_write(t, t->txbuf, t->txlen);
 		if (n < 0)

@@ -225,11 +225,15 @@ struct tscfd_tunnel {
 	/* kernel data path (kdp.c): a peer there, carried fast, its counters seen */
 	bool kdp_pushed, kdp_fast;
 	/*
-	 * A clear TCP tunnel: kdp_want once configured, until net.c hands
-	 * the connection over (kdp_stream: the kernel reads and writes it,
-	 * tscfd watches its fd for the end only).
+	 * A clear TCP tunnel, or an encrypted TLS one with kTLS both ways:
+	 * kdp_want once configured, until net.c hands the connection over
+	 * (kdp_stream: the kernel reads and writes it, tscfd watches its fd
+	 * for the end only).
 	 */
 	bool kdp_want, kdp_stream;
+	/* An encrypted one's srv-frame events handled, and not yet said so. */
+	uint32_t kdp_frame_seq;
+	bool kdp_seq_pending;
 	uint64_t kdp_seen[4];		/* rx packets, rx bytes, tx packets, tx bytes */
 };
 
@@ -304,6 +308,9 @@ struct tscfd_session *tscfd_session_by_ip(const struct tscf_addr *a);
 
 /* flow.c: flow bindings and the tunnel each inner packet takes */
 uint16_t tscfd_flow_bind(struct tscfd_tunnel *t, const struct tscf_msg *m);
+struct tscf_srv_flow;
+size_t tscfd_flow_export(const struct tscfd_session *s,
+			 struct tscf_srv_flow *out, size_t max);
 void tscfd_flow_inner(struct tscfd_tunnel *t, const uint8_t *pkt, size_t len);
 void tscfd_tun_packet(const uint8_t *pkt, size_t len);
 void tscfd_flows_free(struct tscfd_session *s);
@@ -323,6 +330,7 @@ void tscfd_kdp_sync(struct tscfd_tunnel *t);
 void tscfd_kdp_sync_all(void);
 void tscfd_kdp_forget(struct tscfd_tunnel *t);
 bool tscfd_kdp_slow(struct tscfd_session *s);
+void tscfd_kdp_flows(struct tscfd_session *s);
 void tscfd_kdp_counts(uint64_t *peers, uint64_t *fast);
 void tscfd_kdp_check(const struct tscfd_config *conf);
 bool tscfd_kdp_stream(struct tscfd_tunnel *t, const uint8_t *rest, size_t len);

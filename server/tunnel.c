@@ -413,7 +413,8 @@ void tscfd_tunnel_close(struct tscfd_tunnel *t, const char *why)
 	t->prev = t->next = NULL;
 	timer_unlink(t);
 	tscfd_net_forget(t);	/* out of epoll and the handshake list */
-	if (t->ssl && !t->handshaking)
+	/* Not on a connection the kernel wrote: its records are not OpenSSL's. */
+	if (t->ssl && !t->handshaking && !t->kdp_stream)
 		SSL_shutdown(t->ssl);	/* close_notify, best effort */
 	t->iface->ntunnels--;
 	ntunnels--;

@@ -106,7 +106,16 @@ ip netns exec "$UE" $APP --proto udp --dst 10.100.0.1 --port 7000 \
 grep -q "\"recv\": \"echo:CANARY-2\", \"ok\": true" "$TMPD/app" ||
 	fail "no echo through the encrypted tunnel: $(cat "$TMPD/app"; tail -5 "$TMPD/tscfd.log")"
 expect_eq "kernel_fast_peers after the binding" "$(tscfd_stat kernel_fast_peers)" 0
-expect_eq "kernel_peers after the binding" "$(tscfd_stat kernel_peers)" 1
+# The clear peer, and the TLS tunnel (kTLS both ways) as an encrypted
+# peer, which sent the bound flow's echoes back itself.
+expect_eq "kernel_peers after the binding" "$(tscfd_stat kernel_peers)" 2
+ip netns exec "$SRV" $TSCF_NL srv-peers > "$TMPD/peers2" || fail "srv-peers dump"
+log "kernel peers: $(tr '\n' ' ' < "$TMPD/peers2")"
+python3 - "$TMPD/peers2" <<'PY' || fail "no encrypted peer carried the echoes: $(cat "$TMPD/peers2")"
+import json, sys
+enc = [p for p in map(json.loads, open(sys.argv[1])) if p['encrypted']]
+assert len(enc) == 1 and enc[0]['tx_packets'] >= 2 and enc[0]['fast'] == 0, enc
+PY
 grep -q 'every packet through tscfd now' "$TMPD/tscfd.log" || fail "tscfd did not log the slow path"
 # Still carried, by tscfd now: the clear tunnel works.
 got=$(udp_echo "$UE" 10.100.0.1 7000 "PLAINTEXT-MARK-2")

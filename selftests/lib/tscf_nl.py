@@ -211,6 +211,7 @@ def decode_srv_peer(at):
     if 11 in p:
         d['rx_idle_ms'] = struct.unpack('=I', p[11])[0]
     d['super_frames'] = struct.unpack('=H', p[13][:2])[0] if 13 in p else 0
+    d['encrypted'] = int(15 in p)
     return d
 
 

@@ -68,4 +68,24 @@
 #define TSCF_SOCKOPT_MIN	SO_TSCF_ENCLEVEL
 #define TSCF_SOCKOPT_MAX	(SO_TSCF_PATH + 1)
 
+/*
+ * TSCF_SRV_PEER_A_FLOWS: one flow binding whose packets from the service
+ * network a server device sends on an encrypted stream peer (docs/SERVER.md,
+ * "Encrypted sessions").  "local" is the client's end.  A packet matches an
+ * entry of its protocol and family whose local address and port are its
+ * destination's, and whose remote address and port are its source's, or
+ * whose rport is 0 (any remote).  Bytes past an IPv4 address and pad are 0.
+ */
+struct tscf_srv_flow {
+	__u8	proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8	family;		/* AF_INET or AF_INET6 */
+	__be16	lport;		/* the client's port */
+	__be16	rport;		/* the service side's port; 0: any remote */
+	__u16	pad;
+	__u8	local[16];	/* the client's internal address */
+	__u8	remote[16];	/* the service side's; all 0 when rport is 0 */
+};
+
+#define TSCF_SRV_MAX_FLOWS	64
+
 #endif /* _UAPI_LINUX_TSCF_H */
