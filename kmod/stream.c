@@ -817,16 +817,16 @@ static void tscf_stream_tx_flush(struct tscf_stream *s)
 	struct sock *sk = s->sock->sk;
 	bool go = !s->tx_cut;
 	struct sk_buff *skb;
-	int sndbuf;
+	int sndbuf, need;
 	bool more;
 
 	if (skb_queue_empty(&s->txq))
 		return;
 	lock_sock(sk);
 	sndbuf = sk->sk_sndbuf;
-	WRITE_ONCE(sk->sk_sndbuf,
-		   sk->sk_wmem_queued + 2 * atomic_read(&s->txq_bytes) +
-		   skb_queue_len(&s->txq) * SKB_TRUESIZE(MAX_TCP_HEADER));
+	need = sk->sk_wmem_queued + 2 * atomic_read(&s->txq_bytes) +
+	       skb_queue_len(&s->txq) * SKB_TRUESIZE(MAX_TCP_HEADER);
+	WRITE_ONCE(sk->sk_sndbuf, max(sndbuf, need));
 	release_sock(sk);
 	/* Each frame pushed (no MSG_MORE): the last may be the last sent. */
 	while ((skb = tscf_txq_peek(s, &more))) {

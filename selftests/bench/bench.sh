@@ -12,6 +12,8 @@
 #   tscf0-tcp        clear tunnel over TCP, tscfd's kernel data path
 #   tscf0-tcp-user   the same through tscfd itself (kernel-datapath no)
 #   tscf0s-ktls      encrypted twin (kTLS) beside the UDP clear tunnel
+#                    (tscfd hands its TLS tunnel to tscf.ko: an encrypted peer)
+#   tscf0s-ktls-user the same through tscfd itself (kernel-datapath no)
 #   tscf0s-dtls      encrypted twin (the module's DTLS 1.2 records) beside
 #                    the UDP clear tunnel ("tscfctl up ... enc dtls")
 # Metrics: iperf3 TCP Mbit/s and the whole VM's CPU ms per MB during it,
@@ -34,7 +36,7 @@ RR_PORT=11111
 # No client may hang the run: each gets its measurement time and a margin.
 LIMIT=$((SECS + 40))
 # BENCH_ROWS: only these rows (names as in results.json), for a quick look.
-ROWS=${BENCH_ROWS:-veth wireguard openvpn-udp openvpn-udp-aes tscf0-udp tscf0-udp-user tscf0s-ktls tscf0s-dtls tscf0-tcp tscf0-tcp-user}
+ROWS=${BENCH_ROWS:-veth wireguard openvpn-udp openvpn-udp-aes tscf0-udp tscf0-udp-user tscf0s-ktls tscf0s-ktls-user tscf0s-dtls tscf0-tcp tscf0-tcp-user}
 RTP_PORT=5004
 [ -x "$RTP" ] || fail "$RTP not built (make bench builds it)"
 for t in iperf3 sockperf openvpn wg; do
@@ -364,6 +366,18 @@ user_round() {
 	tscfd_datapath auto
 }
 
+# ktls_user_round ROUND: the kTLS twin through tscfd's userspace path.
+ktls_user_round() {
+	tscfd_datapath no
+	if tscf_up udp udp-user enc tls; then
+		enc_measure $1 tscf0s-ktls-user tls
+	else
+		fail_row $1 tscf0s-ktls-user "tscfctl up udp enc tls: $(tail -n 3 "$TMPD/ctl-udp-user.log" | tr '\n' ' ')"
+	fi
+	tscf_down $1 tscf0s-ktls-user
+	tscfd_datapath auto
+}
+
 round=1
 while [ $round -le "$ROUNDS" ]; do
 	! wanted veth || measure $round veth 10.10.0.2 ip netns exec "$UE"
@@ -373,6 +387,7 @@ while [ $round -le "$ROUNDS" ]; do
 	if wanted tscf0-udp || wanted tscf0s-ktls; then
 		tscf_round $round udp tscf0-udp tscf0s-ktls
 	fi
+	! wanted tscf0s-ktls-user || ktls_user_round $round
 	! wanted tscf0s-dtls || dtls_round $round
 	! wanted tscf0-udp-user || user_round $round udp
 	! wanted tscf0-tcp || tscf_round $round tcp tscf0-tcp

@@ -29,6 +29,7 @@ ROWS = [
     ("tscf0-tcp", "tscf0 over TCP"),
     ("tscf0-tcp-user", "tscf0 over TCP, userspace tscfd"),
     ("tscf0s-ktls", "tscf0s kTLS"),
+    ("tscf0s-ktls-user", "tscf0s kTLS, userspace tscfd"),
     ("tscf0s-dtls", "tscf0s DTLS"),
 ]
 ALL_ROWS = list(ROWS)
