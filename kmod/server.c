@@ -16,6 +16,10 @@
  *   address goes out of that peer's socket to its outer address.  Anything
  *   else goes, as it is, to the punt device (tscfd's TUN), where tscfd
  *   applies its rules.
+ * - An internal address has at most two peers: its session's clear one and
+ *   its encrypted one (a TLS tunnel with kTLS, srv_stream.c).  A packet of
+ *   a flow the encrypted peer's set names (srv_flow.c) goes there, before
+ *   the clear peer's fast flag is even looked at.
  *
  * tscfd clears fast (and the kernel waits with synchronize_net() before it
  * answers, so no packet still in flight takes the fast path) before it

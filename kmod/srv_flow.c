@@ -115,12 +115,12 @@ void tscf_srv_flows_free(struct tscf_srv_peer *p)
  * Does skb match one of p's flows?  It is an IPv4 or IPv6 packet whose
  * length is the skb's and whose fixed header is pulled (tscf_srv_tx_peers),
  * to p's internal address.  "local" is the client's end: the destination.
- * RCU read side.
+ * From ndo_start_xmit: RCU-bh read side.
  */
 bool tscf_srv_flows_match(const struct tscf_srv_peer *p,
 			  const struct sk_buff *skb)
 {
-	const struct tscf_srv_flows *fl = rcu_dereference(p->flows);
+	const struct tscf_srv_flows *fl = rcu_dereference_bh(p->flows);
 	const struct tscf_srv_flow *f;
 	u8 local[16] = {}, remote[16] = {}, proto, family;
 	unsigned int l4, i;

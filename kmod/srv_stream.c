@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Stream peers of a server device: a clear TCP tunnel that tscfd
- * accepted and configured, then handed to the kernel (srv-peer-set with
- * the connection's fd), so that its inner packets cross no userspace.
- * docs/SERVER.md, "Kernel data path", has the whole contract.
+ * Stream peers of a server device: a clear TCP tunnel, or a TLS tunnel
+ * with kTLS both ways (an encrypted peer), that tscfd accepted and
+ * configured, then handed to the kernel (srv-peer-set with the
+ * connection's fd), so that its inner packets cross no userspace.
+ * docs/SERVER.md, "Kernel data path", has the whole contract; an
+ * encrypted peer carries every packet from its session's address (it
+ * arrived encrypted), but none past a frame tscfd has not handled yet
+ * (events_done), and it is read and written through kTLS only.
  *
  * The kernel owns the byte stream from the attach on; stream.c cuts it:
  * - A frame that the fast path may carry goes up the server device: the

@@ -91,13 +91,14 @@ kver612=$(ls -1 /lib/modules 2>/dev/null | grep '^6\.12\..*-amd64$' | sort -rV |
 # whole over TCP and kTLS), a clear TCP tunnel's direct send and softirq
 # receive under load and its softirq read's budget, the server device's
 # stream peers (clear TCP sessions in the kernel) and their reaper under
-# a mass delete, and the netlink/setsockopt fuzzer.
+# a mass delete, its encrypted stream peers (kTLS sessions, their flows),
+# and the netlink/setsockopt fuzzer.
 TSCF_DEBUG_TESTS=${TSCF_DEBUG_TESTS:-"01-link-pair 04-teardown 10-tunnel-datapath
 	11-tunnel-hostile 13-xmit-validate 14-netns-release 17-modload-race
 	20-enclevel-sockopt 24-enclevel-rx-frag 26-enclevel-rmmod 58-srv-kdp
 	59-srv-kdp-expiry 64-srv-kdp-rmmod
 	62-dtls-records 65-e2e-super-frames 67-e2e-tcp-stream-order
-	68-tcp-rx-burst 70-srv-stream 71-srv-stream-scale 55-nl-fuzz"}
+	68-tcp-rx-burst 70-srv-stream 71-srv-stream-scale 72-srv-enc-stream 55-nl-fuzz"}
 dbg_tests=""
 for t in $TSCF_DEBUG_TESTS; do dbg_tests="$dbg_tests selftests/kernel/$t.sh"; done
 
@@ -110,11 +111,13 @@ for t in $TSCF_DEBUG_TESTS; do dbg_tests="$dbg_tests selftests/kernel/$t.sh"; do
 # layer's handling of GSO on an encap socket), and a clear TCP tunnel
 # under load (tcp_read_sock, tcp_sendmsg_locked) and stalled (its queue's
 # byte bound), and the server device's stream peers (the same on tscfd's
-# accepted connections, GSO of their super-frames).
+# accepted connections, GSO of their super-frames), and its encrypted
+# stream peers (kTLS on a server's connection, tls_sw_has_ctx_*).
 TSCF_612_TESTS=${TSCF_612_TESTS:-"01-link-pair 10-tunnel-datapath 14-netns-release
 	20-enclevel-sockopt 30-e2e-tscfctl 35-e2e-rtp-move 57-ynl-cli 58-srv-kdp
 	62-dtls-records 65-e2e-super-frames 66-srv-kdp-gso-inject
-	67-e2e-tcp-stream-order 68-tcp-rx-burst 69-tcp-txq-bytes 70-srv-stream"}
+	67-e2e-tcp-stream-order 68-tcp-rx-burst 69-tcp-txq-bytes 70-srv-stream
+	72-srv-enc-stream"}
 k612_tests=""
 for t in $TSCF_612_TESTS; do k612_tests="$k612_tests selftests/kernel/$t.sh"; done
 
