@@ -152,18 +152,22 @@ sup=$(tunnel_stat "$UE" tscf0s tx_super_frames)
 log "kTLS: $sup super-frames, $(avg_frame "$UE" tscf0s) bytes per frame"
 [ "$sup" -gt 0 ] || fail "no super-frame sent on the encrypted tunnel"
 # tscfd handed the TLS connection (kTLS both ways) to the kernel: its
-# encrypted peer took the 8 MB whole, and sent the bound flow's ACKs back.
+# encrypted peer took most of the 8 MB, whole, and sent the bound flow's
+# ACKs back.
+# The frames behind the socket's FLOW_BIND go through tscfd until it has
+# handled it (frame-seq): a few, never most.
 ip netns exec "$SRV" $TSCF_NL srv-peers > "$TMPD/peers" || fail "srv-peers dump"
-log "kernel peers: $(tr '\n' ' ' < "$TMPD/peers")"
-python3 - "$TMPD/peers" $((MB * 1000000)) <<'PY' || fail "kTLS: the kernel's encrypted peer did not carry the transfer: $(cat "$TMPD/peers"); tscfd: $(tail -n 25 "$TMPD/tscfd.log")"
+sf_user=$(( $(tscfd_stat rx_super_frames) - rx0 ))
+log "kernel peers: $(tr '\n' ' ' < "$TMPD/peers"); super-frames through tscfd: $sf_user"
+python3 - "$TMPD/peers" $((MB * 800000)) "$sf_user" <<'PY' || fail "kTLS: the kernel's encrypted peer did not carry the transfer: $(cat "$TMPD/peers"), $sf_user super-frames through tscfd; tscfd: $(tail -n 25 "$TMPD/tscfd.log")"
 import json, sys
 enc = [p for p in map(json.loads, open(sys.argv[1])) if p['encrypted']]
 assert len(enc) == 1, enc
 p = enc[0]
 assert p['rx_bytes'] >= int(sys.argv[2]) and p['rx_bytes'] // p['rx_packets'] > 1399, p
 assert p['tx_packets'] > 0 and p['fast'] == 0, p
+assert int(sys.argv[3]) * 10 <= p['rx_packets'], 'tscfd took more than a tenth'
 PY
-[ "$(tscfd_stat rx_super_frames)" = "$rx0" ] || fail "kTLS: super-frames went through tscfd"
 
 # A clear UDP tunnel: each super-frame leaves as one UDP tunnel GSO
 # datagram, which the veth to SRV carries whole.  The offer is clamped so
