@@ -317,35 +317,18 @@ class Netns:
 
 class EncServer(Server):
     """srv_stream.Server, with encrypted peers, flows, frame-seq, IPv6."""
-    def peer(self, a, fast=None, inner=None, inner6=None, tsid=None, rest=None,
-             remote=None, superf=None, encrypted=False, flows=None,
-             frame_seq=None):
-        try:
-            self.remotes[a.fileno()] = a.getpeername()
-        except OSError:
-            pass
-        nest = nla(SP['REMOTE'], sin(remote or self.remotes.get(a.fileno()) or
-                                     ('127.0.0.1', 9))) + \
-            nla(SP['FD'], struct.pack('=I', a.fileno()))
-        if tsid is not None:
-            nest += nla(SP['TSID'], struct.pack('=Q', tsid))
-        if inner:
-            nest += nla(SP['IP4'], socket.inet_aton(inner))
+    def peer(self, a, inner6=None, encrypted=False, flows=None,
+             frame_seq=None, **kw):
+        more = b''
         if inner6:
-            nest += nla(SP_IP6, aton(inner6))
-        if fast is not None:
-            nest += nla(SP['FAST'], bytes([fast]))
-        if superf:
-            nest += nla(SP['SUPER_FRAMES'], struct.pack('=H', superf))
-        if rest is not None:
-            nest += nla(SP['RX_REST'], rest)
+            more += nla(SP_IP6, aton(inner6))
         if encrypted:
-            nest += nla(SP_ENCRYPTED, b'')
+            more += nla(SP_ENCRYPTED, b'')
         if flows is not None:
-            nest += nla(SP_FLOWS, flows)
+            more += nla(SP_FLOWS, flows)
         if frame_seq is not None:
-            nest += nla(SP_FRAME_SEQ, struct.pack('=I', frame_seq))
-        return self.ifx() + nla(A['SRV_PEER'] | 0x8000, nest)
+            more += nla(SP_FRAME_SEQ, struct.pack('=I', frame_seq))
+        return super().peer(a, more=more, **kw)
 
     def get(self, a):
         """srv-peer-get: the peer's attributes."""

@@ -110,7 +110,8 @@ class Server:
         return c, a
 
     def peer(self, a, fast=None, inner=None, tsid=None, rest=None, remote=None,
-             superf=None):
+             superf=None, more=b''):
+        """The attributes naming a's peer; more: further nested attributes."""
         try:            # after the end, the far end as tscfd kept it
             self.remotes[a.fileno()] = a.getpeername()
         except OSError:
@@ -128,7 +129,7 @@ class Server:
             nest += nla(SP['SUPER_FRAMES'], struct.pack('=H', superf))
         if rest is not None:
             nest += nla(SP['RX_REST'], rest)
-        return self.ifx() + nla(A['SRV_PEER'] | 0x8000, nest)
+        return self.ifx() + nla(A['SRV_PEER'] | 0x8000, nest + more)
 
     def set(self, a, **kw):
         return self.g.do(CMD['SRV_PEER_SET'], self.peer(a, **kw))
