@@ -663,6 +663,18 @@ bool tscfd_kdp_stream(struct tscfd_tunnel *t, const uint8_t *rest, size_t len)
 	return true;
 }
 
+/* srv-peer-set of an encrypted peer: what extra names (KDP_FLOWS, KDP_SEQ). */
+static int kdp_enc_update(const struct tscfd_tunnel *t, int extra)
+{
+	struct nl_msg *msg = kdp_msg(TSCF_CMD_SRV_PEER_SET);
+
+	if (!msg || kdp_put_peer(msg, t, false, extra, -1, NULL, 0)) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	return kdp_request(msg, kdp_ignore, NULL);
+}
+
 /*
  * The session's bindings changed: its encrypted peer in the kernel gets
  * the new set.  If it cannot, the kernel's set is stale: a binding it
@@ -671,18 +683,11 @@ bool tscfd_kdp_stream(struct tscfd_tunnel *t, const uint8_t *rest, size_t len)
 void tscfd_kdp_flows(struct tscfd_session *s)
 {
 	struct tscfd_tunnel *t = s->enc;
-	struct nl_msg *msg;
 	int rc;
 
 	if (!t || t->dead || !t->kdp_pushed || !t->kdp_stream)
 		return;
-	msg = kdp_msg(TSCF_CMD_SRV_PEER_SET);
-	if (!msg || kdp_put_peer(msg, t, false, KDP_FLOWS, -1, NULL, 0)) {
-		nlmsg_free(msg);
-		rc = -ENOMEM;
-	} else {
-		rc = kdp_request(msg, kdp_ignore, NULL);
-	}
+	rc = kdp_enc_update(t, KDP_FLOWS);
 	if (rc)
 		tscfd_logp(LOG_WARNING, "tunnel %016llx: kernel data path: cannot update the encrypted peer's flows: %s%s",
 			   (unsigned long long)t->tsid, strerror(-rc), kdp_reason());
@@ -733,19 +738,12 @@ static bool kdp_same_peer(const struct nlattr *a, const struct tscfd_tunnel *t)
 /* Tell an encrypted peer that tscfd handled its events up to seq. */
 static void kdp_frames_done(struct tscfd_tunnel *t)
 {
-	struct nl_msg *msg;
 	int rc;
 
 	t->kdp_seq_pending = false;
 	if (t->dead || !t->kdp_pushed)
 		return;
-	msg = kdp_msg(TSCF_CMD_SRV_PEER_SET);
-	if (!msg || kdp_put_peer(msg, t, false, KDP_SEQ, -1, NULL, 0)) {
-		nlmsg_free(msg);
-		rc = -ENOMEM;
-	} else {
-		rc = kdp_request(msg, kdp_ignore, NULL);
-	}
+	rc = kdp_enc_update(t, KDP_SEQ);
 	if (rc)
 		tscfd_tlog(LOG_WARNING, "tunnel %016llx: kernel data path: cannot resume the encrypted peer: %s%s",
 			   (unsigned long long)t->tsid, strerror(-rc), kdp_reason());
