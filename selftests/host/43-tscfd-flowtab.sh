@@ -2,7 +2,8 @@
 # tscfd's flow table (server/flow.c) against a model, under ASAN and
 # UBSan: random binds and unbinds up to and past the 1,024 maximum, exact
 # and wildcard, over either tunnel (the clear one may not lower what the
-# encrypted one bound), each return packet checked to take its tunnel.
+# encrypted one bound), each return packet checked to take its tunnel,
+# and the set an encrypted peer in the kernel would get checked too.
 . "$TSCF_TOP/selftests/lib.sh"
 TMPD=$(mktemp -d)
 at_exit "rm -rf $TMPD"

@@ -3,8 +3,10 @@
  * tscfd's flow table against a model: server/flow.c linked with stubs
  * for the rest of tscfd; random binds and unbinds (exact and wildcard,
  * over either tunnel) while every port's return packet is checked to
- * take the tunnel its level says, and the count to match.  Exits non-zero
- * with a message on the first difference.
+ * take the tunnel its level says, and the count to match; each binding
+ * that takes effect is told to the kernel's encrypted peer (stubbed), and
+ * the set it would get (tscfd_flow_export) is the model's, up to its
+ * maximum.  Exits non-zero with a message on the first difference.
  *
  *   cc -O1 -g -fsanitize=address,undefined -Iserver -Iuapi -Itools/lib \
  *      selftests/lib/flowtab_check.c server/flow.c server/siphash.c \
@@ -16,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <linux/tscf.h>
 
 #include "tscfd.h"
 
@@ -56,6 +60,16 @@ int tscfd_send_inner(struct tscfd_tunnel *t, const uint8_t *buf, size_t len)
 	(void)buf, (void)len;
 	last_sent = t;
 	return 0;
+}
+
+/* The bindings changed: an encrypted peer in the kernel would get them. */
+static int kdp_flows_calls;
+
+void tscfd_kdp_flows(struct tscfd_session *s)
+{
+	if (s != &sess)
+		exit(2);
+	kdp_flows_calls++;
 }
 
 /* No kernel data path here: nothing to take off the fast path. */
@@ -152,6 +166,40 @@ static void model_bind(bool enc, int port, int r, int level, uint16_t code)
 	model[port][r] = level + 1;
 }
 
+/*
+ * What the kernel's encrypted peer would get (tscfd_flow_export): as many
+ * entries as bindings, up to TSCF_SRV_MAX_FLOWS, each one a binding of
+ * the model, none twice, all of the session's address.
+ */
+static void check_export(int step)
+{
+	struct tscf_srv_flow out[TSCF_SRV_MAX_FLOWS];
+	static bool seen[PORTS][REMOTES];
+	size_t n = tscfd_flow_export(&sess, out, TSCF_SRV_MAX_FLOWS), i;
+	int want = model_count(), port, r;
+
+	if (want > TSCF_SRV_MAX_FLOWS)
+		want = TSCF_SRV_MAX_FLOWS;
+	if ((int)n != want) {
+		fprintf(stderr, "step %d: %zu flows exported, want %d\n", step, n, want);
+		exit(1);
+	}
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < n; i++) {
+		port = ntohs(out[i].lport) - 10000;
+		r = out[i].rport ? ntohs(out[i].rport) - 6999 : 0;
+		if (out[i].proto != IPPROTO_UDP || out[i].family != AF_INET || out[i].pad ||
+		    port < 0 || port >= PORTS || r < 0 || r >= REMOTES ||
+		    !model[port][r] || seen[port][r] ||
+		    memcmp(out[i].local, &sess.ip4.v4, 4)) {
+			fprintf(stderr, "step %d: exported flow %zu (port %d, remote %d) is not a binding\n",
+				step, i, port, r);
+			exit(1);
+		}
+		seen[port][r] = true;
+	}
+}
+
 static void check_packet(int port, int r)
 {
 	uint8_t p[28] = { 0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, IPPROTO_UDP };
@@ -192,12 +240,22 @@ int main(void)
 		/* Mostly binds at first, to fill the table; then churn. */
 		if (i < 3000 && !level)
 			level = 1 + rand() % 2;
-		model_bind(enc, port, r, level, flow_bind(enc ? &enc_t : &clear_t, port, r, (uint8_t)level));
+		int calls = kdp_flows_calls;
+		uint16_t code = flow_bind(enc ? &enc_t : &clear_t, port, r, (uint8_t)level);
+
+		model_bind(enc, port, r, level, code);
 		if ((int)tscfd_flow_count(&sess) != model_count()) {
 			fprintf(stderr, "step %d: %u bindings, model %d\n", i,
 				tscfd_flow_count(&sess), model_count());
 			exit(1);
 		}
+		/* Every binding that took effect is told to the kernel. */
+		if (kdp_flows_calls != calls + (code == TSCF_RESP_SUCCESS)) {
+			fprintf(stderr, "step %d: answer %u, kernel told %d times\n", i, code,
+				kdp_flows_calls - calls);
+			exit(1);
+		}
+		check_export(i);
 		check_packet(port, 1 + rand() % (REMOTES - 1));
 		check_packet(rand() % PORTS, rand() % REMOTES);
 	}
