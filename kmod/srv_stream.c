@@ -6,8 +6,8 @@
  * connection's fd), so that its inner packets cross no userspace.
  * docs/SERVER.md, "Kernel data path", has the whole contract; an
  * encrypted peer carries every packet from its session's address (it
- * arrived encrypted), but none past a frame tscfd has not handled yet
- * (events_done), and it is read and written through kTLS only.
+ * arrived encrypted), but none past a control frame tscfd has not
+ * handled yet (events_done), and it is read and written through kTLS only.
  *
  * The kernel owns the byte stream from the attach on; stream.c cuts it:
  * - A frame that the fast path may carry goes up the server device: the
@@ -62,11 +62,13 @@ struct tscf_srv_stream {
 	bool attached;
 	bool broken;			/* a frame was lost: nothing after it */
 	/*
-	 * srv-frame events sent (the reader alone writes it) and handled by
-	 * tscfd (srv-peer-set frame-seq).  While they differ, an encrypted
-	 * peer hands tscfd every frame: see tscf_srv_stream_rx_frame().
+	 * srv-frame events sent, the last one of a control frame (the reader
+	 * alone writes both), and how far tscfd has handled them (srv-peer-set
+	 * frame-seq).  Until tscfd is past the last control frame, an
+	 * encrypted peer hands it every frame: tscf_srv_stream_rx_frame().
 	 */
 	u32 events_sent;
+	u32 events_ctl;
 	u32 events_done;		/* READ_ONCE/WRITE_ONCE */
 	struct work_struct shut_work;
 	struct rcu_work reap_rwork;	/* the rest of a delete */
@@ -171,7 +173,7 @@ static int tscf_srv_stream_put_peer(struct sk_buff *msg,
  * it, the connection is shut (the stream would have a hole).
  */
 static void tscf_srv_stream_to_tscfd(struct tscf_srv_stream *st,
-				     struct sk_buff *frame)
+				     struct sk_buff *frame, bool ctl)
 {
 	struct tscf_srv *srv = st->ss.srv;
 	u32 portid = READ_ONCE(srv->event_portid);
@@ -199,7 +201,9 @@ static void tscf_srv_stream_to_tscfd(struct tscf_srv_stream *st,
 	msg = NULL;		/* freed, sent or not */
 	if (err)
 		goto fail;
-	WRITE_ONCE(st->events_sent, st->events_sent + 1);
+	st->events_sent++;
+	if (ctl)
+		st->events_ctl = st->events_sent;
 	consume_skb(frame);
 	return;
 
@@ -219,6 +223,7 @@ static void tscf_srv_stream_rx_frame(struct tscf_stream *s, struct sk_buff *skb)
 	struct tscf_srv_peer *p = st->peer;
 	struct tscf_srv *srv = st->ss.srv;
 	unsigned int mtu = READ_ONCE(srv->dev->mtu);
+	bool carry, ctl;
 	__be16 proto = 0;
 
 	/*
@@ -231,23 +236,31 @@ static void tscf_srv_stream_rx_frame(struct tscf_stream *s, struct sk_buff *skb)
 		kfree_skb(skb);
 		return;
 	}
+	/* Not an IPv4/IPv6 packet: a control frame (or not a frame at all). */
+	ctl = !pskb_may_pull(skb, 1) ||
+	      ((skb->data[0] >> 4) != TSCF_FRAME_IPV4 &&
+	       (skb->data[0] >> 4) != TSCF_FRAME_IPV6);
 	/*
 	 * An encrypted peer's packets are the kernel's to carry, except
-	 * behind a frame tscfd has not handled yet: a client sends its
-	 * FLOW_BIND ahead of the flow's first packet on the same stream, so
-	 * that the binding exists before anything can answer that packet
-	 * (kmod/flow.c).  tscfd gets them too, in order, until it catches up.
+	 * behind a control frame tscfd has not handled yet: a client sends
+	 * its FLOW_BIND ahead of the flow's first packet on the same stream,
+	 * so that the binding exists before anything can answer that packet
+	 * (kmod/flow.c).  tscfd gets them too, in order, until it is past
+	 * that frame; the packets it got meanwhile do not hold back the next.
 	 */
-	if (p->encrypted ? READ_ONCE(st->events_done) == st->events_sent :
-			   READ_ONCE(p->fast))
-		proto = netif_running(srv->dev) ? tscf_srv_rx_proto(p, skb, 0) : 0;
+	if (p->encrypted)
+		carry = (s32)(READ_ONCE(st->events_done) - st->events_ctl) >= 0;
+	else
+		carry = READ_ONCE(p->fast);
+	if (carry && !ctl && netif_running(srv->dev))
+		proto = tscf_srv_rx_proto(p, skb, 0);
 	if (proto) {
 		skb_reset_network_header(skb);
 		if (skb->len > mtu && !tscf_srv_stream_super(p, skb, proto, mtu))
 			proto = 0;
 	}
 	if (!proto) {
-		tscf_srv_stream_to_tscfd(st, skb);
+		tscf_srv_stream_to_tscfd(st, skb, ctl);
 		return;
 	}
 	tscf_srv_rx_deliver(srv, p, skb, proto);

@@ -43,14 +43,6 @@ static struct tscfd_handle kdp_ev_handle = { .type = EV_KDP, .fd = -1 };
 static int kdp_family;
 static int kdp_ifindex;
 static char kdp_name[IFNAMSIZ];
-/*
- * Encrypted peers whose events this read handled: each is told how far
- * tscfd got (frame-seq) once the read is done, so that it carries its
- * packets itself again.  A tunnel is listed once (kdp_seq_pending).
- */
-#define KDP_DONE_MAX	256
-static struct tscfd_tunnel *kdp_done[KDP_DONE_MAX];
-static unsigned int kdp_ndone;
 /* Handed-over TCP tunnels by their fd, which srv-frame events name. */
 static struct tscfd_tunnel **kdp_by_fd;
 static size_t kdp_by_fd_len;
@@ -735,36 +727,24 @@ static bool kdp_same_peer(const struct nlattr *a, const struct tscfd_tunnel *t)
 	       !memcmp(&r->in6.sin6_addr, &t->peer.in6.sin6_addr, 16);
 }
 
-/* Tell an encrypted peer that tscfd handled its events up to seq. */
-static void kdp_frames_done(struct tscfd_tunnel *t)
+/*
+ * An encrypted peer's control frame (event seq) is handled: from behind
+ * it, the kernel hands tscfd every frame (the packets behind a FLOW_BIND
+ * must not overtake it) until it hears so.  If it cannot be told, it
+ * goes on handing them over until the next control frame: slower, never
+ * elsewhere.
+ */
+static void kdp_control_done(struct tscfd_tunnel *t, uint32_t seq)
 {
 	int rc;
 
-	t->kdp_seq_pending = false;
 	if (t->dead || !t->kdp_pushed)
 		return;
+	t->kdp_frame_seq = seq;
 	rc = kdp_enc_update(t, KDP_SEQ);
 	if (rc)
 		tscfd_tlog(LOG_WARNING, "tunnel %016llx: kernel data path: cannot resume the encrypted peer: %s%s",
 			   (unsigned long long)t->tsid, strerror(-rc), kdp_reason());
-}
-
-/*
- * The frames an encrypted peer handed over are handled up to seq: until
- * the kernel hears so, it hands over every frame (in order behind a
- * FLOW_BIND, say), so tscfd tells it after the read, once per peer.
- */
-static void kdp_frames_handled(struct tscfd_tunnel *t, uint32_t seq)
-{
-	t->kdp_frame_seq = seq;
-	if (t->kdp_seq_pending)
-		return;
-	if (kdp_ndone == KDP_DONE_MAX) {
-		kdp_frames_done(t);
-		return;
-	}
-	t->kdp_seq_pending = true;
-	kdp_done[kdp_ndone++] = t;
 }
 
 /*
@@ -777,7 +757,9 @@ static int kdp_on_frame(struct nl_msg *msg, void *arg)
 	struct nlattr *tb[TSCF_A_MAX + 1], *pb[TSCF_SRV_PEER_A_MAX + 1];
 	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
 	struct tscfd_tunnel *t = NULL;
+	const uint8_t *frame;
 	uint32_t fd;
+	size_t len;
 
 	(void)arg;
 	if (gh->cmd != TSCF_CMD_SRV_FRAME ||
@@ -795,10 +777,12 @@ static int kdp_on_frame(struct nl_msg *msg, void *arg)
 	    nla_get_u64(pb[TSCF_SRV_PEER_A_TSID]) != t->tsid ||
 	    !kdp_same_peer(pb[TSCF_SRV_PEER_A_REMOTE], t))
 		return NL_SKIP;
-	tscfd_tunnel_frame(t, nla_data(tb[TSCF_A_FRAME]),
-			   (size_t)nla_len(tb[TSCF_A_FRAME]));
-	if (t->encrypted && pb[TSCF_SRV_PEER_A_FRAME_SEQ])
-		kdp_frames_handled(t, nla_get_u32(pb[TSCF_SRV_PEER_A_FRAME_SEQ]));
+	frame = nla_data(tb[TSCF_A_FRAME]);
+	len = (size_t)nla_len(tb[TSCF_A_FRAME]);
+	tscfd_tunnel_frame(t, frame, len);
+	if (t->encrypted && pb[TSCF_SRV_PEER_A_FRAME_SEQ] &&
+	    (!len || (frame[0] >> 4 != TSCF_FRAME_IPV4 && frame[0] >> 4 != TSCF_FRAME_IPV6)))
+		kdp_control_done(t, nla_get_u32(pb[TSCF_SRV_PEER_A_FRAME_SEQ]));
 	return NL_OK;
 }
 
@@ -807,14 +791,8 @@ void tscfd_kdp_events(void)
 {
 	int rc = 0, reads = 0;
 
-	unsigned int i;
-
 	while (kdp_ev && reads++ < 64 && (rc = nl_recvmsgs_default(kdp_ev)) >= 0)
 		;
-	/* Tunnels closed meanwhile are still valid until the batch's reap. */
-	for (i = 0; i < kdp_ndone; i++)
-		kdp_frames_done(kdp_done[i]);
-	kdp_ndone = 0;
 	if (rc == -NLE_NOMEM)	/* ENOBUFS: the kernel shut what it could not queue */
 		tscfd_logp(LOG_WARNING, "kernel data path: the event socket overflowed: TCP sessions whose frames were lost were closed");
 }

@@ -231,9 +231,8 @@ struct tscfd_tunnel {
 	 * for the end only).
 	 */
 	bool kdp_want, kdp_stream;
-	/* An encrypted one's srv-frame events handled, and not yet said so. */
+	/* An encrypted one's last control frame handled (its srv-frame event). */
 	uint32_t kdp_frame_seq;
-	bool kdp_seq_pending;
 	uint64_t kdp_seen[4];		/* rx packets, rx bytes, tx packets, tx bytes */
 };
 

@@ -36,9 +36,10 @@ FAIL and the script exits 1 after the rest:
   IPv6 one a socket on sst0, the rest of an rx-rest frame too; the rx
   counters count exactly those; a control frame, a forged source and a
   packet over the MTU are srv-frame events (fd, TSID, the frame whole,
-  numbered from 1) and do not reach SVC; behind an event not yet handled
-  (srv-peer-set frame-seq) even a good packet is an event, until the
-  last one is acknowledged;
+  numbered from 1) and do not reach SVC; behind a control frame not yet
+  handled (srv-peer-set frame-seq) even a good packet is an event, until
+  the last control frame is acknowledged; packet events (diverted,
+  forged, too big) hold nothing back;
 - transmit: where each packet from the service side goes (the encrypted
   client through kTLS, the clear client, the punt TUN) is read at all
   three: a UDP datagram of an exact entry arrives whole as one frame
@@ -495,24 +496,34 @@ def main():
     ev = s.frame_event()
     check(ev == dict(fd=a.fileno(), tsid=21, seq=1, frame=f1),
           f'a control frame is srv-frame event 1, whole, naming fd and TSID: {ev!r}')
-    # Behind an event tscfd has not handled, a good packet goes to tscfd too.
+    # Behind a control frame tscfd has not handled, a good packet goes to
+    # tscfd too (a FLOW_BIND must take effect before what follows it).
     d = udp4(INNER, svc, CPORT, SPORT, b'enc-rx-behind')
     c.sendall(d)
     ev = s.frame_event()
     check(ev == dict(fd=a.fileno(), tsid=21, seq=2, frame=d),
-          f'behind an unhandled event, a good packet is event 2: {ev!r}')
+          f'behind an unhandled control frame, a good packet is event 2: {ev!r}')
+    f2 = ctrl(0x05, 2)
+    c.sendall(f2)
+    ev = s.frame_event()
+    check(ev == dict(fd=a.fileno(), tsid=21, seq=3, frame=f2),
+          f'a second control frame is event 3: {ev!r}')
     s.set(a, frame_seq=1)
     d = udp4(INNER, svc, CPORT, SPORT, b'enc-rx-behind2')
     c.sendall(d)
     ev = s.frame_event()
-    check(ev is not None and ev.get('seq') == 3 and ev.get('frame') == d,
-          f'frame-seq 1 of 2 handled: the next packet is still an event: {ev!r}')
+    check(ev is not None and ev.get('seq') == 4 and ev.get('frame') == d,
+          f'frame-seq 1 handled, control frame 3 not: the next packet is still an event: {ev!r}')
+    # Handled up to the last control frame: packets go up again, though
+    # the packet of event 4 was never acknowledged (packets tscfd got
+    # meanwhile do not hold back the next ones, or a stream under load
+    # would never get out).
     s.set(a, frame_seq=3)
     d = udp4(INNER, svc, CPORT, SPORT, b'enc-rx-after')
     c.sendall(d)
     got = svc_place.take(lambda x: True, 3)
     check(got == (b'enc-rx-after', (INNER, CPORT)),
-          f'all events handled (frame-seq 3): packets go up again: {got!r}')
+          f'the last control frame handled (frame-seq 3, event 4 not): packets go up again: {got!r}')
     rx_n, rx_b = rx_n + 1, rx_b + len(d)
     check(svc_place.take(has(b'enc-rx-behind'), 0.3) is None,
           'the packets handed to tscfd did not reach SVC')
@@ -520,18 +531,23 @@ def main():
     forged = udp4('10.99.0.9', svc, CPORT, SPORT, b'enc-forged')
     c.sendall(forged)
     ev = s.frame_event()
-    check(ev == dict(fd=a.fileno(), tsid=21, seq=4, frame=forged),
+    check(ev == dict(fd=a.fileno(), tsid=21, seq=5, frame=forged),
           f'a forged source is an srv-frame event: {ev!r}')
-    s.set(a, frame_seq=4)
     big = udp4(INNER, svc, CPORT, SPORT, b'enc-big' + b'.' * (mtu + 1 - 35))
     c.sendall(big)
     ev = s.frame_event()
-    check(ev == dict(fd=a.fileno(), tsid=21, seq=5, frame=big),
-          f'a packet of MTU+1 ({len(big)}) is an srv-frame event: '
-          f'{ev and {k: v for k, v in ev.items() if k != "frame"}}')
-    s.set(a, frame_seq=5)
+    check(ev == dict(fd=a.fileno(), tsid=21, seq=6, frame=big),
+          f'a packet of MTU+1 ({len(big)}) is an srv-frame event, the forged one '
+          f'not acknowledged: {ev and {k: v for k, v in ev.items() if k != "frame"}}')
     got = svc_place.take(lambda x: True, 0.7)
     check(got is None, f'neither reaches SVC: {got!r}')
+    # Packets tscfd refused (not control frames) hold nothing back.
+    d = udp4(INNER, svc, CPORT, SPORT, b'enc-rx-after-forged')
+    c.sendall(d)
+    got = svc_place.take(lambda x: True, 3)
+    check(got == (b'enc-rx-after-forged', (INNER, CPORT)),
+          f'behind unacknowledged packet events, a good packet goes up: {got!r}')
+    rx_n, rx_b = rx_n + 1, rx_b + len(d)
     cnt = s.counters(a)
     check(cnt['RX_PACKETS'] == rx_n and cnt['RX_BYTES'] == rx_b,
           f'rx counters: the {rx_n} packets carried, {rx_b} bytes: {cnt}')
