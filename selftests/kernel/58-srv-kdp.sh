@@ -100,8 +100,15 @@ capture_start "$SRV" veth-srv "$TMPD/cap.pcapng"
 cap=$CAPTURE
 got=$(udp_echo "$UE" 10.100.0.1 7000 "PLAINTEXT-MARK")
 expect_eq "plain echo" "$got" "echo:PLAINTEXT-MARK"
+# The marked socket stays open (sleep) so that it holds the encrypted
+# tunnel up until the checks below are done: closed, the tunnel would be
+# released after the linger, which the debug kernel's pace can outlast.
 ip netns exec "$UE" $APP --proto udp --dst 10.100.0.1 --port 7000 \
-	level:1 send:CANARY-early waitpath:encrypted echo:CANARY-1 echo:CANARY-2 > "$TMPD/app" 2>&1 ||
+	level:1 send:CANARY-early waitpath:encrypted echo:CANARY-1 echo:CANARY-2 sleep:300 \
+	> "$TMPD/app" 2>&1 &
+holder=$!
+at_exit "kill $holder 2>/dev/null"
+wait_for 60 grep -q '"recv": "echo:CANARY-2"' "$TMPD/app" ||
 	fail "app: $(cat "$TMPD/app")"
 grep -q "\"recv\": \"echo:CANARY-2\", \"ok\": true" "$TMPD/app" ||
 	fail "no echo through the encrypted tunnel: $(cat "$TMPD/app"; tail -5 "$TMPD/tscfd.log")"
