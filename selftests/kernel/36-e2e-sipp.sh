@@ -28,7 +28,12 @@ at_exit "kill $! 2>/dev/null"
 
 capture_start "$SRV" veth-srv "$TMPD/wire.pcapng"
 wire=$CAPTURE
-capture_start "$SRV" tscfs0 "$TMPD/srv.pcapng"
+# The service side of the server: tscfd's TUN, and with tscfd's kernel
+# data path also its server device, which carries the TLS tunnel's
+# packets itself (an encrypted peer).
+srvdevs=tscfs0
+ip -n "$SRV" link show tscfsrv0 > /dev/null 2>&1 && srvdevs=tscfs0,tscfsrv0
+capture_start "$SRV" "$srvdevs" "$TMPD/srv.pcapng"
 srv=$CAPTURE
 capture_start "$UE" tscf0 "$TMPD/clear.pcapng"
 clear=$CAPTURE
