@@ -18,6 +18,10 @@
  * net.c when nothing of tscfd's waits to be written): from then on the
  * kernel owns its byte stream, tscfd gets its other frames as events and
  * sends its own with srv-peer-send, and watches the fd only for the end.
+ * A TLS tunnel with kTLS both ways is handed over the same way, as an
+ * encrypted peer: tscfd gives it the session's flows after each binding
+ * (tscfd_kdp_flows()) and acknowledges each control frame it handled
+ * (frame-seq), behind which the kernel holds the tunnel's packets.
  */
 #include <errno.h>
 #include <inttypes.h>
