@@ -385,22 +385,17 @@ def main():
     a0.close()
 
     # --- refusals: kTLS one way only -------------------------------------------
-    ct, at_ = s.connect()
-    ktls(at_, tx=S2C)
-    ktls(ct, rx=S2C)
-    expect_errno(lambda: s.set(at_, encrypted=True, inner=INNER, tsid=20),
-                 errno.EINVAL, 'encrypted on kTLS with TX only')
-    still_works(ct, at_, 'kTLS TX only, refused (server writes through kTLS)')
-    ct.close()
-    at_.close()
-    cr, ar = s.connect()
-    ktls(ar, rx=C2S)
-    ktls(cr, tx=C2S)
-    expect_errno(lambda: s.set(ar, encrypted=True, inner=INNER, tsid=20),
-                 errno.EINVAL, 'encrypted on kTLS with RX only')
-    still_works(cr, ar, 'kTLS RX only, refused (server reads through kTLS)')
-    cr.close()
-    ar.close()
+    for way, srv_end, cli_end, how in (
+            ('TX', dict(tx=S2C), dict(rx=S2C), 'server writes through kTLS'),
+            ('RX', dict(rx=C2S), dict(tx=C2S), 'server reads through kTLS')):
+        c1, a1 = s.connect()
+        ktls(a1, **srv_end)
+        ktls(c1, **cli_end)
+        expect_errno(lambda: s.set(a1, encrypted=True, inner=INNER, tsid=20),
+                     errno.EINVAL, f'encrypted on kTLS with {way} only')
+        still_works(c1, a1, f'kTLS {way} only, refused ({how})')
+        c1.close()
+        a1.close()
 
     # --- refusals on a kTLS connection (both ways), which then is accepted -----
     c, a = s.connect()
