@@ -807,12 +807,8 @@ static int tscf_srv_peer_cfg_check(const struct tscf_srv_peer_cfg *c,
 		NL_SET_ERR_MSG_MOD(extack, "flows are for an encrypted peer only");
 		return -EINVAL;
 	}
-	if (c->frame_seq && !p) {
-		NL_SET_ERR_MSG_MOD(extack, "frame-seq is for an encrypted peer that exists");
-		return -EINVAL;
-	}
-	if (c->frame_seq && !encrypted) {
-		NL_SET_ERR_MSG_MOD(extack, "frame-seq is for an encrypted peer only");
+	if (c->frame_seq && (!p || !p->ss->stream)) {
+		NL_SET_ERR_MSG_MOD(extack, "frame-seq is for a stream peer that exists");
 		return -EINVAL;
 	}
 	return 0;
@@ -1046,6 +1042,8 @@ static const char tscf_srv_stat_names[][ETH_GSTRING_LEN] = {
 	"tx_punted",		/* routed in, sent to the punt device */
 	"rx_fast_dropped",	/* fast-path packets the device could not take */
 	"srv_frames_lost",	/* frames that could not reach tscfd */
+	"srv_frames_waited",	/* frames that waited for room to reach it */
+	"srv_streams_paused",	/* a stream's reader stopped, tscfd behind */
 };
 
 static int tscf_srv_get_sset_count(struct net_device *dev, int sset)
@@ -1072,6 +1070,8 @@ static void tscf_srv_get_ethtool_stats(struct net_device *dev,
 	data[i++] = atomic64_read(&srv->tx_punted);
 	data[i++] = atomic64_read(&srv->rx_fast_dropped);
 	data[i++] = atomic64_read(&srv->events_failed);
+	data[i++] = atomic64_read(&srv->events_waited);
+	data[i++] = atomic64_read(&srv->events_paused);
 }
 
 static const struct ethtool_ops tscf_srv_ethtool_ops = {

@@ -60,6 +60,7 @@ struct tscf_srv {
 	struct work_struct owner_work;
 	unsigned long del_gp;		/* RCU state at the last peer delete */
 	atomic64_t tx_punted, rx_fast_dropped, events_failed;
+	atomic64_t events_waited, events_paused;
 	atomic_t reaping;		/* stream peers deleted, not yet freed */
 };
 

@@ -70,11 +70,27 @@ struct tscf_srv_stream {
 	u32 events_sent;
 	u32 events_ctl;
 	u32 events_done;		/* READ_ONCE/WRITE_ONCE */
+	/*
+	 * A frame that found tscfd's event socket full: the stream waits
+	 * with it (rx_held) and retry_dwork offers it again.
+	 */
+	struct sk_buff *waiting;	/* smp_store_release/smp_load_acquire */
+	bool waiting_ctl;
+	unsigned long waiting_since;	/* jiffies */
+	struct delayed_work retry_dwork;
 	struct work_struct shut_work;
 	struct rcu_work reap_rwork;	/* the rest of a delete */
 };
 
 static const struct tscf_stream_ops tscf_srv_stream_ops;
+
+/*
+ * A frame that found the event socket full is offered again every
+ * TSCF_SRV_EVENT_RETRY for TSCF_SRV_EVENT_PATIENCE, then counted lost
+ * (tscfd is not reading: its sessions cannot go on anyway).
+ */
+#define TSCF_SRV_EVENT_RETRY	msecs_to_jiffies(10)
+#define TSCF_SRV_EVENT_PATIENCE	(5 * HZ)
 
 static struct tscf_srv_stream *tscf_srv_stream_of(struct tscf_stream *s)
 {
@@ -169,52 +185,138 @@ static int tscf_srv_stream_put_peer(struct sk_buff *msg,
 }
 
 /*
- * A frame for tscfd, as an srv-frame event; BHs off.  If it cannot have
- * it, the connection is shut (the stream would have a hole).
+ * frame as an srv-frame event for tscfd; BHs off.  0 once it is queued
+ * on the event socket, else the error (frame is still the caller's).
  */
-static void tscf_srv_stream_to_tscfd(struct tscf_srv_stream *st,
-				     struct sk_buff *frame, bool ctl)
+static int tscf_srv_stream_event(struct tscf_srv_stream *st,
+				 const struct sk_buff *frame, bool ctl)
 {
 	struct tscf_srv *srv = st->ss.srv;
 	u32 portid = READ_ONCE(srv->event_portid);
-	struct sk_buff *msg = NULL;
+	struct sk_buff *msg;
 	struct nlattr *a;
 	void *hdr;
-	int err = -ENOTCONN;
+	int err;
 
 	if (!portid)
-		goto fail;
-	err = -ENOMEM;
+		return -ENOTCONN;
 	msg = genlmsg_new(nla_total_size(frame->len) + NLMSG_DEFAULT_SIZE / 16,
 			  GFP_ATOMIC);
 	if (!msg)
-		goto fail;
-	err = -EMSGSIZE;
+		return -ENOMEM;
 	hdr = genlmsg_put(msg, 0, 0, &tscf_genl_family, 0, TSCF_CMD_SRV_FRAME);
 	if (!hdr || tscf_srv_stream_put_peer(msg, st))
-		goto fail;
+		goto too_big;
 	a = nla_reserve(msg, TSCF_A_FRAME, frame->len);
 	if (!a || skb_copy_bits(frame, 0, nla_data(a), frame->len))
-		goto fail;
+		goto too_big;
 	genlmsg_end(msg, hdr);
 	err = genlmsg_unicast(dev_net(srv->dev), msg, portid);
-	msg = NULL;		/* freed, sent or not */
 	if (err)
-		goto fail;
+		return err;		/* msg freed */
 	st->events_sent++;
 	if (ctl)
 		st->events_ctl = st->events_sent;
-	consume_skb(frame);
-	return;
+	if (st->events_sent - READ_ONCE(st->events_done) == TSCF_SRV_EVENTS_AHEAD)
+		atomic64_inc(&srv->events_paused);
+	return 0;
 
-fail:
+too_big:
 	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+/* A frame tscfd cannot have: the stream would have a hole.  Shut it. */
+static void tscf_srv_stream_lost(struct tscf_srv_stream *st,
+				 struct sk_buff *frame, int err)
+{
+	struct tscf_srv *srv = st->ss.srv;
+
 	kfree_skb(frame);
 	WRITE_ONCE(st->broken, true);
 	atomic64_inc(&srv->events_failed);
 	net_warn_ratelimited("%s: a stream peer's frame cannot reach tscfd (%d): closing its connection\n",
 			     srv->dev->name, err);
 	st->stream.ops->down(&st->stream, TSCF_DOWN_SOCK_ERROR);
+}
+
+/* Room may come (tscfd reads on): the frame waits, the stream with it. */
+static bool tscf_srv_event_may_wait(int err)
+{
+	return err == -EAGAIN || err == -ENOMEM;
+}
+
+/*
+ * A frame for tscfd; BHs off.  A full event socket (another client's
+ * burst, say) holds this stream back rather than closing it: the frame
+ * waits, and the reader cuts nothing behind it meanwhile.
+ */
+static void tscf_srv_stream_to_tscfd(struct tscf_srv_stream *st,
+				     struct sk_buff *frame, bool ctl)
+{
+	int err = tscf_srv_stream_event(st, frame, ctl);
+
+	if (!err) {
+		consume_skb(frame);
+		return;
+	}
+	if (!tscf_srv_event_may_wait(err)) {
+		tscf_srv_stream_lost(st, frame, err);
+		return;
+	}
+	atomic64_inc(&st->ss.srv->events_waited);
+	st->waiting_ctl = ctl;
+	st->waiting_since = jiffies;
+	smp_store_release(&st->waiting, frame);
+	queue_delayed_work(tscf_wq, &st->retry_dwork, TSCF_SRV_EVENT_RETRY);
+}
+
+/* The waiting frame, offered again; the reader is held meanwhile. */
+static void tscf_srv_stream_retry_work(struct work_struct *work)
+{
+	struct tscf_srv_stream *st = container_of(to_delayed_work(work),
+						  struct tscf_srv_stream,
+						  retry_dwork);
+	struct sk_buff *frame = st->waiting;
+	int err;
+
+	if (!frame || READ_ONCE(st->stream.dead))
+		return;		/* the reaper frees it */
+	local_bh_disable();
+	err = tscf_srv_stream_event(st, frame, st->waiting_ctl);
+	local_bh_enable();
+	if (tscf_srv_event_may_wait(err) &&
+	    time_before(jiffies, st->waiting_since + TSCF_SRV_EVENT_PATIENCE)) {
+		queue_delayed_work(tscf_wq, &st->retry_dwork,
+				   TSCF_SRV_EVENT_RETRY);
+		return;
+	}
+	/* events_sent is written before the reader may see no frame waiting. */
+	smp_store_release(&st->waiting, NULL);
+	if (err) {
+		local_bh_disable();
+		tscf_srv_stream_lost(st, frame, err);
+		local_bh_enable();
+		return;
+	}
+	consume_skb(frame);
+	tscf_stream_rx_resume(&st->stream);
+}
+
+/*
+ * The reader cuts no frame while one waits for room, nor while tscfd is
+ * TSCF_SRV_EVENTS_AHEAD events behind this stream: one client's burst of
+ * frames for tscfd (control frames, a slow session's packets, forgeries)
+ * can take at most that much of the event socket that every session
+ * shares.  TCP closes that client's window meanwhile.
+ */
+static bool tscf_srv_stream_rx_held(struct tscf_stream *s)
+{
+	struct tscf_srv_stream *st = tscf_srv_stream_of(s);
+
+	return smp_load_acquire(&st->waiting) ||
+	       (s32)(st->events_sent - READ_ONCE(st->events_done)) >=
+	       TSCF_SRV_EVENTS_AHEAD;
 }
 
 static void tscf_srv_stream_rx_frame(struct tscf_stream *s, struct sk_buff *skb)
@@ -323,10 +425,17 @@ void tscf_srv_stream_xmit(struct tscf_srv_peer *p, struct sk_buff *skb)
 	tscf_stream_xmit(&tscf_srv_ss_stream(p->ss)->stream, skb);
 }
 
-/* tscfd has handled the events up to seq (srv-peer-set); RTNL held. */
+/*
+ * tscfd has handled the events up to seq (srv-peer-set): a reader held
+ * for it goes on.  RTNL held.
+ */
 void tscf_srv_stream_frames_done(struct tscf_srv_peer *p, u32 seq)
 {
-	WRITE_ONCE(tscf_srv_ss_stream(p->ss)->events_done, seq);
+	struct tscf_srv_stream *st = tscf_srv_ss_stream(p->ss);
+
+	WRITE_ONCE(st->events_done, seq);
+	if (st->attached)
+		tscf_stream_rx_resume(&st->stream);
 }
 
 /* A frame of tscfd's (srv-peer-send); RTNL held. */
@@ -362,6 +471,7 @@ static const struct tscf_stream_ops tscf_srv_stream_ops = {
 	.down		= tscf_srv_stream_down,
 	.tx_done	= tscf_srv_stream_tx_done,
 	.tx_wake	= tscf_srv_stream_tx_wake,
+	.rx_held	= tscf_srv_stream_rx_held,
 };
 
 /* --- attach and release ------------------------------------------------- */
@@ -434,6 +544,7 @@ struct tscf_srv_sock *tscf_srv_stream_new(struct tscf_srv *srv,
 	st->ss.stream = true;
 	st->fd = fd;
 	INIT_WORK(&st->shut_work, tscf_srv_stream_shut_work);
+	INIT_DELAYED_WORK(&st->retry_dwork, tscf_srv_stream_retry_work);
 	tscf_stream_init(&st->stream, &tscf_srv_stream_ops);
 	/*
 	 * Not in the softirq: on the sending CPU it would carry every
@@ -529,6 +640,9 @@ int tscf_srv_stream_start(struct tscf_srv_sock *ss, struct tscf_srv_peer *p,
 static void tscf_srv_stream_release(struct tscf_srv_stream *st)
 {
 	if (st->attached) {
+		/* Before the workers stop: a retry may resume the reader. */
+		cancel_delayed_work_sync(&st->retry_dwork);
+		kfree_skb(st->waiting);
 		tscf_stream_release(&st->stream);
 		cancel_work_sync(&st->shut_work);
 		/* Cut somewhere in a frame, maybe: nobody can go on. */

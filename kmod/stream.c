@@ -73,6 +73,12 @@
 
 static void tscf_stream_read_frames(struct tscf_stream *s, bool softirq);
 
+/* The owner takes no frame now (tscf_stream_ops.rx_held). */
+static bool tscf_stream_rx_held(struct tscf_stream *s)
+{
+	return s->ops->rx_held && s->ops->rx_held(s);
+}
+
 /*
  * A send copies the frame into a page fragment.  The socket's own
  * (sk_frag, since the direct send may not use the task's) would keep a
@@ -116,7 +122,8 @@ static void tscf_stream_data_ready(struct sock *sk)
 			    !sock_owned_by_user_nocheck(sk))
 				tscf_stream_read_frames(s, true);
 			else if (!s->rx_in_worker ||
-				 !test_bit(TSCF_RX_ACTIVE, &s->rx_active))
+				 (!test_bit(TSCF_RX_ACTIVE, &s->rx_active) &&
+				  !tscf_stream_rx_held(s)))
 				queue_work(tscf_wq, &s->rx_work);
 		}
 	}
@@ -299,6 +306,9 @@ static int tscf_stream_parse(struct tscf_stream *s, gfp_t gfp)
 	int err = 0, frames = 0;
 
 	while (off < s->rxlen) {
+		/* The rest waits in the buffer for tscf_stream_rx_resume(). */
+		if (tscf_stream_rx_held(s))
+			break;
 		err = tscf_wire_frame_len(s->rxbuf + off, s->rxlen - off, &flen);
 		if (err == -EAGAIN || (!err && off + flen > s->rxlen)) {
 			err = 0;
@@ -351,6 +361,10 @@ static int tscf_stream_read_actor(read_descriptor_t *desc, struct sk_buff *skb,
 	if (desc->error || !desc->count)
 		return 0;
 	while (taken < len && desc->count) {
+		if (tscf_stream_rx_held(s)) {
+			desc->count = 0;
+			break;
+		}
 		n = min_t(size_t, min_t(size_t, len - taken, TSCF_RX_CHUNK),
 			  s->rxsize - s->rxlen);
 		if (!n && tscf_stream_rx_lean(s) && s->rxsize < TSCF_RXBUF_SIZE) {
@@ -406,9 +420,22 @@ again:
 		}
 		net_warn_ratelimited("tscf: no memory for a stream's receive buffer: closing it\n");
 		s->ops->down(s, TSCF_DOWN_SOCK_ERROR);
-	} else if (!desc.count) {
+	} else if (!desc.count && !tscf_stream_rx_held(s)) {
 		queue_work(tscf_wq, &s->rx_work);
 	}
+}
+
+/*
+ * The frames a hold left in the buffer, first, in process context.
+ * false: the stream is unparsable (and going down) or still held.
+ */
+static bool tscf_stream_rx_buffered(struct tscf_stream *s)
+{
+	if (s->rxlen && tscf_stream_parse(s, GFP_KERNEL) < 0) {
+		tscf_stream_rx_unparsable(s);
+		return false;
+	}
+	return !tscf_stream_rx_held(s);
 }
 
 /*
@@ -428,10 +455,11 @@ again:
 	if (s->rx_in_worker)
 		set_bit(TSCF_RX_ACTIVE, &s->rx_active);
 	lock_sock(sk);
-	if (!READ_ONCE(s->dead)) {
+	if (!READ_ONCE(s->dead) && tscf_stream_rx_buffered(s)) {
 		tscf_stream_read_frames(s, false);
 		if (sk->sk_err)
 			reason = TSCF_DOWN_SOCK_ERROR;
+		/* Held, the FIN waits in the queue behind the frames. */
 		else if ((sk->sk_shutdown & RCV_SHUTDOWN) &&
 			 skb_queue_empty(&sk->sk_receive_queue))
 			reason = TSCF_DOWN_PEER_CLOSED;
@@ -443,7 +471,7 @@ again:
 		clear_bit(TSCF_RX_ACTIVE, &s->rx_active);
 		smp_mb__after_atomic();
 		/* What sk_data_ready left to us while we were active. */
-		if (!reason && !READ_ONCE(s->dead) &&
+		if (!reason && !READ_ONCE(s->dead) && !tscf_stream_rx_held(s) &&
 		    !skb_queue_empty_lockless(&sk->sk_receive_queue)) {
 			if (++rounds < TSCF_RX_BUDGET)
 				goto again;
@@ -459,8 +487,11 @@ static void tscf_stream_rx_work(struct work_struct *work)
 	struct tscf_stream *s = container_of(work, struct tscf_stream, rx_work);
 	int i, n;
 
+	if (READ_ONCE(s->dead) || !tscf_stream_rx_buffered(s))
+		return;
 	for (i = 0; i < TSCF_RX_BUDGET; i++) {
-		if (READ_ONCE(s->dead))
+		/* Held: recvmsg() into a full buffer would read as the end. */
+		if (READ_ONCE(s->dead) || tscf_stream_rx_held(s))
 			return;
 		n = tscf_stream_recv(s);
 		if (n == -EAGAIN)
@@ -798,6 +829,13 @@ int tscf_stream_attach(struct tscf_stream *s, struct socket *sock, bool tls,
 void tscf_stream_start(struct tscf_stream *s)
 {
 	queue_work(tscf_wq, &s->rx_work);
+}
+
+/* The owner takes frames again: what is buffered, then the socket. */
+void tscf_stream_rx_resume(struct tscf_stream *s)
+{
+	if (!READ_ONCE(s->dead))
+		queue_work(tscf_wq, &s->rx_work);
 }
 
 /*

@@ -53,6 +53,12 @@ struct tscf_stream_ops {
 	void (*tx_done)(struct tscf_stream *s, struct sk_buff *skb, bool sent);
 	/* The queue fell below both wake marks: senders may go on. */
 	void (*tx_wake)(struct tscf_stream *s);
+	/*
+	 * Optional: true while the owner can take no frame (rx_in_worker
+	 * streams only).  The reader then cuts none and reads no more, so
+	 * TCP closes the window; the owner calls tscf_stream_rx_resume().
+	 */
+	bool (*rx_held)(struct tscf_stream *s);
 };
 
 struct tscf_stream {
@@ -94,6 +100,7 @@ void tscf_stream_exit(void);
 int tscf_stream_attach(struct tscf_stream *s, struct socket *sock, bool tls,
 		       const void *rest, size_t rest_len);
 void tscf_stream_start(struct tscf_stream *s);
+void tscf_stream_rx_resume(struct tscf_stream *s);
 void tscf_stream_detach(struct tscf_stream *s);
 void tscf_stream_unhook(struct tscf_stream *s);
 void tscf_stream_release(struct tscf_stream *s);

@@ -92,13 +92,15 @@ kver612=$(ls -1 /lib/modules 2>/dev/null | grep '^6\.12\..*-amd64$' | sort -rV |
 # receive under load and its softirq read's budget, the server device's
 # stream peers (clear TCP sessions in the kernel) and their reaper under
 # a mass delete, its encrypted stream peers (kTLS sessions, their flows),
+# their bound on events for tscfd (a held reader, a frame that waits),
 # and the netlink/setsockopt fuzzer.
 TSCF_DEBUG_TESTS=${TSCF_DEBUG_TESTS:-"01-link-pair 04-teardown 10-tunnel-datapath
 	11-tunnel-hostile 13-xmit-validate 14-netns-release 17-modload-race
 	20-enclevel-sockopt 24-enclevel-rx-frag 26-enclevel-rmmod 58-srv-kdp
 	59-srv-kdp-expiry 64-srv-kdp-rmmod
 	62-dtls-records 65-e2e-super-frames 67-e2e-tcp-stream-order
-	68-tcp-rx-burst 70-srv-stream 71-srv-stream-scale 72-srv-enc-stream 55-nl-fuzz"}
+	68-tcp-rx-burst 70-srv-stream 71-srv-stream-scale 72-srv-enc-stream
+	73-srv-event-bound 55-nl-fuzz"}
 dbg_tests=""
 for t in $TSCF_DEBUG_TESTS; do dbg_tests="$dbg_tests selftests/kernel/$t.sh"; done
 

@@ -245,8 +245,10 @@ static int kdp_on_frame(struct nl_msg *msg, void *arg);
 /*
  * The event socket: srv-listen on it, a receive buffer that a burst of
  * frames fits in (SO_RCVBUFFORCE while tscfd may), nonblocking, in epoll.
- * A frame the kernel could not queue here ends its session (the kernel
- * shuts the connection), so the buffer is generous.
+ * A frame that finds it full waits in the kernel, and its connection
+ * with it (ethtool -S: srv_frames_waited), so the buffer is generous;
+ * each connection may be at most TSCF_SRV_EVENTS_AHEAD events ahead of
+ * tscfd (kdp_frames_done()), so no one client fills it alone.
  */
 static int kdp_listen(void)
 {
@@ -659,8 +661,8 @@ bool tscfd_kdp_stream(struct tscfd_tunnel *t, const uint8_t *rest, size_t len)
 	return true;
 }
 
-/* srv-peer-set of an encrypted peer: what extra names (KDP_FLOWS, KDP_SEQ). */
-static int kdp_enc_update(const struct tscfd_tunnel *t, int extra)
+/* srv-peer-set of a stream peer: what extra names (KDP_FLOWS, KDP_SEQ). */
+static int kdp_peer_update(const struct tscfd_tunnel *t, int extra)
 {
 	struct nl_msg *msg = kdp_msg(TSCF_CMD_SRV_PEER_SET);
 
@@ -683,7 +685,7 @@ void tscfd_kdp_flows(struct tscfd_session *s)
 
 	if (!t || t->dead || !t->kdp_pushed || !t->kdp_stream)
 		return;
-	rc = kdp_enc_update(t, KDP_FLOWS);
+	rc = kdp_peer_update(t, KDP_FLOWS);
 	if (rc)
 		tscfd_logp(LOG_WARNING, "tunnel %016llx: kernel data path: cannot update the encrypted peer's flows: %s%s",
 			   (unsigned long long)t->tsid, strerror(-rc), kdp_reason());
@@ -732,23 +734,33 @@ static bool kdp_same_peer(const struct nlattr *a, const struct tscfd_tunnel *t)
 }
 
 /*
- * An encrypted peer's control frame (event seq) is handled: from behind
- * it, the kernel hands tscfd every frame (the packets behind a FLOW_BIND
- * must not overtake it) until it hears so.  If it cannot be told, it
- * goes on handing them over until the next control frame: slower, never
- * elsewhere.
+ * tscfd has handled a stream peer's events up to seq; the kernel hears of
+ * it when it matters:
+ * - an encrypted peer's control frame: from behind it, the kernel hands
+ *   tscfd every frame (the packets behind a FLOW_BIND must not overtake
+ *   it) until it hears so;
+ * - every TSCF_SRV_EVENTS_AHEAD / 2 events: the kernel reads no more of a
+ *   connection whose events tscfd is TSCF_SRV_EVENTS_AHEAD behind.
+ * If it cannot be told, the next event tries again: meanwhile the kernel
+ * hands over more, or waits; it never carries anything elsewhere.
  */
-static void kdp_control_done(struct tscfd_tunnel *t, uint32_t seq)
+static void kdp_frames_done(struct tscfd_tunnel *t, uint32_t seq, bool ctl)
 {
+	uint32_t told = t->kdp_frame_seq;
 	int rc;
 
 	if (t->dead || !t->kdp_pushed)
 		return;
+	if (!(ctl && t->encrypted) &&
+	    seq - t->kdp_frame_seq < TSCF_SRV_EVENTS_AHEAD / 2)
+		return;
 	t->kdp_frame_seq = seq;
-	rc = kdp_enc_update(t, KDP_SEQ);
-	if (rc)
-		tscfd_tlog(LOG_WARNING, "tunnel %016llx: kernel data path: cannot resume the encrypted peer: %s%s",
-			   (unsigned long long)t->tsid, strerror(-rc), kdp_reason());
+	rc = kdp_peer_update(t, KDP_SEQ);
+	if (!rc)
+		return;
+	t->kdp_frame_seq = told;
+	tscfd_tlog(LOG_WARNING, "tunnel %016llx: kernel data path: cannot tell the kernel which frames were handled: %s%s",
+		   (unsigned long long)t->tsid, strerror(-rc), kdp_reason());
 }
 
 /*
@@ -784,9 +796,10 @@ static int kdp_on_frame(struct nl_msg *msg, void *arg)
 	frame = nla_data(tb[TSCF_A_FRAME]);
 	len = (size_t)nla_len(tb[TSCF_A_FRAME]);
 	tscfd_tunnel_frame(t, frame, len);
-	if (t->encrypted && pb[TSCF_SRV_PEER_A_FRAME_SEQ] &&
-	    (!len || (frame[0] >> 4 != TSCF_FRAME_IPV4 && frame[0] >> 4 != TSCF_FRAME_IPV6)))
-		kdp_control_done(t, nla_get_u32(pb[TSCF_SRV_PEER_A_FRAME_SEQ]));
+	if (pb[TSCF_SRV_PEER_A_FRAME_SEQ])
+		kdp_frames_done(t, nla_get_u32(pb[TSCF_SRV_PEER_A_FRAME_SEQ]),
+				!len || (frame[0] >> 4 != TSCF_FRAME_IPV4 &&
+					 frame[0] >> 4 != TSCF_FRAME_IPV6));
 	return NL_OK;
 }
 
@@ -797,6 +810,7 @@ void tscfd_kdp_events(void)
 
 	while (kdp_ev && reads++ < 64 && (rc = nl_recvmsgs_default(kdp_ev)) >= 0)
 		;
-	if (rc == -NLE_NOMEM)	/* ENOBUFS: the kernel shut what it could not queue */
-		tscfd_logp(LOG_WARNING, "kernel data path: the event socket overflowed: TCP sessions whose frames were lost were closed");
+	/* ENOBUFS: a frame found no room; the kernel holds it and offers it again. */
+	if (rc == -NLE_NOMEM)
+		tscfd_logp(LOG_WARNING, "kernel data path: the event socket was full: TCP sessions wait for tscfd to catch up");
 }

@@ -231,7 +231,7 @@ struct tscfd_tunnel {
 	 * for the end only).
 	 */
 	bool kdp_want, kdp_stream;
-	/* An encrypted one's last control frame handled (its srv-frame event). */
+	/* The last of its srv-frame events the kernel knows tscfd handled. */
 	uint32_t kdp_frame_seq;
 	uint64_t kdp_seen[4];		/* rx packets, rx bytes, tx packets, tx bytes */
 };

@@ -168,6 +168,20 @@ assert p['rx_bytes'] >= int(sys.argv[2]) and p['rx_bytes'] // p['rx_packets'] > 
 assert p['tx_packets'] > 0 and p['fast'] == 0, p
 assert int(sys.argv[3]) * 10 <= p['rx_packets'], 'tscfd took more than a tenth'
 PY
+# The session has bound a flow above level 0: its clear peer is slow now,
+# and each frame of a clear transfer is an srv-frame event that tscfd
+# judges.  The kernel hands tscfd at most 32 events beyond those tscfd
+# acknowledged (frame-seq), then stops reading: without tscfd's
+# acknowledgements this transfer would stall after 32 frames.
+[ "$(peer_of fast)" = 0 ] || fail "the clear peer is still fast after the binding: $(cat "$TMPD/peers")"
+# tscfd writes what it judged to its TUN (tscfs0), at most 64 KB at a time.
+slow0=$(link_stat "$SRV" tscfs0 rx_packets)
+transfer 0 "clear TCP, slow peer: every frame through tscfd"
+[ "$SENT_PATH" = clear ] || fail "slow peer: the clear socket went $SENT_PATH"
+slow=$(( $(link_stat "$SRV" tscfs0 rx_packets) - slow0 ))
+paused=$(ip netns exec "$SRV" ethtool -S tscfsrv0 | awk '$1 == "srv_streams_paused:" { print $2 }')
+log "slow peer: tscfd wrote $slow packets to its TUN; the kernel paused for it $paused times"
+[ "$slow" -gt $((MB * 4)) ] || fail "slow peer: only $slow packets through tscfd for $MB MB"
 
 # A clear UDP tunnel: each super-frame leaves as one UDP tunnel GSO
 # datagram, which the veth to SRV carries whole.  The offer is clamped so

@@ -88,4 +88,11 @@ struct tscf_srv_flow {
 
 #define TSCF_SRV_MAX_FLOWS	64
 
+/*
+ * A server device's stream peer hands tscfd at most this many srv-frame
+ * events beyond the last one tscfd said it handled (srv-peer-set
+ * frame-seq), then reads no more of its connection until tscfd does.
+ */
+#define TSCF_SRV_EVENTS_AHEAD	32
+
 #endif /* _UAPI_LINUX_TSCF_H */
