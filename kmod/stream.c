@@ -459,9 +459,13 @@ again:
 		tscf_stream_read_frames(s, false);
 		if (sk->sk_err)
 			reason = TSCF_DOWN_SOCK_ERROR;
-		/* Held, the FIN waits in the queue behind the frames. */
+		/*
+		 * The end, once every frame before it is cut: a held
+		 * stream may have read the last bytes into its buffer.
+		 */
 		else if ((sk->sk_shutdown & RCV_SHUTDOWN) &&
-			 skb_queue_empty(&sk->sk_receive_queue))
+			 skb_queue_empty(&sk->sk_receive_queue) &&
+			 !tscf_stream_rx_held(s))
 			reason = TSCF_DOWN_PEER_CLOSED;
 	}
 	if (!s->rxlen && tscf_stream_rx_lean(s))

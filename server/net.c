@@ -952,7 +952,13 @@ static bool stream_handoff(struct tscfd_tunnel *t)
 	if (!tscfd_kdp_stream(t, t->rxbuf, t->rxlen))
 		return false;
 	rx_free(t);
-	epoll_set(EPOLL_CTL_MOD, t->fd, EPOLLRDHUP, t);
+	/*
+	 * The kernel's now: only EPOLLHUP and EPOLLERR, which need no
+	 * asking.  The client's FIN (EPOLLRDHUP) is not the end yet: the
+	 * kernel may still hold frames sent before it, and shuts the
+	 * connection both ways once it has cut them all.
+	 */
+	epoll_set(EPOLL_CTL_MOD, t->fd, 0, t);
 	return true;
 }
 
@@ -1006,7 +1012,7 @@ static void on_tunnel(struct tscfd_tunnel *t, uint32_t events)
 	if (t->dead)	/* closed earlier in this epoll batch */
 		return;
 	if (t->kdp_stream) {	/* the kernel's: only its end is ours */
-		if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		if (events & (EPOLLHUP | EPOLLERR))
 			tscfd_tunnel_close(t, "closed (kernel data path)");
 		return;
 	}
