@@ -117,7 +117,7 @@ static void tscf_stream_data_ready(struct sock *sk)
 		 * Clear TCP, socket not held by a task: the caller holds
 		 * bh_lock_sock (TCP's receive softirq), read here.
 		 */
-		if (!READ_ONCE(s->dead)) {
+		if (!READ_ONCE(s->dead) && !READ_ONCE(s->rx_broken)) {
 			if (!s->tls && !s->rx_in_worker &&
 			    !sock_owned_by_user_nocheck(sk))
 				tscf_stream_read_frames(s, true);
@@ -338,8 +338,17 @@ static int tscf_stream_parse(struct tscf_stream *s, gfp_t gfp)
 	return err ?: frames;
 }
 
+/*
+ * Once: the stream is marked broken, so that no reader copies or parses
+ * its bytes again (each data_ready or worker round would) while the
+ * owner takes it down.
+ */
 static void tscf_stream_rx_unparsable(struct tscf_stream *s)
 {
+	if (READ_ONCE(s->rx_broken))
+		return;
+	WRITE_ONCE(s->rx_broken, true);
+	s->rxlen = 0;
 	s->ops->malformed(s);
 	s->ops->down(s, TSCF_DOWN_PROTO_ERROR);
 }
@@ -406,6 +415,8 @@ static void tscf_stream_read_frames(struct tscf_stream *s, bool softirq)
 	};
 	bool grow;
 
+	if (READ_ONCE(s->rx_broken))
+		return;
 again:
 	tcp_read_sock(s->sock->sk, &desc, tscf_stream_read_actor);
 	grow = s->rx_grow;
@@ -431,6 +442,8 @@ again:
  */
 static bool tscf_stream_rx_buffered(struct tscf_stream *s)
 {
+	if (READ_ONCE(s->rx_broken))
+		return false;
 	if (s->rxlen && tscf_stream_parse(s, GFP_KERNEL) < 0) {
 		tscf_stream_rx_unparsable(s);
 		return false;
@@ -475,7 +488,8 @@ again:
 		clear_bit(TSCF_RX_ACTIVE, &s->rx_active);
 		smp_mb__after_atomic();
 		/* What sk_data_ready left to us while we were active. */
-		if (!reason && !READ_ONCE(s->dead) && !tscf_stream_rx_held(s) &&
+		if (!reason && !READ_ONCE(s->dead) && !READ_ONCE(s->rx_broken) &&
+		    !tscf_stream_rx_held(s) &&
 		    !skb_queue_empty_lockless(&sk->sk_receive_queue)) {
 			if (++rounds < TSCF_RX_BUDGET)
 				goto again;
@@ -568,6 +582,13 @@ static int tscf_stream_send_skb(struct tscf_stream *s, struct sk_buff *skb,
 			       sock_sendmsg(s->sock, &msg);
 		if (ret < 0)
 			return ret;
+		/*
+		 * Nothing taken and no error: never ask again at once (the
+		 * direct send holds the socket's lock in a softirq); the
+		 * next write_space resumes.
+		 */
+		if (!ret)
+			return -EAGAIN;
 		s->tx_off += ret;
 	}
 	s->tx_off = 0;
@@ -788,6 +809,7 @@ int tscf_stream_attach(struct tscf_stream *s, struct socket *sock, bool tls,
 	s->sock = sock;
 	s->tls = tls;
 	s->rxlen = 0;
+	s->rx_broken = false;
 	if (tscf_stream_rxbuf_fit(s, tscf_stream_rx_lean(s) ? rest_len :
 				  TSCF_RXBUF_SIZE))
 		return -ENOMEM;

@@ -88,6 +88,11 @@ struct tscf_stream {
 	size_t rxsize;			/* rxbuf's size */
 	size_t rxlen;			/* bytes of an incomplete frame in it */
 	bool rx_grow;			/* the read stopped: rxbuf is full */
+	/*
+	 * The stream did not parse: it is going down, and nothing more is
+	 * read or cut (READ_ONCE/WRITE_ONCE; set by the reader).
+	 */
+	bool rx_broken;
 	void (*saved_data_ready)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
 	void (*saved_state_change)(struct sock *sk);
