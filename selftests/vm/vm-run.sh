@@ -121,7 +121,13 @@ mkdir -p "$run/out"
 	fi
 } > "$run/cmd"
 
+# A soft lockup panics the guest (with every CPU's backtrace, and the
+# whole kernel log replayed on the console): a guest spinning in a
+# softirq would otherwise hold two host cores until VM_TIMEOUT and starve
+# the lanes beside it (CI once lost its debug lane so).  A lockup is a
+# report that fails the lane anyway.
 append="console=ttyS0 panic=-1 oops=panic no_timer_check tscfvm_top=$top tscfvm_run=$run"
+append="$append softlockup_panic=1 softlockup_all_cpu_backtrace=1 panic_print=0x20"
 append="$append tscfvm_shell=$shell tscfvm_ko=$TSCF_KO loglevel=4 ${VM_APPEND:-}"
 
 set -- -accel tcg -nodefaults -no-reboot -display none -monitor none \
