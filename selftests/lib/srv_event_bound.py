@@ -284,17 +284,25 @@ def bound_and_independence(punt):
     cleanup(s, [a, b])
 
 
-def fin_while_held(punt):
-    """E."""
-    s = Server('sbe0', punt, '10.92.0.1')
+def held_peer(name, punt, net, tsid, fin=False):
+    """A device NAME on NET.1 with one fast peer (NET.2) whose client
+    wrote 40 control frames (and, with fin, its FIN): the peer stops at
+    AHEAD events.  (s, ev, c, a, frames, the events collected)."""
+    s = Server(name, punt, f'{net}.1')
     ev = Events(s)
     c, a = s.connect()
-    s.set(a, fast=1, inner='10.92.0.2', tsid=201)
-    fa = a.fileno()
-    frames = [ctrl(0x20, 2000 + k) for k in range(40)]
+    s.set(a, fast=1, inner=f'{net}.2', tsid=tsid)
+    frames = [ctrl(0x20, tsid * 10 + k) for k in range(40)]
     c.sendall(b''.join(frames))
-    c.shutdown(socket.SHUT_WR)
-    got = ev.collect({fa: AHEAD})
+    if fin:
+        c.shutdown(socket.SHUT_WR)
+    return s, ev, c, a, frames, ev.collect({a.fileno(): AHEAD})
+
+
+def fin_while_held(punt):
+    """E."""
+    s, ev, c, a, frames, got = held_peer('sbe0', punt, '10.92.0', 201, fin=True)
+    fa = a.fileno()
     d = same(got[fa], 201, 1, frames[:AHEAD])
     check(not d, f'E: 40 frames and a FIN: the first 32 events ({d or "ok"})')
     more = ev.silent(0.5)
@@ -396,12 +404,7 @@ def patience(punt):
 def deletes(punt):
     """F."""
     # A peer held at the bound.
-    s = Server('sbh0', punt, '10.95.0.1')
-    ev = Events(s)
-    c, a = s.connect()
-    s.set(a, fast=1, inner='10.95.0.2', tsid=501)
-    c.sendall(b''.join(ctrl(0x20, 5000 + k) for k in range(40)))
-    got = ev.collect({a.fileno(): AHEAD})
+    s, ev, c, a, _frames, got = held_peer('sbh0', punt, '10.95.0', 501)
     check(len(got[a.fileno()]) == AHEAD and not ev.silent(0.3),
           f'F: a peer held at 32 unacknowledged events ({len(got[a.fileno()])})')
     err = delete(s, a)
