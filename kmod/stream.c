@@ -415,8 +415,6 @@ static void tscf_stream_read_frames(struct tscf_stream *s, bool softirq)
 	};
 	bool grow;
 
-	if (READ_ONCE(s->rx_broken))
-		return;
 again:
 	tcp_read_sock(s->sock->sk, &desc, tscf_stream_read_actor);
 	grow = s->rx_grow;

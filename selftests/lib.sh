@@ -58,8 +58,12 @@ scaled() {
 }
 
 # expect_eq WHAT GOT WANT
+# expect_eq WHAT GOT WANT [WHY]: on a mismatch, WHY (a command: who
+# counted what, say) is run and its output printed with the failure.
 expect_eq() {
-	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
+	[ "$2" = "$3" ] && return 0
+	[ -n "${4:-}" ] && fail "$1: got '$2', want '$3'; $($4)"
+	fail "$1: got '$2', want '$3'"
 }
 
 # check MSG: a failed assertion, reported; the test goes on and

@@ -68,13 +68,10 @@ PY
 log "$(cat "$TMPD/rtp.out")"
 lost=$(sed -n 's/^LOST //p' "$TMPD/rtp.out")
 # A mismatch says who counted what (the counters of both ends).
-expect_why() {
-	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'; $(why)"
-}
-expect_why "echoes lost at a raise = RX_BLOCKED on tscf0" \
-	"$(tunnel_stat "$UE" tscf0 rx_blocked)" "$lost"
-expect_why "server drops of encrypted-only on clear" "$(tscfd_stat drop_enc_only_clear)" 0
-expect_why "server refusals of a lowering" "$(tscfd_stat refused_flow_lower)" 0
+expect_eq "echoes lost at a raise = RX_BLOCKED on tscf0" \
+	"$(tunnel_stat "$UE" tscf0 rx_blocked)" "$lost" why
+expect_eq "server drops of encrypted-only on clear" "$(tscfd_stat drop_enc_only_clear)" 0 why
+expect_eq "server refusals of a lowering" "$(tscfd_stat refused_flow_lower)" 0 why
 kill $holder 2>/dev/null
 ip netns exec "$UE" "$CTL" down tscf0
 wait $CTL_PID || fail "helper exit $?: $(tail -5 "$CTL_LOG")"

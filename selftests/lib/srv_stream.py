@@ -198,13 +198,9 @@ def nothing_arrives(u, what):
     u.settimeout(3)
 
 
-def tx_dropped(dev):
-    with open(f'/sys/class/net/{dev}/statistics/tx_dropped') as f:
-        return int(f.read())
-
-
-def rx_dropped(dev):
-    with open(f'/sys/class/net/{dev}/statistics/rx_dropped') as f:
+def dev_stat(dev, name):
+    """One of the device's /sys/class/net statistics (tx_dropped, ...)."""
+    with open(f'/sys/class/net/{dev}/statistics/{name}') as f:
         return int(f.read())
 
 
@@ -337,7 +333,7 @@ def main():
     # (what the client writes meanwhile is not parsed again, and again).
     # Five segments back to back: the reader finds more queued behind
     # the bytes that did not parse.
-    drops = rx_dropped('sst0')
+    drops = dev_stat('sst0', 'rx_dropped')
     c2.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     for _ in range(5):
         try:
@@ -345,8 +341,8 @@ def main():
         except OSError:
             break
     check(eof_within(c2, 3), 'bytes that are not frames: the connection is shut')
-    check(rx_dropped('sst0') - drops == 1,
-          f'an unparsable stream counts once: rx_dropped +{rx_dropped("sst0") - drops}')
+    check(dev_stat('sst0', 'rx_dropped') - drops == 1,
+          f'an unparsable stream counts once: rx_dropped +{dev_stat("sst0", "rx_dropped") - drops}')
     s.g.do(CMD['SRV_PEER_DEL'], s.peer(a2))
 
     c3, a3 = s.connect()
@@ -396,13 +392,13 @@ def main():
             for k in range(DELETE_BURST)] + [ctrl(0x04, 13)]
     for f in sent:
         s.send(a7, f)
-    dropped0 = tx_dropped('sst0')
+    dropped0 = dev_stat('sst0', 'tx_dropped')
     s.g.do(CMD['SRV_PEER_DEL'], s.peer(a7))
     got, end = read_to_end(c7, 5)
     check(end and got == b''.join(sent),
           f'{len(sent)} frames sent before a delete all arrive, in order, then '
           f'the end: {len(got)} of {sum(map(len, sent))} bytes, end {end}')
-    dropped = tx_dropped('sst0') - dropped0
+    dropped = dev_stat('sst0', 'tx_dropped') - dropped0
     check(dropped == 0, f'none of them dropped: tx_dropped +{dropped}')
     a7.close()
 
