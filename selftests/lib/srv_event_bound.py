@@ -27,10 +27,12 @@ C. full event socket (256 KiB, not read for a second): three slow peers,
    unchanged, no connection shut; read and acknowledged every 16, each
    peer's 32 frames arrive in order, whole, seqs consecutive; each
    connection still carries a further frame;
-D. patience: a listener that never reads: after 2 s the frame still
-   waits (not lost, connection open); within about 5 s more it is lost
-   (srv_frames_lost +1, not before ~3.5 s after it first waited) and the
-   client reads EOF; a new listener gets a new peer's events;
+D. patience: a listener that never reads: 2 s into its wait the frame
+   still waits (not lost, connection open; a look that a loaded machine
+   makes 4.5 s or more into the wait is not judged); then it is lost
+   (srv_frames_lost +1, not before ~3.5 s after it began to wait, timed
+   from the reads of ethtool -S that bracket each change) and the client
+   reads EOF; a new listener gets a new peer's events;
 E. FIN while held: 40 control frames then the client's FIN: 32 events,
    tscfd's fd sees no hang-up while held; frame-seq 32: the other 8
    arrive in order, then the hang-up; nothing lost;
@@ -157,11 +159,23 @@ def stat(dev, key):
 
 def wait_stat(dev, key, pred, secs):
     """Poll ethtool -S until pred(value); the last value read."""
+    return wait_stat_span(dev, key, pred, secs)[0]
+
+
+def wait_stat_span(dev, key, pred, secs):
+    """wait_stat, and when the change happened: (value, after, before).
+    It came after `after` (the start of the last read that did not see
+    it) and before `before` (the end of the read that did): on a loaded
+    machine a read of ethtool -S can take seconds, and a time measured
+    from when the test saw a change would start late by that much."""
     end = time.monotonic() + secs
+    after = time.monotonic()
     while True:
+        t = time.monotonic()
         v = stat(dev, key)
         if pred(v) or time.monotonic() > end:
-            return v
+            return v, after, time.monotonic()
+        after = t
         time.sleep(0.1)
 
 
@@ -372,21 +386,31 @@ def patience(punt):
     c, a = s.connect()
     s.set(a, fast=0, inner='10.94.0.2', tsid=401)
     send_bg(c, b''.join(big_frames('10.94.0.2', '10.94.0.1', b'D', 12)))
-    waited = wait_stat('sbd0', 'srv_frames_waited',
-                       lambda v: v > st0['srv_frames_waited'], 15)
-    t_w = time.monotonic()
+    waited, w_after, _ = wait_stat_span('sbd0', 'srv_frames_waited',
+                                        lambda v: v > st0['srv_frames_waited'], 15)
     check(waited > st0['srv_frames_waited'],
           f'D: the listener does not read: a frame waits (srv_frames_waited {waited})')
-    time.sleep(2)
+    # 2 s into its wait (which began after w_after), well inside the 5 s
+    # patience, it still waits.  On a machine so loaded that the look
+    # ends 4.5 s or more after w_after, the frame may rightly be lost by
+    # then: the look says nothing, and the bound below still holds.
+    time.sleep(max(0, w_after + 2 - time.monotonic()))
     lost = stat('sbd0', 'srv_frames_lost')
-    check(lost == st0['srv_frames_lost'] and open_now(c),
-          f'D: 2 s later it still waits: srv_frames_lost {lost}, connection open')
-    lost = wait_stat('sbd0', 'srv_frames_lost',
-                     lambda v: v > st0['srv_frames_lost'], 10)
-    secs = time.monotonic() - t_w
+    is_open = open_now(c)
+    late = time.monotonic() - w_after
+    if late < 4.5:
+        check(lost == st0['srv_frames_lost'] and is_open,
+              f'D: {late:.1f} s into its wait it still waits: srv_frames_lost {lost}, '
+              f'connection {"open" if is_open else "shut"}')
+    else:
+        print(f'note: D: the 2 s look ended {late:.1f} s into the wait: not judged')
+    lost, _, l_before = wait_stat_span('sbd0', 'srv_frames_lost',
+                                       lambda v: v > st0['srv_frames_lost'], 20)
+    # At most this long between the frame's first wait and its loss.
+    secs = l_before - w_after
     check(lost == st0['srv_frames_lost'] + 1 and secs >= 3.5,
           f'D: after the 5 s patience it is lost: srv_frames_lost {lost}, '
-          f'{secs:.1f} s after it was seen waiting')
+          f'at most {secs:.1f} s after it began to wait')
     check(eof_within(c, 5), 'D: and the client reads EOF')
     # A new listener (tscfd restarted its event socket) works.
     s.ev = Genl()
@@ -424,7 +448,7 @@ def deletes(punt):
     s.set(y, fast=1, inner='10.96.0.3', tsid=602)
     fy = y.fileno()
     cy.sendall(ctrl(0x20, 6000))
-    w2 = wait_stat('sbf0', 'srv_frames_waited', lambda v: v > w1, 5)
+    w2 = wait_stat('sbf0', 'srv_frames_waited', lambda v: v > w1, 15)
     check(w2 == st0['srv_frames_waited'] + 2,
           f'F: one peer\'s frame waits, then another\'s: srv_frames_waited '
           f'{st0["srv_frames_waited"]} -> {w1} -> {w2}')
