@@ -183,9 +183,10 @@ fi
 # other three fifths.  Beside them the debug lane, then the packages
 # lane: never more than three VMs.  Two long tests are placed by hand, out
 # of the deal: the leak matrix (50) in the first VM, TCP super-frames (65,
-# a quarter hour in the first VM once, niced) in the second.  A
-# rehearsal's times (2 cores, CI's order) put the first side (with the
-# 6.12 lane) at 57 minutes and the second (after the host lanes) at 60.
+# a quarter hour in the first VM once, niced) in the second.  Summed from
+# one rehearsal's test times (2 cores, debug kernel cached), the first
+# side (with the 6.12 lane) comes to about 57 minutes and the second
+# (after the host lanes) to 60.
 k61_first="50-leak-matrix"
 k61_second="65-e2e-super-frames"
 k61_part() {
