@@ -31,7 +31,7 @@ D. patience: a listener that never reads: 2 s into its wait the frame
    still waits (not lost, connection open; a look that a loaded machine
    makes 4.5 s or more into the wait is not judged); then it is lost
    (srv_frames_lost +1, not before ~3.5 s after it began to wait, timed
-   from the reads of ethtool -S that bracket each change) and the client
+   from the reads of the counters that bracket each change) and the client
    reads EOF; a new listener gets a new peer's events;
 E. FIN while held: 40 control frames then the client's FIN: 32 events,
    tscfd's fd sees no hang-up while held; frame-seq 32: the other 8
@@ -166,8 +166,8 @@ def wait_stat_span(dev, key, pred, secs):
     """wait_stat, and when the change happened: (value, after, before).
     It came after `after` (the start of the last read that did not see
     it) and before `before` (the end of the read that did): on a loaded
-    machine a read of ethtool -S can take seconds, and a time measured
-    from when the test saw a change would start late by that much."""
+    machine the test itself may run late, and a time measured from when
+    it saw a change would start late by that much."""
     end = time.monotonic() + secs
     after = time.monotonic()
     while True:
