@@ -66,6 +66,12 @@ tools:
 	$(MAKE) -C tools
 	$(MAKE) -C tools/exec
 	$(MAKE) -C tools/ctl
+	$(MAKE) build/selftests/tscf_dev
+
+# The kernel tests' netlink poll (selftests/lib.sh has_tunnel, tunnel_stat).
+build/selftests/tscf_dev: selftests/lib/tscf_dev.c uapi/linux/tscf_genl.h
+	@mkdir -p build/selftests
+	$(CC) -O2 -g -Wall -Wextra -Werror -std=gnu11 -Iuapi -o $@ $<
 
 server: tools
 	$(MAKE) -C server

@@ -142,8 +142,17 @@ ue_srv_topology() {
 	ip -n "$UE" link set tscf0s up
 }
 
+# The tests poll the device through the genl API often: build/selftests/
+# tscf_dev (C, built by make) does it without a python start, which costs
+# a second or two of CPU in the TCG guest; tscf_nl.py if it is not built.
+TSCF_DEV="$TSCF_TOP/build/selftests/tscf_dev"
+
 # tunnel_stat NS DEV FIELD: a per-tunnel counter from the genl API.
 tunnel_stat() {
+	if [ -x "$TSCF_DEV" ]; then
+		ip netns exec "$1" "$TSCF_DEV" "$2" "$3"
+		return
+	fi
 	ip netns exec "$1" $TSCF_NL dev "$2" |
 		python3 -c "import json,sys; print(json.load(sys.stdin)['tunnel']['stats']['$3'])"
 }
@@ -152,12 +161,15 @@ tunnel_stat() {
 # namespace's server device (genl srv-peers, tscfd's kernel data path);
 # a session's encrypted peer, if any, is passed over.
 srv_peer_field() {
-	ip netns exec "$1" $TSCF_NL srv-peers |
-		python3 -c "import json,sys; print([p for p in map(json.loads, sys.stdin) if not p['encrypted']][0]['$2'])"
+	ip netns exec "$1" $TSCF_NL srv-peer-field "$2"
 }
 
 # has_tunnel NS DEV
 has_tunnel() {
+	if [ -x "$TSCF_DEV" ]; then
+		[ "$(ip netns exec "$1" "$TSCF_DEV" "$2")" = tunnel ]
+		return
+	fi
 	ip netns exec "$1" $TSCF_NL dev "$2" | grep -q '"tunnel"'
 }
 no_tunnel() { ! has_tunnel "$1" "$2"; }

@@ -19,7 +19,8 @@ ip netns exec "$UE" $TSCF_PEER client tscf0 --transport udp --addr 10.10.0.2 --p
 # The first datagram makes the server send its garbage back.
 got=$(udp_echo "$UE" 10.100.0.1 7000 first)
 expect_eq "echo after garbage" "$got" "echo:first"
-wait_for 5 sh -c "[ \$(ip netns exec $UE $TSCF_NL dev tscf0 | grep -o '\"rx_malformed\": [0-9]*' | cut -d' ' -f2) = 3 ]" ||
+rx_malformed_is() { [ "$(tunnel_stat "$UE" tscf0 rx_malformed)" = "$1" ]; }
+wait_for 5 rx_malformed_is 3 ||
 	fail "rx_malformed: $(ip netns exec "$UE" $TSCF_NL dev tscf0)"
 has_tunnel "$UE" tscf0 || fail "UDP tunnel dropped on garbage"
 [ "$(link_stat "$UE" tscf0 rx_dropped)" -ge 3 ] || fail "device rx_dropped"

@@ -49,10 +49,8 @@ for l in open('$tmp/enc'):
     d = json.loads(l)
     if d.get('type') == 9 and d.get('level') == 0: print(d['seq'])")
 [ -n "$seq" ] || fail "no level-0 FLOW_BIND on the encrypted tunnel: $(cat "$tmp/enc")"
-rx_ctrl() {
-	ip netns exec "$UE" $TSCF_NL dev tscf0 |
-		python3 -c "import json, sys; print(json.load(sys.stdin)['tunnel']['stats']['rx_ctrl'])"
-}
+rx_ctrl() { tunnel_stat "$UE" tscf0 rx_ctrl; }
+rx_ctrl_at_least() { [ "$(rx_ctrl)" -ge "$1" ]; }
 before=$(rx_ctrl)
 # The forgeries: from the clear server's address and port, as an on-path
 # attacker writes them (UDP checksum 0: none).
@@ -68,7 +66,7 @@ for tsid in (0x10, 0x20):
                          socket.inet_aton('10.10.0.2'), socket.inet_aton('10.10.0.1'))
         raw.sendto(ip + udp, ('10.10.0.1', 0))
 PY
-wait_for 5 sh -c "[ \$(ip netns exec $UE $TSCF_NL dev tscf0 | python3 -c \"import json,sys; print(json.load(sys.stdin)['tunnel']['stats']['rx_ctrl'])\") -ge $((before + 6)) ]" ||
+wait_for 5 rx_ctrl_at_least $((before + 6)) ||
 	fail "the forged answers did not reach the module ($before -> $(rx_ctrl))"
 touch "$tmp/forged"
 wait_for 20 grep -q '"recv": "echo:after-forgery"' "$tmp/app" || fail "app: $(cat "$tmp/app")"

@@ -24,6 +24,9 @@ ue_srv_topology burst
 tmp=$(mktemp -d)
 at_exit "rm -rf $tmp"
 
+# rx_ctrl_at_least DEV N: DEV's tunnel has counted N control frames or more.
+rx_ctrl_at_least() { [ "$(tunnel_stat "$UE" "$1" rx_ctrl)" -ge "$2" ]; }
+
 # burst_run DEV TRANSPORT PORT DST BURST TAIL: attach DEV over TRANSPORT
 # (SO_RCVLOWAT 100,000); the server answers the first frame, writes BURST
 # KEEPALIVE_RESPs at once and TAIL more a second later; then detach.
@@ -44,7 +47,7 @@ burst_run() {
 	expect_eq "$transport: echo before the burst" "$got" "echo:burst-$port"
 	wait_for 10 grep -q '"tail"' "$tmp/srv-$port" ||
 		fail "$transport: the server did not send its burst and tail"
-	wait_for 20 sh -c "[ \$(ip netns exec $UE $TSCF_NL dev $dev | grep -o '\"rx_ctrl\": [0-9]*' | cut -d' ' -f2) -ge $nframes ]" ||
+	wait_for 20 rx_ctrl_at_least "$dev" "$nframes" ||
 		fail "$transport: rx_ctrl: $(tunnel_stat "$UE" "$dev" rx_ctrl) of $nframes frames"
 	expect_eq "$transport: frames counted once" "$(tunnel_stat "$UE" "$dev" rx_ctrl)" "$nframes"
 	expect_eq "$transport: malformed" "$(tunnel_stat "$UE" "$dev" rx_malformed)" 0

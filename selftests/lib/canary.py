@@ -335,11 +335,21 @@ def listen(o):
 
     def child(s, sol, kind):
         r = res[kind] = dict(sent=0, refused=0, accepted=False)
-        try:
-            c, _ = s.accept()
-        except OSError as e:
-            r['error'] = str(e)
-            return
+        # Up to 30 s for a child, but no longer than the scenario: a
+        # listener nobody can reach (its SYNs dropped) ends at --stop.
+        s.settimeout(0.5)
+        end = time.time() + 30
+        while True:
+            try:
+                c, _ = s.accept()
+                break
+            except socket.timeout:
+                if time.time() > end or os.path.exists(o['stop']):
+                    r['error'] = 'timed out'
+                    return
+            except OSError as e:
+                r['error'] = str(e)
+                return
         r['accepted'] = True
         if 'plant' in o:
             c.setsockopt(sol, LEVEL, struct.pack('=i', 0))

@@ -23,6 +23,7 @@ CLI (used by the shell tests):
                                          all have passed
   tscf_nl.py socks                       marked sockets, a JSON line each
   tscf_nl.py srv-peers                   server devices' peers, a JSON line each
+  tscf_nl.py srv-peer-field FIELD        FIELD of the first clear peer
 """
 import json
 import time
@@ -254,6 +255,9 @@ def main(argv):
     elif op == 'srv-peers':
         for _, at in g.do(CMD['SRV_PEER_GET'], dump=True):
             print(json.dumps(decode_srv_peer(at)))
+    elif op == 'srv-peer-field':
+        peers = [decode_srv_peer(at) for _, at in g.do(CMD['SRV_PEER_GET'], dump=True)]
+        print([p for p in peers if not p['encrypted']][0][argv[1]])
     elif op == 'raw':
         attrs = b''
         for spec in argv[2:]:

@@ -31,19 +31,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 work="$top/build/vm"
 mkdir -p "$work"
 
-# Debian's default kernel (the one linux-image-amd64 depends on: 6.1 on
-# Debian 12, even beside an installed 6.12), else the newest one.
-default_kver() {
-	for v in $(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null |
-		   sed -n 's/^linux-image-\([^ ,]*\).*/\1/p') \
-		 $(ls -1 /lib/modules 2>/dev/null | sort -rV); do
-		if [ -e "/boot/vmlinuz-$v" ] && [ -d "/lib/modules/$v/kernel" ]; then
-			echo "$v"
-			return
-		fi
-	done
-}
-
+. "$top/selftests/vm/kver.sh"
 KVER=${KVER:-$(default_kver)}
 [ -n "$KVER" ] || { echo "vm-run: no kernel with modules in /boot + /lib/modules (run tools/install-deps.sh)" >&2; exit 2; }
 VMLINUZ=${VMLINUZ:-/boot/vmlinuz-$KVER}
