@@ -75,6 +75,9 @@ if [ "$rc" != 0 ]; then
 	tail -n 40 "$o/dpkg.log" >&2
 	exit 1
 fi
+# What was installed, for 60-packages.sh: it skips its own dpkg -i only
+# for these very .debs (their version alone does not change per commit).
+(cd "$deb" && sha256sum tscf-dkms_*.deb tscf-tools_*.deb tscfd_*.deb) > /var/lib/tscf-pkg-host-install
 echo "# pkg-host-install: dpkg -i with the dkms build for $kver: $(( $(date +%s) - t0 )) s"
 grep -E "Building (for|initial)|^Done|dkms" "$o/dpkg.log" | sed 's/^/# pkg-host-install: /' | head -n 8
 "$@"
