@@ -87,8 +87,8 @@ kver612=$(ls -1 /lib/modules 2>/dev/null | grep '^6\.12\..*-amd64$' | sort -rV |
 # The debug lane's tests: link life, every tunnel transport (hostile
 # peers, receive fragments, end to end), device validation, netns release,
 # module load/unload races, socket marks (receive fragments, the fuzzer),
-# rmmod with marks, the server device with tscfd (and rmmod under
-# tscfd), the DTLS record layer
+# rmmod with marks, the server device carrying a clear UDP session of
+# tscfd (then rmmod under it), the DTLS record layer
 # against a peer written from the RFC, TCP super-frames (a GSO packet sent
 # whole over TCP and kTLS), a clear TCP tunnel's direct send and softirq
 # receive under load and its softirq read's budget, the server device's
@@ -109,12 +109,15 @@ kver612=$(ls -1 /lib/modules 2>/dev/null | grep '^6\.12\..*-amd64$' | sort -rV |
 # 65-e2e-super-frames (TCP and kTLS tunnels end to end: 11 drives the
 # clear TCP tunnel's send and receive against hostile peers, 70 and 72
 # the server's clear and kTLS streams) and 68-tcp-rx-burst (the softirq
-# read's budget: 70's bursts on the server's streams, which share it).
+# read's budget: 70's bursts on the server's streams, which share it);
+# then 58-srv-kdp (tscfd's kernel data path end to end: 505 to 809 s here,
+# a quarter of the lane; the server device's clear UDP path with tscfd
+# stays here in 64, its stream and encrypted peers in 70 to 73).
 # Each runs in the stock 6.1 lanes, and `make check-debug` runs them all
 # here.
 TSCF_DEBUG_TESTS=${TSCF_DEBUG_TESTS:-"01-link-pair
 	11-tunnel-hostile 13-xmit-validate 14-netns-release 17-modload-race
-	24-enclevel-rx-frag 26-enclevel-rmmod 58-srv-kdp 64-srv-kdp-rmmod
+	24-enclevel-rx-frag 26-enclevel-rmmod 64-srv-kdp-rmmod
 	62-dtls-records 70-srv-stream 71-srv-stream-scale 72-srv-enc-stream
 	73-srv-event-bound 55-nl-fuzz"}
 dbg_tests=""
@@ -151,15 +154,16 @@ for t in $TSCF_612_TESTS; do k612_tests="$k612_tests selftests/kernel/$t.sh"; do
 # other three fifths.  Beside them the debug lane, then the packages
 # lane, then the third: never more than three VMs.  Tests placed by hand,
 # out of the deal: the leak matrix (50) and DTLS end to end (60) in the
-# first VM, which evens the first two; SIPp calls (36) and TCP
-# super-frames (65) in the third, where the debug side, whose packages
-# lane no longer compiles under TCG, has room.  From the test
-# times of a rehearsal (2 cores, debug kernel cached), each side comes to
-# about 45 to 50 minutes.  Without the debug lane the third part follows
-# the second.
+# first VM, which evens the first two; SIPp calls (36), ynl's CLI (57),
+# key lifetimes (63) and TCP super-frames (65) in the third, where the
+# debug side, whose packages lane no longer compiles under TCG, has room.
+# Summed from the test times of a rehearsal (2 cores, debug kernel
+# cached, a slow day: 57 minutes in the layout before), each side comes to
+# about 50 minutes.  Without the debug lane the third part follows the
+# second.
 k61_first="50-leak-matrix 60-e2e-dtls"
 k61_second=""
-k61_third="36-e2e-sipp 65-e2e-super-frames"
+k61_third="36-e2e-sipp 57-ynl-cli 63-e2e-key-lifetime 65-e2e-super-frames"
 k61_part() {
 	i=0
 	for t in selftests/kernel/*.sh; do

@@ -20,7 +20,7 @@ ip netns exec "$UE" $TSCF_PEER client tscf0 --transport udp --addr 10.10.0.2 --p
 got=$(udp_echo "$UE" 10.100.0.1 7000 first)
 expect_eq "echo after garbage" "$got" "echo:first"
 rx_malformed_is() { [ "$(tunnel_stat "$UE" tscf0 rx_malformed)" = "$1" ]; }
-wait_for 5 rx_malformed_is 3 ||
+wait_for 30 rx_malformed_is 3 ||
 	fail "rx_malformed: $(ip netns exec "$UE" $TSCF_NL dev tscf0)"
 has_tunnel "$UE" tscf0 || fail "UDP tunnel dropped on garbage"
 [ "$(link_stat "$UE" tscf0 rx_dropped)" -ge 3 ] || fail "device rx_dropped"

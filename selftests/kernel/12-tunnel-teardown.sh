@@ -29,6 +29,10 @@ while True:
 	at_exit "kill $! 2>/dev/null"
 }
 
+# tx_above DEV N: DEV's tunnel has sent more than N frames (a flood's
+# python takes a second or more to start in a loaded guest).
+tx_above() { [ "$(tunnel_stat "$UE" "$1" tx_packets)" -gt "$2" ]; }
+
 start_server udp 4200
 start_server tcp 4201
 start_server ktls 4202
@@ -39,8 +43,7 @@ ip -n "$UE" addr add 10.102.0.2/24 dev tscf1
 ip -n "$UE" link set tscf1 up
 ip netns exec "$UE" $TSCF_PEER client tscf1 --transport udp --addr 10.10.0.2 --port 4200 || fail "attach 1"
 flood "$UE" 10.102.0.1
-sleep 1
-[ "$(tunnel_stat "$UE" tscf1 tx_packets)" -gt 10 ] || fail "flood did not flow"
+wait_for 30 tx_above tscf1 10 || fail "flood did not flow"
 ip -n "$UE" link del tscf1 || fail "del with live tunnel"
 
 # 2. A netns that goes away with its tunnels attached.
@@ -69,9 +72,8 @@ for port in 4201 4202; do
 done
 flood "$UE" 10.100.0.1
 flood "$UE" 10.101.0.1
-sleep 1
-[ "$(tunnel_stat "$UE" tscf0 tx_packets)" -gt 10 ] || fail "tcp flood did not flow"
-[ "$(tunnel_stat "$UE" tscf0s tx_packets)" -gt 10 ] || fail "ktls flood did not flow"
+wait_for 30 tx_above tscf0 10 || fail "tcp flood did not flow"
+wait_for 30 tx_above tscf0s 10 || fail "ktls flood did not flow"
 rmmod tscf || fail "rmmod with live tunnels"
 [ -d /sys/module/tscf ] && fail "module still loaded"
 insmod "$ko" || fail "insmod after rmmod"

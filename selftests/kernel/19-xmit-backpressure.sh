@@ -52,7 +52,7 @@ run_case() {	# TRANSPORT DEV DST PORT
 	after=$(dmesg | grep -c 'asks to queue packet' || true)
 	expect_eq "$1: 'asks to queue packet' in dmesg" "$after" "$before"
 	# The server closed: its tunnel goes down (PEER_CLOSED).
-	wait_for 10 no_tunnel "$UE" "$2" || fail "$1: the tunnel outlived its server"
+	wait_for 30 no_tunnel "$UE" "$2" || fail "$1: the tunnel outlived its server"
 }
 
 run_case tcp tscf0 10.100.0.1 4900

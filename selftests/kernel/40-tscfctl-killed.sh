@@ -15,9 +15,9 @@ wait_for 30 has_tunnel "$UE" tscf0s || fail "no encrypted tunnel: $(cat "$TMPD/c
 
 start_listener "$UE" "$TMPD/events" 60 '"reason": 6' 2
 kill -KILL "$CTL_PID"
-wait_for 5 no_tunnel "$UE" tscf0 ||
+wait_for 20 no_tunnel "$UE" tscf0 ||
 	fail "the clear tunnel outlived its helper"
-wait_for 5 no_tunnel "$UE" tscf0s ||
+wait_for 20 no_tunnel "$UE" tscf0s ||
 	fail "the encrypted tunnel outlived its helper"
 wait $LISTENER
 expect_eq "owner-gone events" \

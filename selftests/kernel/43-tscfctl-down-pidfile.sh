@@ -49,7 +49,7 @@ expect_eq "foreground helper exit status after down" "$rc" 0
 # 3. A stale pidfile (a helper killed outright) whose PID is reused.
 tscfctl_up udp "$TMPD/ctl3.log"
 kill -KILL "$CTL_PID"
-wait_for 5 no_tunnel "$UE" tscf0 ||
+wait_for 20 no_tunnel "$UE" tscf0 ||
 	fail "the tunnel outlived its killed helper"
 sleep 600 &
 victim=$!

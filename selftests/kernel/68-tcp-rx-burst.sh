@@ -47,7 +47,7 @@ burst_run() {
 	expect_eq "$transport: echo before the burst" "$got" "echo:burst-$port"
 	wait_for 10 grep -q '"tail"' "$tmp/srv-$port" ||
 		fail "$transport: the server did not send its burst and tail"
-	wait_for 20 rx_ctrl_at_least "$dev" "$nframes" ||
+	wait_for 60 rx_ctrl_at_least "$dev" "$nframes" ||
 		fail "$transport: rx_ctrl: $(tunnel_stat "$UE" "$dev" rx_ctrl) of $nframes frames"
 	expect_eq "$transport: frames counted once" "$(tunnel_stat "$UE" "$dev" rx_ctrl)" "$nframes"
 	expect_eq "$transport: malformed" "$(tunnel_stat "$UE" "$dev" rx_malformed)" 0

@@ -67,7 +67,7 @@ run_case() {	# TRANSPORT DEV DST PORT
 	touch "$go.done"
 	wait $SERVER
 	# The server closed: its tunnel goes down (PEER_CLOSED).
-	wait_for 10 no_tunnel "$UE" "$2" || fail "$1: the tunnel outlived its server"
+	wait_for 30 no_tunnel "$UE" "$2" || fail "$1: the tunnel outlived its server"
 }
 
 run_case tcp tscf0 10.100.0.1 4969
