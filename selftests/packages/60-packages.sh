@@ -57,8 +57,10 @@ installed() {
 	[ "$(dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null)" = \
 	  "install ok installed $(dpkg-deb -f "$DEB/$1"_*.deb Version)" ]
 }
-if [ -f /var/lib/tscf-pkg-host-install ] &&
-   (cd "$DEB" && sha256sum --quiet -c /var/lib/tscf-pkg-host-install) >/dev/null 2>&1; then
+# The list is in the host's /var, which the guest's own /var (a tmpfs)
+# hides: read it through the bind of the host root.
+if [ -f $O/host/var/lib/tscf-pkg-host-install ] &&
+   (cd "$DEB" && sha256sum --quiet -c $O/host/var/lib/tscf-pkg-host-install) >/dev/null 2>&1; then
 	# check.sh's packages lane: pkg-host-install.sh ran dpkg -i of these
 	# very .debs (and dkms's build) natively for this kernel, and this VM
 	# sees that system.
