@@ -162,7 +162,6 @@ for t in $TSCF_612_TESTS; do k612_tests="$k612_tests selftests/kernel/$t.sh"; do
 # about 50 minutes.  Without the debug lane the third part follows the
 # second.
 k61_first="50-leak-matrix 60-e2e-dtls"
-k61_second=""
 k61_third="36-e2e-sipp 57-ynl-cli 63-e2e-key-lifetime 65-e2e-super-frames"
 k61_part() {
 	i=0
@@ -170,9 +169,6 @@ k61_part() {
 		n=$(basename "$t" .sh)
 		case " $k61_first " in
 		*" $n "*) [ "$1" = 1 ] && echo "$t"; continue ;;
-		esac
-		case " $k61_second " in
-		*" $n "*) [ "$1" = 2 ] && echo "$t"; continue ;;
 		esac
 		case " $k61_third " in
 		*" $n "*) [ "$1" = 3 ] && echo "$t"; continue ;;
